@@ -1,0 +1,48 @@
+# Two commands for a fresh machine with Python 3.11+ and make:
+#   make run   — set up, migrate, load the demo once, serve on http://127.0.0.1:5000
+#   make test  — install the test extras and run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app survey_app
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: install run test test-sqlite test-postgres lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test,postgres]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(FLASK) init-db
+	$(FLASK) seed-demo --if-empty
+	@echo
+	@echo "Khảo sát đang chạy tại / Serving on http://$(HOST):$(PORT)"
+	@if [ -f instance/demo-accounts.txt ]; then \
+	  echo "Đăng nhập / Log in at http://$(HOST):$(PORT)/auth/login with (demo accounts):"; \
+	  awk -F'\t' 'NR==1{pw=$$2; next} {printf "  %-10s (%s%s)\n", $$1, $$2, ($$3?" "$$3:"")} END{print "  password: " pw}' instance/demo-accounts.txt; \
+	fi
+	@echo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The suite on SQLite; then, when SURVEY_TEST_DATABASE_URL is set, every database test
+# again on PostgreSQL.
+test: install
+	SURVEY_TEST_DATABASE_URL= $(BIN)/python -m pytest
+	@if [ -n "$$SURVEY_TEST_DATABASE_URL" ]; then \
+	  echo "== PostgreSQL: $$SURVEY_TEST_DATABASE_URL"; \
+	  $(BIN)/python -m pytest -m db; \
+	fi
+
+lint: install
+	$(BIN)/ruff check survey_app analysis tests benchmarks
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,72 @@
+"""Forms of the Sở Nội vụ administration pages."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..models import AGENCY_KINDS, ROLES
+
+KIND_LABELS = {
+    "province": _l("Tỉnh"), "department": _l("Sở, ngành"), "commune": _l("Xã"),
+    "ward": _l("Phường"), "one_stop": _l("Bộ phận một cửa"), "other": _l("Khác"),
+}
+ROLE_LABELS = {
+    "admin": _l("Quản trị (Sở Nội vụ)"), "officer": _l("Cán bộ cơ quan"),
+    "clerk": _l("Nhập liệu"), "auditor": _l("Giám sát (MTTQ)"),
+}
+
+
+class AgencyForm(FlaskForm):
+    code = StringField(_l("Mã"), validators=[InputRequired(), Length(max=32)])
+    name = StringField(_l("Tên"), validators=[InputRequired(), Length(max=200)])
+    kind = SelectField(_l("Loại"), choices=[SelectChoice(k, KIND_LABELS[k]) for k in AGENCY_KINDS])
+    parent_code = StringField(_l("Mã cơ quan cấp trên"), validators=[Optional(), Length(max=32)])
+    valid_from = DateField(_l("Hiệu lực từ"), validators=[Optional()])
+    valid_to = DateField(_l("Hiệu lực đến"), validators=[Optional()])
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Tệp"), validators=[FileRequired()])
+
+
+class CampaignForm(FlaskForm):
+    code = StringField(_l("Mã đợt"), validators=[InputRequired(), Length(max=40)])
+    name = StringField(_l("Tên đợt"), validators=[InputRequired(), Length(max=200)])
+    period = StringField(_l("Kỳ (ví dụ 2026-H2)"), validators=[InputRequired(), Length(max=20)])
+    version = SelectField(_l("Phiếu khảo sát"))
+    opens = DateField(_l("Ngày mở"), validators=[InputRequired()])
+    closes = DateField(_l("Ngày đóng"), validators=[InputRequired()])
+    agencies = SelectMultipleField(_l("Cơ quan trong phạm vi"), validators=[InputRequired()])
+    double_entry = BooleanField(_l("Nhập phiếu giấy hai lần độc lập"))
+
+
+class CampaignEditForm(FlaskForm):
+    name = StringField(_l("Tên đợt"), validators=[InputRequired(), Length(max=200)])
+    opens = DateField(_l("Ngày mở"), validators=[InputRequired()])
+    closes = DateField(_l("Ngày đóng"), validators=[InputRequired()])
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Tên đăng nhập"), validators=[InputRequired(), Length(max=80)])
+    full_name = StringField(_l("Họ tên"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Vai trò"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES])
+    agency_code = StringField(_l("Mã cơ quan (với cán bộ cơ quan)"),
+                              validators=[Optional(), Length(max=32)])
+    password = PasswordField(_l("Mật khẩu"), validators=[Optional()])
+    active = BooleanField(_l("Đang hoạt động"), default=True)
+
+
+class QuestionnaireEditForm(FlaskForm):
+    label = StringField(_l("Nhãn phiên bản mới"), validators=[InputRequired(), Length(max=200)])
+    definition = TextAreaField(_l("Nội dung (JSON)"), validators=[InputRequired()])

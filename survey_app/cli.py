@@ -1,0 +1,161 @@
+"""Operator commands (`flask --app survey_app ...`). Each calls the same services as the
+web pages, commits once, and on bad input prints why, exits non-zero and changes nothing."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ROLES, Agency
+from .services import ServiceError, agencies, campaigns, questionnaires, users
+
+
+def transactional(fn):
+    """Run a command in one transaction: commit on success, roll back and exit 1 on refusal."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+            db.session.commit()
+            return result
+        except ServiceError as exc:
+            db.session.rollback()
+            click.echo(f"Lỗi: {exc}", err=True)
+            sys.exit(1)
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def _read_text(path: str) -> str:
+    try:
+        if path == "-":
+            return sys.stdin.read()
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ServiceError(f"Không tìm thấy tệp '{path}'.") from exc
+    except UnicodeDecodeError as exc:
+        raise ServiceError(f"Tệp '{path}' không phải văn bản UTF-8.") from exc
+
+
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ServiceError(f"{name} '{value}' không phải ngày dạng YYYY-MM-DD.") from exc
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db():
+        """Create or upgrade the database schema (Alembic migrations)."""
+        upgrade(directory=current_app.extensions["migrate"].directory)
+        click.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing if the demo is already loaded.")
+    @click.option("--password", help="Password for the demo accounts (random if omitted).")
+    @transactional
+    def seed_demo(if_empty, password):
+        """Load demo agencies, the SIPAS questionnaire, campaign `demo` and demo accounts."""
+        from . import demo
+
+        if demo.is_seeded():
+            if if_empty:
+                click.echo("Dữ liệu mẫu đã có sẵn; bỏ qua.")
+                return
+            raise ServiceError("Dữ liệu mẫu đã được nạp (đợt 'demo' đã tồn tại).")
+        result = demo.seed(password)
+        db.session.flush()
+        cred = Path(current_app.instance_path) / "demo-accounts.txt"
+        cred.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{u}\t{r}\t{a or ''}" for u, r, a in result["accounts"]]
+        cred.write_text("password\t" + result["password"] + "\n" + "\n".join(lines) + "\n")
+        cred.chmod(0o600)
+        click.echo("Đã nạp dữ liệu mẫu (demo). Tài khoản mẫu:")
+        for u, r, a in result["accounts"]:
+            click.echo(f"  {u:10s} vai trò {r:8s} {a or ''}")
+        click.echo(f"  mật khẩu chung: {result['password']}  (lưu tại {cred})")
+
+    @app.cli.command("import-agencies")
+    @click.argument("file")
+    @transactional
+    def import_agencies(file):
+        """Create or update agencies from a CSV file (code,name,kind,parent_code,valid_from,valid_to)."""
+        counts = agencies.import_csv(_read_text(file))
+        click.echo(f"Đã nhập: {counts['created']} cơ quan mới, {counts['updated']} cập nhật.")
+
+    @app.cli.command("export-agencies")
+    @click.argument("file")
+    def export_agencies(file):
+        """Write all agencies as CSV to FILE ('-' for standard output)."""
+        text = agencies.export_csv()
+        if file == "-":
+            click.echo(text, nl=False)
+        else:
+            Path(file).write_text(text, encoding="utf-8")
+            click.echo(f"Đã ghi {text.count(chr(10)) - 1} cơ quan vào {file}.")
+
+    @app.cli.command("load-questionnaire")
+    @click.argument("file")
+    @transactional
+    def load_questionnaire(file):
+        """Store a questionnaire definition (JSON) as a new version."""
+        version = questionnaires.load_file(file)
+        click.echo(f"Đã nạp phiếu {version.name}: {len(version.items)} câu hỏi, "
+                   f"{len(version.satisfaction_items())} câu hài lòng.")
+
+    @app.cli.command("create-campaign")
+    @click.option("--code", required=True, help="Short code, e.g. 2026-h2.")
+    @click.option("--name", required=True)
+    @click.option("--period", required=True, help="e.g. 2026-H2 or 2026.")
+    @click.option("--questionnaire", "version_ref", default="sipas",
+                  help="Questionnaire code, optionally with version: sipas or sipas:2.")
+    @click.option("--opens", required=True, help="First day, YYYY-MM-DD (Vietnam time).")
+    @click.option("--closes", required=True, help="Last day, YYYY-MM-DD (Vietnam time).")
+    @click.option("--agency", "agency_codes", multiple=True,
+                  help="Agency code in scope (repeat, or comma-separated).")
+    @click.option("--all-serving", is_flag=True,
+                  help="Every currently valid department, commune, ward and one-stop counter.")
+    @click.option("--double-entry", is_flag=True, help="Paper forms must be keyed twice.")
+    @transactional
+    def create_campaign(code, name, period, version_ref, opens, closes, agency_codes,
+                        all_serving, double_entry):
+        """Create a survey round."""
+        codes = [c for part in agency_codes for c in part.split(",")]
+        if all_serving:
+            codes += [a.code for a in db.session.scalars(select(Agency).where(
+                Agency.kind.in_(("department", "commune", "ward", "one_stop")),
+                Agency.valid_to.is_(None)))]
+        campaign = campaigns.create_campaign(
+            code=code, name=name, period=period, version_ref=version_ref,
+            opens=_date(opens, "--opens"), closes=_date(closes, "--closes"),
+            agency_codes=codes, double_entry=double_entry)
+        click.echo(f"Đã tạo đợt '{campaign.code}' với {len(campaign.scope)} cơ quan.")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--role", required=True, help="One of: " + ", ".join(ROLES) + ".")
+    @click.option("--agency", "agency_code", help="Agency code (required for officers).")
+    @click.option("--full-name", default="")
+    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+    @transactional
+    def create_user(username, role, agency_code, full_name, password_stdin):
+        """Create an account; the password is asked for (or read from stdin)."""
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
+        user = users.create_user(username, password, role, agency_code, full_name)
+        click.echo(f"Đã tạo tài khoản '{user.username}' ({user.role}).")

@@ -1,0 +1,141 @@
+"""Fixtures: an app on a fresh database per test (SQLite file, or PostgreSQL when
+SURVEY_TEST_DATABASE_URL is set), the HTTP client, the CLI runner, and small factories."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+
+from survey_app import create_app
+from survey_app.extensions import db as _db
+from web_helpers import PASSWORD, csrf_token
+
+PG_URL = os.environ.get("SURVEY_TEST_DATABASE_URL")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests that touch the database carry the `db` marker: the PostgreSQL pass runs them.
+    for item in items:
+        if "app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (per-test file)'}"
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in a real server, even while a test holds
+    one open to inspect the database (otherwise `g` would leak between requests)."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+class FreshContextRunner(FlaskCliRunner):
+    def invoke(self, *args, **kwargs):
+        with self.app.app_context():
+            return super().invoke(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def pg_schema_ready():
+    """On PostgreSQL, build the schema once; each test then empties every table."""
+    if not PG_URL:
+        return None
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": PG_URL})
+    with app.app_context():
+        _db.drop_all()
+        with _db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        _db.create_all()
+        _db.engine.dispose()
+    return True
+
+
+@pytest.fixture
+def app(tmp_path, pg_schema_ready, request):
+    url = PG_URL or f"sqlite:///{tmp_path / 'test.sqlite'}"
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PUBLIC_BASE_URL": "http://localhost",
+        # Cheap hashing keeps the suite fast; production uses werkzeug's default scrypt cost.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+    }
+    config.update(getattr(request, "param", {}) or {})
+    app = create_app(config)
+    app.test_client_class = FreshContextClient
+    app.test_cli_runner_class = FreshContextRunner
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        if PG_URL:
+            tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+            with _db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        else:
+            _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        yield _db
+
+
+@pytest.fixture
+def demo(app):
+    """The demo data set (agencies, SIPAS, campaign `demo`, accounts with PASSWORD)."""
+    from survey_app import demo as demo_module
+
+    with app.app_context():
+        demo_module.seed(PASSWORD)
+        _db.session.commit()
+    return app
+
+
+@pytest.fixture
+def login(client):
+    """login(username) signs the test client in through the real login form."""
+
+    def _login(username: str, password: str = PASSWORD):
+        page = client.get("/auth/login")
+        resp = client.post("/auth/login", data={"csrf_token": csrf_token(page.text),
+                                                "username": username, "password": password})
+        assert resp.status_code == 302, f"login as {username} failed: {resp.status_code}"
+        return resp
+
+    return _login
+
+
+@pytest.fixture
+def make_user(app):
+    def _make(username: str, role: str, agency: str | None = None):
+        from survey_app.services import users
+
+        with app.app_context():
+            users.create_user(username, PASSWORD, role, agency)
+            _db.session.commit()
+
+    return _make
