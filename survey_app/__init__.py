@@ -59,11 +59,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .citizen import bp as citizen_bp
+    from .entry import bp as entry_bp
     from .main import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(citizen_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(entry_bp)
 
     from .cli import register_commands
 

@@ -22,6 +22,9 @@ class Defaults:
     MAX_CONTENT_LENGTH = 256 * 1024
     # Failed logins per address before the login form is throttled.
     LOGIN_RATE_LIMIT = "10 per 15 minutes"
+    # Submissions through a poster's open link per network address. A one-stop counter's
+    # Wi-Fi puts many citizens behind one address, so this is generous.
+    OPEN_LINK_RATE_LIMIT = "30 per 10 minutes"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     # Public base URL printed on posters and forms (e.g. https://khaosat.tuyenquang.gov.vn).

@@ -22,10 +22,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy import event
 
 from .extensions import db
 

@@ -6,12 +6,14 @@ once stays right, and a page view costs no class construction.
 
 from __future__ import annotations
 
+from flask import has_request_context, request
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 
 from .models import QuestionnaireVersion
 from .questions import get_type
 
+DUPLICATE_MESSAGE = "Chỉ được chọn một câu trả lời."
 _CLASS_CACHE: dict[tuple[int, str], type] = {}
 
 
@@ -21,6 +23,17 @@ class SurveyFormBase(FlaskForm):
     started = HiddenField()
     # Honeypot: hidden from people by CSS, filled by naive bots.
     website = StringField()
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        # A question with one answer must not arrive twice (a hand-made or replayed body).
+        if not has_request_context():
+            return ok
+        for field in self:
+            if field.type == "RadioField" and len(request.form.getlist(field.name)) > 1:
+                field.errors = [*field.errors, DUPLICATE_MESSAGE]
+                ok = False
+        return ok
 
 
 def survey_form_class(version: QuestionnaireVersion, lang: str, base=SurveyFormBase) -> type:

@@ -4,15 +4,14 @@ SURVEY_TEST_DATABASE_URL is set), the HTTP client, the CLI runner, and small fac
 from __future__ import annotations
 
 import os
-import re
 
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
+from web_helpers import PASSWORD, csrf_token
 
 from survey_app import create_app
 from survey_app.extensions import db as _db
-from web_helpers import PASSWORD, csrf_token
 
 PG_URL = os.environ.get("SURVEY_TEST_DATABASE_URL")
 

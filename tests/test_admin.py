@@ -6,8 +6,8 @@ import json
 import re
 
 from sqlalchemy import func, select
-
 from web_helpers import csrf_token
+
 from survey_app.models import Agency, AuditLog, Campaign, QuestionnaireVersion, User
 
 

@@ -1,8 +1,7 @@
 """Login, logout, throttling, session rotation, CSRF and security headers."""
 
-from werkzeug.security import check_password_hash
-
 from web_helpers import PASSWORD, csrf_token
+from werkzeug.security import check_password_hash
 
 
 def _post_login(client, username, password):

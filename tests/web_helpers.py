@@ -10,3 +10,35 @@ def csrf_token(html: str) -> str:
         r'name="csrf_token" value="([^"]+)"', html)
     assert m, "page has no CSRF token"
     return m.group(1)
+
+
+SATISFACTION_CODES = [
+    "TC1", "TC2", "TC3", "TC4", "TT1", "TT2", "TT3", "TT4", "CC1", "CC2", "CC3", "CC4", "CC5",
+    "KQ1", "KQ2", "KQ3", "PA1", "PA2", "PA3",
+]
+
+
+def hidden_fields(html: str) -> dict:
+    """The form's hidden inputs (CSRF token, start time) as a browser would send them."""
+    out = {}
+    for tag in re.findall(r"<input[^>]*type=\"hidden\"[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name:
+            out[name.group(1)] = value.group(1) if value else ""
+    return out
+
+
+def full_answers(score: int = 4, **extra) -> dict:
+    data = {code: str(score) for code in SATISFACTION_CODES}
+    data.update(extra)
+    return data
+
+
+def answer_form(client, path: str, answers: dict | None = None):
+    """GET a survey page and POST it back with answers, as a citizen's browser does."""
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    data = hidden_fields(page.text)
+    data.update(full_answers() if answers is None else answers)
+    return client.post(path, data=data)

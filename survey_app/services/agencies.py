@@ -110,7 +110,7 @@ def import_csv(text: str, *, is_demo: bool = False) -> dict:
         agency.name, agency.kind = row["name"], row["kind"]
         agency.valid_from, agency.valid_to = row["valid_from"], row["valid_to"]
         row["_agency"], row["_before"] = agency, before
-    for code, row in rows.items():
+    for row in rows.values():
         agency = row["_agency"]
         agency.parent = by_code[row["parent_code"]] if row["parent_code"] else None
     db.session.flush()

@@ -1,0 +1,144 @@
+"""Command line: ``python -m analysis indices ...`` computes the index table from an
+export, ``python -m analysis sample-size ...`` prints a sample size.
+
+Bad input ends with a one-line message on stderr and exit status 2, and no output
+file is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .compare import exclude_rejected
+from .indices import bootstrap_indices, indices_table
+from .io import ExportFormatError, read_codebook, read_responses, tally_from_responses
+from .sampling import cochran, yamane
+
+EXIT_BAD_INPUT = 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _margin(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis", description="Satisfaction survey analysis."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    indices = commands.add_parser(
+        "indices", help="compute criterion, element and service indices from an export"
+    )
+    indices.add_argument("responses", type=Path, metavar="RESPONSES.csv")
+    indices.add_argument("--codebook", type=Path, required=True, metavar="CODEBOOK.csv")
+    indices.add_argument("--out", type=Path, required=True, metavar="INDICES.csv")
+    indices.add_argument(
+        "--exclude-rejected", action="store_true", help="leave out responses reviewed as rejected"
+    )
+    indices.add_argument(
+        "--bootstrap",
+        type=_positive_int,
+        metavar="N",
+        help="bootstrap replicates for element and service intervals",
+    )
+    indices.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="bootstrap seed (default 0)"
+    )
+    indices.set_defaults(run=_run_indices)
+
+    sample = commands.add_parser("sample-size", help="print the sample size for a population")
+    sample.add_argument("--population", type=_positive_int, metavar="N", help="population size")
+    sample.add_argument(
+        "--margin", type=_margin, default=0.05, help="margin of error (default 0.05)"
+    )
+    sample.add_argument(
+        "--method", choices=("yamane", "cochran"), default="yamane", help="formula (default yamane)"
+    )
+    sample.set_defaults(run=_run_sample_size, parser=sample)
+    return parser
+
+
+def _write_atomically(table, out: Path) -> None:
+    # Written next to the target and renamed into place, so a failure never leaves a
+    # truncated table where a reader expects a complete one.
+    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            table.to_csv(stream, index=False)
+        os.replace(temporary, out)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _run_indices(args) -> int:
+    codebook = read_codebook(args.codebook)
+    responses = read_responses(args.responses, codebook)
+    if args.exclude_rejected:
+        responses = exclude_rejected(responses)
+    boot = None
+    if args.bootstrap:
+        boot = bootstrap_indices(responses, codebook, n_boot=args.bootstrap, seed=args.seed)
+    table = indices_table(tally_from_responses(responses, codebook), codebook, bootstrap=boot)
+    _write_atomically(table, args.out)
+    return 0
+
+
+def _run_sample_size(args) -> int:
+    if args.method == "yamane":
+        if args.population is None:
+            args.parser.error("--population is required for the yamane method")
+        print(yamane(args.population, args.margin))
+    else:
+        print(cochran(args.population, args.margin))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ExportFormatError, OSError) as exc:
+        message = (
+            f"{exc.strerror}: {exc.filename}"
+            if isinstance(exc, OSError) and exc.filename
+            else str(exc)
+        )
+        print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
