@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
 
     from .admin import bp as admin_bp
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .citizen import bp as citizen_bp
     from .entry import bp as entry_bp
@@ -68,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(entry_bp)
+    app.register_blueprint(api_bp)
 
     from .cli import register_commands
 

@@ -4,7 +4,9 @@ web pages, commits once, and on bad input prints why, exits non-zero and changes
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +17,15 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import ROLES, Agency
-from .services import ServiceError, agencies, campaigns, questionnaires, users
+from .services import (
+    ServiceError,
+    agencies,
+    api_keys,
+    campaigns,
+    issuance,
+    questionnaires,
+    users,
+)
 
 
 def transactional(fn):
@@ -54,6 +64,36 @@ def _date(value: str, name: str) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise ServiceError(f"{name} '{value}' không phải ngày dạng YYYY-MM-DD.") from exc
+
+
+def _output_path(value: str, allowed: tuple[str, ...], option: str) -> Path:
+    """An output file's path, refused before any work when its type or folder is wrong."""
+    path = Path(value)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in allowed:
+        raise ServiceError(f"{option} '{value}': phần mở rộng phải là "
+                           + " hoặc ".join(f".{a}" for a in allowed) + ".")
+    if not path.parent.is_dir():
+        raise ServiceError(f"{option} '{value}': thư mục '{path.parent}' không tồn tại.")
+    if path.is_dir():
+        raise ServiceError(f"{option} '{value}' là một thư mục.")
+    return path
+
+
+def _stage(path: Path, data: bytes) -> Path:
+    """Write `data` beside `path` under a temporary name (readable by the owner only: it may
+    hold single-use links); the caller renames it into place once the work is committed."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise ServiceError(f"Không ghi được tệp '{path}': {exc.strerror}.") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ServiceError(f"Không ghi được tệp '{path}': {exc.strerror}.") from exc
+    return Path(tmp)
 
 
 def register_commands(app: Flask) -> None:
@@ -159,3 +199,95 @@ def register_commands(app: Flask) -> None:
             password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
         user = users.create_user(username, password, role, agency_code, full_name)
         click.echo(f"Đã tạo tài khoản '{user.username}' ({user.role}).")
+
+    @app.cli.command("poster")
+    @click.option("--campaign", "campaign_code", required=True, help="Campaign code.")
+    @click.option("--agency", "agency_code", required=True, help="Agency code (in scope).")
+    @click.option("--out", required=True, help="Output file: .pdf, .png or .svg.")
+    @transactional
+    def poster(campaign_code, agency_code, out):
+        """Write the A4 poster (QR code and short link) of an agency's open link."""
+        path = _output_path(out, issuance.POSTER_FORMATS, "--out")
+        _, agency, scope = issuance.get_scope(campaign_code, agency_code)
+        staged = _stage(path, issuance.poster(scope, path.suffix.lower().lstrip(".")))
+        mask = os.umask(0o022)
+        os.umask(mask)
+        try:
+            os.chmod(staged, 0o666 & ~mask)  # a poster is public: the usual permissions
+            os.replace(staged, path)
+        except OSError as exc:
+            staged.unlink(missing_ok=True)
+            raise ServiceError(f"Không ghi được tệp '{path}': {exc.strerror}.") from exc
+        click.echo(f"Đã ghi áp phích của {agency.name} vào {path}: {issuance.open_url(scope)}")
+
+    @app.cli.command("issue-forms")
+    @click.option("--campaign", "campaign_code", required=True, help="Campaign code.")
+    @click.option("--agency", "agency_code", required=True, help="Agency code (in scope).")
+    @click.option("--count", required=True, help=f"Number of forms, 1–{issuance.MAX_BATCH}.")
+    @click.option("--collector", required=True, help="Who takes the forms out to citizens.")
+    @click.option("--out", required=True, help="PDF to print: one numbered form per serial.")
+    @click.option("--csv", "csv_out", help="Also write serial,url as CSV (the links are secret).")
+    @click.option("--deadline", help="Day the forms are due back, YYYY-MM-DD.")
+    @transactional
+    def issue_forms(campaign_code, agency_code, count, collector, out, csv_out, deadline):
+        """Issue numbered paper forms, each with its own single-use link."""
+        pdf_path = _output_path(out, ("pdf",), "--out")
+        csv_path = _output_path(csv_out, ("csv",), "--csv") if csv_out else None
+        if csv_path is not None and csv_path.resolve() == pdf_path.resolve():
+            raise ServiceError("--out và --csv phải là hai tệp khác nhau.")
+        due = _date(deadline, "--deadline") if deadline else None
+        try:
+            count = int(count)
+        except ValueError:
+            raise ServiceError(f"--count '{count}' không phải số nguyên.") from None
+        campaign, agency, _ = issuance.get_scope(campaign_code, agency_code)
+        batch, forms = issuance.issue_batch(campaign, agency, count, collector, due)
+        pdf, csv_text = issuance.forms_files(batch, forms)
+        # The links exist only in these files: the batch is committed only once both are
+        # written, and the files appear under their names only once it is committed.
+        staged = [(_stage(pdf_path, pdf), pdf_path)]
+        try:
+            if csv_path is not None:
+                staged.append((_stage(csv_path, csv_text.encode("utf-8")), csv_path))
+            db.session.commit()
+        except BaseException:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        for tmp, final in staged:
+            try:
+                os.replace(tmp, final)
+            except OSError as exc:
+                raise ServiceError(
+                    f"Các phiếu ĐÃ được phát hành nhưng không đổi được tên tệp '{tmp}' thành "
+                    f"'{final}' ({exc.strerror}); hãy đổi tên bằng tay.") from exc
+        click.echo(f"Đã phát hành {count} phiếu {forms[0][0]} – {forms[-1][0]} "
+                   f"({agency.name}, người nhận: {batch.collector}).")
+        click.echo(f"Tệp in: {pdf_path}" + (f"; danh sách đường dẫn: {csv_path}" if csv_path else ""))
+
+    @app.cli.command("create-api-key")
+    @click.argument("name")
+    @click.option("--agency", "agency_code", help="Limit the key to this agency and its subtree.")
+    @transactional
+    def create_api_key(name, agency_code):
+        """Create a key for an integration; it is printed once and stored only hashed."""
+        row, key = api_keys.create_key(name, agency_code)
+        click.echo(f"Khóa API cho '{row.name}' (tiền tố {row.prefix}); chỉ hiện một lần:")
+        click.echo(key)
+
+    @app.cli.command("revoke-api-key")
+    @click.argument("prefix")
+    @transactional
+    def revoke_api_key(prefix):
+        """Revoke a key by its prefix (the 8 characters after sk_)."""
+        row = api_keys.revoke(prefix)
+        click.echo(f"Đã thu hồi khóa {row.prefix} ({row.name}).")
+
+    @app.cli.command("list-api-keys")
+    def list_api_keys():
+        """List keys: prefix, name, agency, created, last used, revoked."""
+        for row in api_keys.all_keys():
+            state = "thu hồi " + row.revoked_at.isoformat(timespec="minutes") \
+                if row.revoked_at else "hoạt động"
+            click.echo(f"{row.prefix}  {row.name}  {row.agency.code if row.agency else '-'}  "
+                       f"{row.created_at:%Y-%m-%d}  {state}")

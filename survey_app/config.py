@@ -25,6 +25,8 @@ class Defaults:
     # Submissions through a poster's open link per network address. A one-stop counter's
     # Wi-Fi puts many citizens behind one address, so this is generous.
     OPEN_LINK_RATE_LIMIT = "30 per 10 minutes"
+    # Calls per API key (a kiosk or the case system).
+    API_RATE_LIMIT = "600 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     # Public base URL printed on posters and forms (e.g. https://khaosat.tuyenquang.gov.vn).

@@ -1,25 +1,108 @@
 """The respondent's form, built from a questionnaire version at request time.
 
-Form classes are cached per (version, language): versions are immutable, so a class built
-once stays right, and a page view costs no class construction.
+Versions never change once stored, so each process keeps a plain snapshot of every
+version it has served (`spec`), the WTForms class built from it, and the HTML of its
+untouched questions: showing a form costs one small query and no re-rendering of 36
+questions. The snapshot answers to the same attribute names as the ORM objects, so the
+question types and templates work with either.
 """
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from dataclasses import dataclass, field
+
+from flask import has_request_context, render_template, request
 from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, StringField
 
-from .models import QuestionnaireVersion
+from .extensions import db
+from .models import QuestionGroup, QuestionnaireVersion
 from .questions import get_type
 
 DUPLICATE_MESSAGE = "Chỉ được chọn một câu trả lời."
-_CLASS_CACHE: dict[tuple[int, str], type] = {}
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    id: int
+    code: str
+    type: str
+    required: bool
+    text_vi: str
+    text_en: str
+    options: dict
+
+    def text(self, lang: str) -> str:
+        return self.text_en if lang == "en" and self.text_en else self.text_vi
+
+    @property
+    def choices(self) -> list[dict]:
+        return list((self.options or {}).get("choices", []))
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    code: str
+    kind: str
+    name_vi: str
+    name_en: str
+    items: tuple[ItemSpec, ...]
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name_vi
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    id: int
+    title_vi: str
+    title_en: str
+    intro_vi: str
+    intro_en: str
+    groups: tuple[GroupSpec, ...]
+    items: tuple[ItemSpec, ...] = field(default=())
+
+    def title(self, lang: str) -> str:
+        return self.title_en if lang == "en" and self.title_en else self.title_vi
+
+    def intro(self, lang: str) -> str:
+        return self.intro_en if lang == "en" and self.intro_en else self.intro_vi
+
+    def satisfaction_items(self) -> list[ItemSpec]:
+        return [i for i in self.items if i.type == "satisfaction"]
+
+
+_SPECS: dict[int, VersionSpec] = {}
+_CLASS_CACHE: dict[tuple, type] = {}
+_HTML_CACHE: dict[tuple[int, str], Markup] = {}
+
+
+def spec(version_id: int) -> VersionSpec:
+    """The immutable snapshot of a questionnaire version (loaded once per process)."""
+    cached = _SPECS.get(version_id)
+    if cached is not None:
+        return cached
+    version = db.session.scalar(
+        select(QuestionnaireVersion).where(QuestionnaireVersion.id == version_id)
+        .options(selectinload(QuestionnaireVersion.groups).selectinload(QuestionGroup.items)))
+    groups = tuple(
+        GroupSpec(g.code, g.kind, g.name_vi, g.name_en, tuple(
+            ItemSpec(i.id, i.code, i.type, i.required, i.text_vi, i.text_en, dict(i.options or {}))
+            for i in g.items))
+        for g in version.groups)
+    items = tuple(sorted((i for g in groups for i in g.items),
+                         key=lambda i: [x.code for x in version.items].index(i.code)))
+    result = VersionSpec(version.id, version.title_vi, version.title_en, version.intro_vi,
+                         version.intro_en, groups, items)
+    _SPECS[version_id] = result
+    return result
 
 
 class SurveyFormBase(FlaskForm):
-    # When the page was rendered (signed server-side with the CSRF token's time): lets the
-    # submission record how long answering took.
+    # When the page was shown, signed: lets the submission record how long answering took.
     started = HiddenField()
     # Honeypot: hidden from people by CSS, filled by naive bots.
     website = StringField()
@@ -29,14 +112,15 @@ class SurveyFormBase(FlaskForm):
         # A question with one answer must not arrive twice (a hand-made or replayed body).
         if not has_request_context():
             return ok
-        for field in self:
-            if field.type == "RadioField" and len(request.form.getlist(field.name)) > 1:
-                field.errors = [*field.errors, DUPLICATE_MESSAGE]
+        for f in self:
+            if f.type == "RadioField" and len(request.form.getlist(f.name)) > 1:
+                f.errors = [*f.errors, DUPLICATE_MESSAGE]
                 ok = False
         return ok
 
 
-def survey_form_class(version: QuestionnaireVersion, lang: str, base=SurveyFormBase) -> type:
+def survey_form_class(version, lang: str, base=SurveyFormBase) -> type:
+    """The WTForms class for a version (ORM object or spec) in a language."""
     key = (version.id, lang, base.__name__)
     cls = _CLASS_CACHE.get(key)
     if cls is None:
@@ -46,7 +130,7 @@ def survey_form_class(version: QuestionnaireVersion, lang: str, base=SurveyFormB
     return cls
 
 
-def collect_answers(form, version: QuestionnaireVersion) -> dict:
+def collect_answers(form, version) -> dict:
     """The validated form's answers as stored values; unanswered items are left out."""
     answers = {}
     for item in version.items:
@@ -56,7 +140,39 @@ def collect_answers(form, version: QuestionnaireVersion) -> dict:
     return answers
 
 
-def sections(version: QuestionnaireVersion, form, lang: str) -> list[dict]:
+def answers_from_formdata(version, formdata) -> tuple[dict, dict[str, str]]:
+    """Raw answers from a posted form (lists for multiple choice), and duplicate errors.
+
+    The values are then checked by `responses.validate_answers`, the same rules that the
+    API and paper entry use; WTForms only renders the form (and its errors).
+    """
+    raw, errors = {}, {}
+    for item in version.items:
+        values = formdata.getlist(item.code)
+        if item.type == "multiple_choice":
+            raw[item.code] = values
+        elif len(values) > 1:
+            errors[item.code] = DUPLICATE_MESSAGE
+        elif values:
+            raw[item.code] = values[0]
+    return raw, errors
+
+
+def bound_form_with_errors(version, lang: str, errors: dict[str, str]):
+    """The posted form, answers kept, with each error beside its question."""
+    from .questions import REQUIRED_MESSAGE
+
+    form = survey_form_class(version, lang)(meta={"csrf": False})
+    required = {i.code for i in version.items if i.required}
+    for code, message in errors.items():
+        if code in form:
+            missing = code in required and not form[code].raw_data
+            form[code].errors = [REQUIRED_MESSAGE["en" if lang == "en" else "vi"]
+                                 if missing else message]
+    return form
+
+
+def sections(version, form, lang: str) -> list[dict]:
     """Groups with their items and bound fields, in order, for the templates."""
     out = []
     for group in version.groups:
@@ -67,3 +183,15 @@ def sections(version: QuestionnaireVersion, form, lang: str) -> list[dict]:
                          "choices": qtype.choices(item, lang), "text": item.text(lang)})
         out.append({"group": group, "name": group.name(lang), "rows": rows})
     return out
+
+
+def pristine_questions(version: VersionSpec, lang: str) -> Markup:
+    """The questions of an untouched form, rendered once per version and language."""
+    key = (version.id, lang)
+    html = _HTML_CACHE.get(key)
+    if html is None:
+        form = survey_form_class(version, lang)(formdata=None, meta={"csrf": False})
+        html = Markup(render_template("survey/_questions.html",
+                                      sections=sections(version, form, lang)))
+        _HTML_CACHE[key] = html
+    return html

@@ -1,12 +1,12 @@
 """Every protected page × every role: allowed, refused (403), or sent to log in."""
 
 import pytest
-
 from web_helpers import csrf_token
 
 ROLES = ("admin", "auditor", "clerk", "officer")
 READERS = {"admin", "auditor"}
 ADMIN = {"admin"}
+CLERKS = {"admin", "clerk"}
 
 # (method, path, roles allowed)
 MATRIX = [
@@ -30,20 +30,56 @@ MATRIX = [
     ("POST", "/admin/campaigns/demo", ADMIN),
     ("GET", "/admin/campaigns/new", ADMIN),
     ("POST", "/admin/campaigns/new", ADMIN),
+    ("GET", "/admin/campaigns/demo/poster/X-SONDUONG.pdf", READERS),
+    ("GET", "/admin/campaigns/demo/issue", ADMIN),
+    ("POST", "/admin/campaigns/demo/issue", ADMIN),
+    ("GET", "/admin/campaigns/demo/register", READERS),
+    ("GET", "/admin/campaigns/demo/register.csv", READERS),
+    ("GET", "/admin/forms", READERS),
+    ("GET", "/admin/forms/DEMO-000001", READERS),
+    ("POST", "/admin/forms/DEMO-000001/void", ADMIN),
     ("GET", "/admin/users", READERS),
     ("GET", "/admin/users/new", ADMIN),
     ("POST", "/admin/users/new", ADMIN),
     ("GET", "/admin/users/1/edit", ADMIN),
     ("GET", "/admin/audit-log", READERS),
     ("GET", "/staff", set(ROLES)),
+    ("GET", "/entry/", CLERKS),
+    ("GET", "/entry/form/DEMO-000001", CLERKS),
+    ("POST", "/entry/form/DEMO-000001", CLERKS),
+    ("GET", "/entry/disagreements", ADMIN),
+    ("GET", "/entry/disagreements/DEMO-000002", ADMIN),
+    ("POST", "/entry/disagreements/DEMO-000002", ADMIN),
 ]
+
+
+@pytest.fixture
+def paper_forms(demo):
+    """DEMO-000001, a paper form not yet entered, and DEMO-000002, keyed twice with
+    different answers (campaign `demo` switched to double entry)."""
+    from sqlalchemy import select
+
+    from survey_app.extensions import db
+    from survey_app.models import IssuedForm, PaperEntry, User
+    from survey_app.services import issuance
+
+    with demo.app_context():
+        campaign, agency, _ = issuance.get_scope("demo", "X-SONDUONG")
+        campaign.double_entry = True
+        issuance.issue_batch(campaign, agency, 2, "Người phát thử")
+        form = db.session.scalar(select(IssuedForm).filter_by(serial="DEMO-000002"))
+        for username, score in (("nhaplieu", 4), ("admin", 5)):
+            clerk = db.session.scalar(select(User).filter_by(username=username))
+            db.session.add(PaperEntry(form_id=form.id, clerk_id=clerk.id,
+                                      answers=f'{{"TC1":{score}}}'))
+        db.session.commit()
 
 
 def test_matrix_covers_every_protected_route(app):
     """A new protected page must be added to the matrix, or this fails."""
     covered = {path for _, path, _ in MATRIX}
     rules = {r.rule for r in app.url_map.iter_rules()
-             if r.endpoint.startswith("admin.")}
+             if r.endpoint.startswith(("admin.", "entry."))}
     templated = {
         "/admin/agencies/<code>/edit": "/admin/agencies/TQ/edit",
         "/admin/questionnaires/<int:version_id>": "/admin/questionnaires/1",
@@ -53,13 +89,22 @@ def test_matrix_covers_every_protected_route(app):
         "/admin/questionnaires/<int:version_id>/edit": "/admin/questionnaires/1/edit",
         "/admin/campaigns/<code>": "/admin/campaigns/demo",
         "/admin/users/<int:user_id>/edit": "/admin/users/1/edit",
+        "/admin/campaigns/<code>/poster/<agency_code>.<any(pdf, png, svg):fmt>":
+            "/admin/campaigns/demo/poster/X-SONDUONG.pdf",
+        "/admin/campaigns/<code>/issue": "/admin/campaigns/demo/issue",
+        "/admin/campaigns/<code>/register": "/admin/campaigns/demo/register",
+        "/admin/campaigns/<code>/register.csv": "/admin/campaigns/demo/register.csv",
+        "/admin/forms/<serial>": "/admin/forms/DEMO-000001",
+        "/admin/forms/<serial>/void": "/admin/forms/DEMO-000001/void",
+        "/entry/form/<serial>": "/entry/form/DEMO-000001",
+        "/entry/disagreements/<serial>": "/entry/disagreements/DEMO-000002",
     }
     missing = {templated.get(r, r) for r in rules} - covered
     assert not missing, f"pages missing from the role matrix: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(demo, client, login, make_user, role):
+def test_role_matrix(demo, paper_forms, client, login, make_user, role):
     make_user(f"t-{role}", role, "X-SONDUONG" if role == "officer" else None)
     login(f"t-{role}")
     token = csrf_token(client.get("/staff").text)

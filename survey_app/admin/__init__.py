@@ -9,8 +9,8 @@ import json
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
@@ -21,8 +21,10 @@ from ..models import (
     Campaign,
     Questionnaire,
     QuestionnaireVersion,
-    Response as SurveyResponse,
     User,
+)
+from ..models import (
+    Response as SurveyResponse,
 )
 from ..security import roles_required
 from ..services import ServiceError, agencies, campaigns, questionnaires, users
@@ -189,7 +191,7 @@ def questionnaire_preview(version_id: int):
     """The version exactly as a citizen's phone shows it, without a working submit."""
     version = _version_or_404(version_id)
     lang = str(get_locale())
-    form = survey_form_class(version, lang)(meta={"csrf": False})
+    form = survey_form_class(version, lang)(formdata=None, meta={"csrf": False})
     return render_template("survey/form.html", version=version, form=form,
                            sections=sections(version, form, lang), preview=True,
                            agency_name=_("(tên cơ quan)"), campaign_name=_("(tên đợt khảo sát)"),
@@ -368,3 +370,7 @@ def _may_write() -> bool:
     from flask_login import current_user
 
     return current_user.role in WRITE
+
+
+# Views registered on `bp` from other modules; imported last because they import `bp`.
+from . import issuance  # noqa: E402,F401

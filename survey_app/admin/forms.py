@@ -6,6 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -70,3 +71,37 @@ class UserForm(FlaskForm):
 class QuestionnaireEditForm(FlaskForm):
     label = StringField(_l("Nhãn phiên bản mới"), validators=[InputRequired(), Length(max=200)])
     definition = TextAreaField(_l("Nội dung (JSON)"), validators=[InputRequired()])
+
+
+class _VietnameseInvalid:
+    """Replace WTForms' English "not a valid …" message (it has no Vietnamese catalogue)."""
+
+    invalid_message = None
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(str(self.invalid_message)) from exc
+
+
+class CountField(_VietnameseInvalid, IntegerField):
+    invalid_message = _l("Số phiếu phải là một số nguyên.")
+
+
+class DayField(_VietnameseInvalid, DateField):
+    invalid_message = _l("Ngày phải có dạng YYYY-MM-DD.")
+
+
+class IssueForm(FlaskForm):
+    # Ranges and required values are checked by the issuance service, so the web page and
+    # the command line refuse the same things with the same words.
+    agency = SelectField(_l("Cơ quan"), validate_choice=False)
+    count = CountField(_l("Số phiếu"), validators=[Optional()])
+    collector = StringField(_l("Người nhận phiếu (người đi phát)"))
+    deadline = DayField(_l("Hạn nộp lại"), validators=[Optional()])
+
+
+class VoidForm(FlaskForm):
+    reason = StringField(_l("Lý do hủy"),
+                         validators=[Length(max=500, message=_l("Lý do tối đa 500 ký tự."))])

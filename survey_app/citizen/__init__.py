@@ -21,13 +21,19 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..extensions import db, limiter
 from ..models import Campaign, utcnow
 from ..services import responses
-from ..survey_form import collect_answers, sections, survey_form_class
+from ..survey_form import (
+    answers_from_formdata,
+    bound_form_with_errors,
+    pristine_questions,
+    sections,
+    spec,
+)
 
 bp = Blueprint("citizen", __name__)
 
@@ -62,15 +68,21 @@ def _answered_cookie(open_code: str) -> str:
     return f"sv_{open_code}"
 
 
-def _render_form(campaign: Campaign, agency_name: str, form, status: int = 200,
+def _render_form(campaign: Campaign, agency_name: str, form=None, status: int = 200,
                  notice: str | None = None):
+    """The survey page. Without a bound form (a first visit) no WTForms object is built:
+    the questions come pre-rendered and only the two hidden values are fresh."""
     lang = str(get_locale())
-    if not form.started.data:
-        form.started.data = _started_token()
+    version = spec(campaign.version_id)
+    started = (form.started.data if form is not None else None) or _started_token()
+    if form is None:
+        questions, rows = pristine_questions(version, lang), None
+    else:
+        questions, rows = None, sections(version, form, lang)
     html = render_template(
-        "survey/form.html", version=campaign.version, form=form, preview=False,
-        sections=sections(campaign.version, form, lang), agency_name=agency_name,
-        campaign_name=campaign.name, action=None, notice=notice)
+        "survey/form.html", version=version, form=form, preview=False, sections=rows,
+        questions_html=questions, agency_name=agency_name, campaign_name=campaign.name,
+        action=None, notice=notice, csrf_value=generate_csrf(), started_value=started)
     resp = make_response(html, status)
     resp.headers["Cache-Control"] = "no-store"
     if DEVICE_COOKIE not in request.cookies:
@@ -86,19 +98,24 @@ def _closed_page(exc: responses.CampaignClosed):
 
 def _submit(campaign, agency, channel, form_obj=None, scope=None):
     """Validate and store; returns a response to send (errors, refusal or redirect)."""
-    lang = str(get_locale())
-    form = survey_form_class(campaign.version, lang)()
-    if not form.validate_on_submit():
+    open_code = scope.open_code if scope is not None else None
+    # CSRFProtect has already checked the token (before any view runs).
+    version = spec(campaign.version_id)
+    raw, errors = answers_from_formdata(version, request.form)
+    answers, invalid = responses.validate_answers(version, raw)
+    errors = {**invalid, **errors}
+    if errors:
+        form = bound_form_with_errors(version, str(get_locale()), errors)
         return _render_form(campaign, agency.name, form, 400)
-    if form.website.data:
+    if request.form.get("website"):
         # A honeypot field was filled: a bot. Say thanks, store nothing.
         return redirect(url_for(".thanks", code="-"), 303)
     try:
         response = responses.record(
-            campaign=campaign, agency_id=agency.id, channel=channel,
-            answers=collect_answers(form, campaign.version), form=form_obj,
-            opened_at=_started_at(form.started.data), client=request.remote_addr,
-            device=request.cookies.get(DEVICE_COOKIE))
+            campaign=campaign, agency_id=agency.id, channel=channel, answers=answers,
+            form=form_obj, opened_at=_started_at(request.form.get("started")),
+            client=request.remote_addr, device=request.cookies.get(DEVICE_COOKIE))
+        receipt, closes_at = response.receipt_code, campaign.closes_at
         db.session.commit()
     except responses.FormAlreadyUsed as exc:
         db.session.rollback()
@@ -106,11 +123,11 @@ def _submit(campaign, agency, channel, form_obj=None, scope=None):
     except responses.CampaignClosed as exc:
         db.session.rollback()
         return _closed_page(exc)
-    resp = redirect(url_for(".thanks", code=response.receipt_code), 303)
+    resp = redirect(url_for(".thanks", code=receipt), 303)
     if scope is not None:
-        resp.set_cookie(_answered_cookie(scope.open_code), response.receipt_code,
-                        max_age=int((campaign.closes_at - utcnow()).total_seconds()) + 86400,
-                        path=f"/k/{scope.open_code}", httponly=True, samesite="Lax",
+        resp.set_cookie(_answered_cookie(open_code), receipt,
+                        max_age=int((closes_at - utcnow()).total_seconds()) + 86400,
+                        path=f"/k/{open_code}", httponly=True, samesite="Lax",
                         secure=current_app.config["SESSION_COOKIE_SECURE"])
     return resp
 
@@ -135,8 +152,7 @@ def open_link(open_code: str):
                         409 if request.method == "POST" else 200)
     if request.method == "POST":
         return _submit(campaign, scope.agency, "open", scope=scope)
-    lang = str(get_locale())
-    return _render_form(campaign, scope.agency.name, survey_form_class(campaign.version, lang)())
+    return _render_form(campaign, scope.agency.name)
 
 
 @bp.route("/f/<token>", methods=["GET", "POST"])
@@ -161,9 +177,7 @@ def single_use(token: str):
         return _closed_page(exc)
     if request.method == "POST":
         return _submit(campaign, form_obj.agency, "single_use", form_obj=form_obj)
-    lang = str(get_locale())
-    return _render_form(campaign, form_obj.agency.name,
-                        survey_form_class(campaign.version, lang)())
+    return _render_form(campaign, form_obj.agency.name)
 
 
 @bp.get("/cam-on/<code>")
@@ -195,8 +209,7 @@ def _csrf_error(exc):
                                 else (None, None))
         if campaign is not None:
             lang = str(get_locale())
-            form = survey_form_class(campaign.version, lang)(meta={"csrf": False})
-            form.started.data = form.started.data or _started_token()
+            form = bound_form_with_errors(spec(campaign.version_id), lang, {})
             return _render_form(campaign, agency.name, form, 400, notice=_(
                 "Phiên trả lời đã hết hạn. Các câu trả lời vẫn được giữ; vui lòng bấm "
                 "\"Gửi phiếu\" lần nữa."))

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 bp = Blueprint("main", __name__)
 
-HOME_BY_ROLE = {"admin": "admin.index", "auditor": "admin.index", "clerk": "main.staff",
+HOME_BY_ROLE = {"admin": "admin.index", "auditor": "admin.index", "clerk": "entry.index",
                 "officer": "main.staff"}
 
 

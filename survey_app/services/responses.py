@@ -9,10 +9,11 @@ import secrets
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (
@@ -24,7 +25,9 @@ from ..models import (
     canonical_json,
     utcnow,
 )
+from ..survey_form import spec
 from . import ServiceError
+from .issuance import hash_token
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -35,10 +38,6 @@ class FormAlreadyUsed(ServiceError):
 
 class CampaignClosed(ServiceError):
     pass
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def keyed_hash(value: str | None) -> str | None:
@@ -59,11 +58,15 @@ def normalise_receipt(code: str) -> str:
     return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else raw
 
 
-def validate_answers(version, answers: dict) -> tuple[dict, dict[str, str]]:
-    """Check raw answers (from the API or a paper entry) against the questionnaire.
+def validate_answers(version, answers: dict, *, require: bool = True
+                     ) -> tuple[dict, dict[str, str]]:
+    """Check raw answers (from the web form, the API or a paper entry) against the
+    questionnaire.
 
     Returns (clean answers, errors by item code). Unknown items, out-of-range values,
-    duplicates in a multiple choice and missing required answers are errors.
+    duplicates in a multiple choice and (with `require`) missing required answers are
+    errors. Paper forms pass require=False: a citizen may leave a printed question blank,
+    and a blank is recorded as unanswered, not as "not applicable".
     """
     from ..questions import PRIORITY_LABELS
 
@@ -112,7 +115,7 @@ def validate_answers(version, answers: dict) -> tuple[dict, dict[str, str]]:
                 errors[code] = f"tối đa {limit} ký tự"
             elif value.strip():
                 clean[code] = value.strip()
-    for item in version.items:
+    for item in version.items if require else ():
         if item.required and item.code not in clean and item.code not in errors:
             errors[item.code] = "câu hỏi bắt buộc chưa được trả lời"
     return clean, errors
@@ -129,13 +132,18 @@ def check_open(campaign: Campaign, at: datetime | None = None) -> None:
 def find_form(token: str) -> IssuedForm | None:
     if not token or len(token) > 100:
         return None
-    return db.session.scalar(select(IssuedForm).filter_by(token_hash=token_hash(token)))
+    return db.session.scalar(
+        select(IssuedForm).filter_by(token_hash=hash_token(token))
+        .options(joinedload(IssuedForm.campaign), joinedload(IssuedForm.agency),
+                 joinedload(IssuedForm.response)))
 
 
 def find_scope(open_code: str) -> CampaignAgency | None:
     if not open_code or len(open_code) > 16:
         return None
-    return db.session.scalar(select(CampaignAgency).filter_by(open_code=open_code))
+    return db.session.scalar(
+        select(CampaignAgency).filter_by(open_code=open_code)
+        .options(joinedload(CampaignAgency.campaign), joinedload(CampaignAgency.agency)))
 
 
 def record(*, campaign: Campaign, agency_id: int, channel: str, answers: dict,
@@ -151,8 +159,14 @@ def record(*, campaign: Campaign, agency_id: int, channel: str, answers: dict,
     now = utcnow()
     if check_window:
         check_open(campaign, now)
-    if form is not None and form.voided_at is not None:
-        raise FormAlreadyUsed("Phiếu này đã bị hủy.")
+    if form is not None:
+        # Takes the form's row lock, as voiding does: a form voided at this very moment is
+        # either void before this answer (refused here) or answered before the void.
+        still_valid = db.session.execute(
+            update(IssuedForm).where(IssuedForm.id == form.id, IssuedForm.voided_at.is_(None))
+            .values(voided_at=None).execution_options(synchronize_session=False)).rowcount
+        if not still_valid:
+            raise FormAlreadyUsed("Phiếu này đã bị hủy.")
     duration = None
     if opened_at is not None and opened_at <= now:
         duration = int((now - opened_at).total_seconds())
@@ -173,23 +187,32 @@ def record(*, campaign: Campaign, agency_id: int, channel: str, answers: dict,
     return response
 
 
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert(dialect: str):
+    """One cached upsert statement per dialect, run with executemany."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        base = insert(AnswerTally)
+        stmt = base.on_conflict_do_update(
+            index_elements=["campaign_id", "agency_id", "item_id", "score"],
+            set_={"n": AnswerTally.n + base.excluded.n})
+        _UPSERTS[dialect] = stmt
+    return stmt
+
+
 def _count(campaign: Campaign, agency_id: int, answers: dict) -> None:
-    """Add the satisfaction answers to the tally in one statement (an upsert)."""
+    """Add the satisfaction answers to the tally (one prepared upsert, one row per item)."""
     rows = [
         {"campaign_id": campaign.id, "agency_id": agency_id, "item_id": item.id,
          "score": answers[item.code], "n": 1}
-        for item in campaign.version.satisfaction_items() if item.code in answers
+        for item in spec(campaign.version_id).satisfaction_items() if item.code in answers
     ]
-    if not rows:
-        return
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(AnswerTally).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["campaign_id", "agency_id", "item_id", "score"],
-        set_={"n": AnswerTally.n + stmt.excluded.n},
-    )
-    db.session.execute(stmt)
+    if rows:
+        connection = db.session.connection()
+        connection.execute(_upsert(connection.dialect.name), rows)
 
 
 def by_receipt(code: str) -> Response | None:

@@ -1,0 +1,330 @@
+"""Citizen-visit cost and submission throughput of the real application under gunicorn.
+
+Runs the application with gunicorn (2 workers, SQLite in a scratch instance folder) and
+measures, in one run:
+
+1. Server CPU per complete citizen visit: a fresh client GETs an open-link form, reads
+   its hidden fields and POSTs answers; at least 2,000 visits by 16 concurrent clients.
+   CPU comes from the gunicorn processes' own accounting (/proc/<pid>/stat).
+2. POSTs per second, each to a different single-use link prepared beforehand, driven by
+   wrk, against the bare WSGI + SQLite floor of ../shared/bench/ under the same load
+   (wrk -t2 -c32), and their ratio.
+
+Every acknowledged submission must be stored: the script counts rows afterwards.
+
+    .venv/bin/python benchmarks/survey_load.py [--visits 2000] [--clients 16] [--duration 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT.parent / "shared" / "bench"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|started)"[^>]*value="([^"]*)"')
+SATISFACTION = ["TC1", "TC2", "TC3", "TC4", "TT1", "TT2", "TT3", "TT4", "CC1", "CC2", "CC3",
+                "CC4", "CC5", "KQ1", "KQ2", "KQ3", "PA1", "PA2", "PA3"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def tree_pids(pid: int) -> list[int]:
+    pids, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        pids.append(p)
+        for task in Path(f"/proc/{p}/task").iterdir():
+            children = (task / "children").read_text().split()
+            stack.extend(int(c) for c in children)
+    return pids
+
+
+def server_cpu(master: int) -> float:
+    return sum(proc_cpu(p) for p in tree_pids(master))
+
+
+def wait_ready(port: int, path: str = "/healthz", timeout: float = 30) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            c.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def start_gunicorn(app: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+           "--log-level", "warning", app]
+    return subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def answers_body(hidden: dict, i: int) -> str:
+    data = dict(hidden)
+    for k, code in enumerate(SATISFACTION):
+        data[code] = str((i + k) % 5 + 1)
+    data["GIOI_TINH"] = str(i % 2 + 1)
+    data["Y_KIEN"] = "Cán bộ hướng dẫn tận tình"
+    return urllib.parse.urlencode(data)
+
+
+def request(port, method, path, body=None, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r, data
+
+
+def visit(port: int, path: str, i: int) -> tuple[float, int]:
+    """One citizen: GET the form (no cookies), then POST the answers with its cookies."""
+    t0 = time.perf_counter()
+    r, html = request(port, "GET", path)
+    if r.status != 200:
+        return time.perf_counter() - t0, r.status
+    cookies = "; ".join(h.split(";", 1)[0] for k, h in r.getheaders() if k.lower() == "set-cookie")
+    hidden = dict(HIDDEN.findall(html.decode()))
+    r, _ = request(port, "POST", path, answers_body(hidden, i), {
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies})
+    return time.perf_counter() - t0, r.status
+
+
+def phase_visits(port: int, master: int, paths: list[str], visits: int, clients: int) -> dict:
+    latencies, statuses, lock = [], {}, threading.Lock()
+    counter = iter(range(visits))
+
+    def worker():
+        for i in counter:
+            took, status = visit(port, paths[i % len(paths)], i)
+            with lock:
+                latencies.append(took)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    cpu0, own0, t0 = server_cpu(master), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    cpu = server_cpu(master) - cpu0
+    own1 = resource.getrusage(resource.RUSAGE_SELF)
+    gen_cpu = (own1.ru_utime - own0.ru_utime) + (own1.ru_stime - own0.ru_stime)
+    latencies.sort()
+    return {"visits": visits, "wall": wall, "server_cpu": cpu, "gen_cpu": gen_cpu,
+            "statuses": statuses, "p50": statistics.median(latencies),
+            "p99": latencies[int(len(latencies) * 0.99) - 1]}
+
+
+WRK_REPLAY = """
+-- Each wrk thread replays its own share of the prepared POSTs (one per single-use link).
+local nthreads = 0
+setup = function(thread)
+  nthreads = nthreads + 1
+  thread:set("tid", nthreads)
+end
+local lines, pos, step = {}, 0, 2
+init = function(args)
+  for line in io.lines(args[1]) do lines[#lines + 1] = line end
+  step = tonumber(args[2])
+  pos = tid - step
+end
+request = function()
+  pos = pos + step
+  local line = lines[((pos - 1) % #lines) + 1]
+  local path, cookie, body = line:match("^(%S+)\t(%S+)\t(.*)$")
+  return wrk.format("POST", path, {["Content-Type"] = "application/x-www-form-urlencoded",
+                                   ["Cookie"] = cookie}, body)
+end
+"""
+
+
+def run_wrk(url: str, duration: int, script: str, args: list[str]) -> dict:
+    cmd = ["wrk", "-t2", "-c32", f"-d{duration}s", "-s", script, url, "--", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "requests": total, "non_2xx_3xx": int(non.group(1)) if non else 0,
+            "socket_errors": errors.group(1) if errors else "", "raw": out}
+
+
+def prepare_app(instance: Path, links: int) -> tuple[list[str], list[str]]:
+    """Migrate, seed, and issue `links` single-use forms; returns (open paths, form URLs)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["SURVEY_INSTANCE_PATH"] = str(instance)
+    from survey_app import create_app
+    from survey_app.demo import seed
+    from survey_app.extensions import db
+    from survey_app.models import Campaign
+    from survey_app.services import issuance
+
+    app = create_app({"PASSWORD_HASH_METHOD": "scrypt:1024:8:1"})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        seed("benchmark-password")
+        db.session.commit()
+        campaign = db.session.query(Campaign).filter_by(code="demo").one()
+        opens = [f"/k/{s.open_code}" for s in campaign.scope]
+        urls: list[str] = []
+        agencies = campaign.agencies
+        while len(urls) < links:
+            agency = agencies[len(urls) // 5000 % len(agencies)]
+            _, forms = issuance.issue_batch(campaign, agency, min(5000, links - len(urls)),
+                                            "benchmark")
+            urls.extend(u for _, u in forms)
+        db.session.commit()
+        db.engine.dispose()
+    return opens, urls
+
+
+def count_rows(db_path: Path, table: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as c:
+        return c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--visits", type=int, default=2000)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--duration", type=int, default=5, help="seconds of wrk load per server")
+    ap.add_argument("--links", type=int, default=15000, help="single-use links to prepare")
+    args = ap.parse_args(argv)
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install wrk): part 2 needs it", file=sys.stderr)
+        return 2
+
+    work = Path(tempfile.mkdtemp(prefix="survey-bench-"))
+    instance = work / "instance"
+    print(f"scratch folder: {work}")
+    opens, urls = prepare_app(instance, args.links)
+    port = free_port()
+    env = {**os.environ, "SURVEY_INSTANCE_PATH": str(instance),
+           "SURVEY_OPEN_LINK_RATE_LIMIT": "1000000 per minute",
+           "SURVEY_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    server = start_gunicorn("survey_app:create_app()", port, env, ROOT)
+    try:
+        wait_ready(port)
+        # warm both workers up
+        for p in opens[:20]:
+            visit(port, p, 0)
+        before = count_rows(instance / "survey.sqlite", "response")
+        v = phase_visits(port, server.pid, opens, args.visits, args.clients)
+        stored = count_rows(instance / "survey.sqlite", "response") - before
+        acknowledged = v["statuses"].get(303, 0)
+
+        # Part 2: prepare one GET per single-use link (its cookie and hidden fields).
+        replay = work / "replay.tsv"
+        with replay.open("w") as fh:
+            for i, url in enumerate(urls):
+                path = urllib.parse.urlsplit(url).path
+                r, html = request(port, "GET", path)
+                cookie = "; ".join(h.split(";", 1)[0] for k, h in r.getheaders()
+                                   if k.lower() == "set-cookie").replace(" ", "")
+                hidden = dict(HIDDEN.findall(html.decode()))
+                fh.write(f"{path}\t{cookie}\t{answers_body(hidden, i)}\n")
+        script = work / "replay.lua"
+        script.write_text(WRK_REPLAY)
+        before = count_rows(instance / "survey.sqlite", "response")
+        cpu0 = server_cpu(server.pid)
+        app_run = run_wrk(f"http://127.0.0.1:{port}", args.duration, str(script),
+                          [str(replay), "2"])
+        app_cpu = server_cpu(server.pid) - cpu0
+        app_stored = count_rows(instance / "survey.sqlite", "response") - before
+    finally:
+        stop(server)
+
+    # The floor, same machine, same wrk load.
+    floor_db = work / "bare.sqlite"
+    floor_env = {**os.environ, "BARE_DB": str(floor_db)}
+    subprocess.run([sys.executable, str(BENCH / "bare_wsgi.py")], env=floor_env, check=True)
+    fport = free_port()
+    floor = start_gunicorn("bare_wsgi:app", fport, floor_env, BENCH)
+    try:
+        wait_ready(fport, "/")
+        floor_run = run_wrk(f"http://127.0.0.1:{fport}/submit", args.duration,
+                            str(BENCH / "post.lua"), [])
+    finally:
+        stop(floor)
+    floor_stored = count_rows(floor_db, "resp")
+
+    cores = os.cpu_count() or 1
+    per_visit_ms = v["server_cpu"] / v["visits"] * 1000
+    server_util = v["server_cpu"] / v["wall"] / cores
+    gen_util = v["gen_cpu"] / v["wall"]  # one Python process: at most one core (GIL)
+    saturated = "server" if server_util >= gen_util else "load generator"
+    print()
+    print("== 1. Citizen visits (GET form + POST answers), open link, gunicorn -w 2, SQLite")
+    print(f"visits                    {v['visits']} by {args.clients} concurrent clients")
+    print(f"statuses                  {v['statuses']}")
+    print(f"acknowledged / stored     {acknowledged} / {stored}")
+    print(f"server CPU per visit      {per_visit_ms:.2f} ms   (target <= 3 ms)")
+    print(f"visits per second         {v['visits'] / v['wall']:.0f}")
+    print(f"latency p50 / p99         {v['p50'] * 1000:.1f} / {v['p99'] * 1000:.1f} ms")
+    print(f"server CPU use            {server_util:.0%} of {cores} cores")
+    print(f"load generator CPU use    {gen_util:.0%} of 1 core")
+    print(f"saturated side            {saturated}")
+    print()
+    print("== 2. POST throughput, wrk -t2 -c32, each POST to a different single-use link")
+    print(f"application               {app_run['rps']:.0f} POST/s  ({app_run['requests']} requests, "
+          f"non-2xx/3xx {app_run['non_2xx_3xx']}, stored {app_stored}, "
+          f"server CPU {app_cpu / max(app_stored, 1) * 1000:.2f} ms/POST)")
+    print(f"bare WSGI + SQLite floor  {floor_run['rps']:.0f} POST/s  ({floor_run['requests']} requests, "
+          f"non-2xx/3xx {floor_run['non_2xx_3xx']}, stored {floor_stored})")
+    ratio = app_run["rps"] / floor_run["rps"]
+    print(f"ratio application/floor   {ratio:.2f}   (target >= 0.5)")
+    ok = (stored == acknowledged == v["visits"] and app_run["non_2xx_3xx"] == 0
+          and app_stored == app_run["requests"] and not app_run["socket_errors"])
+    if app_run["requests"] > len(urls):
+        print(f"warning: {app_run['requests']} POSTs for {len(urls)} links; raise --links")
+        ok = False
+    print(f"errors                    {'none' if ok else 'SEE ABOVE'}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

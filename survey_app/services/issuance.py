@@ -1,0 +1,308 @@
+"""The issuance register: numbered paper forms and invitations, each with its own
+single-use link, and the open link printed on an agency's poster.
+
+A single-use link's token exists only in what this module returns (the printed form, the
+CSV, the API answer); the database keeps its sha256, so a copy of the database cannot be
+turned back into working links.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from datetime import date, datetime
+
+from flask import current_app, has_request_context
+from flask_login import current_user
+from sqlalchemy import case, func, select, update
+
+from .. import printing
+from ..extensions import db
+from ..models import (
+    Agency,
+    Campaign,
+    CampaignAgency,
+    FormBatch,
+    IssuedForm,
+    Response,
+    User,
+    utcnow,
+)
+from ..printing.poster import FORMATS as POSTER_FORMATS
+from . import ServiceError, audit
+from .agencies import get_by_code
+from .campaigns import LOCAL_TZ, get_campaign
+
+MAX_BATCH = 5000
+COLLECTOR_MAX = 120
+STATES = ("issued", "online", "paper", "void", "not_returned")
+
+
+# --- links ------------------------------------------------------------------------------
+
+def _base() -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+def open_url(scope: CampaignAgency) -> str:
+    """The campaign×agency's open link, printed on its poster."""
+    return f"{_base()}/k/{scope.open_code}"
+
+
+def form_url(token: str) -> str:
+    return f"{_base()}/f/{token}"
+
+
+def hash_token(token: str) -> str:
+    """What IssuedForm.token_hash holds for a link's token (sha256, hex)."""
+    # Any text a URL may carry hashes (and then matches nothing): never an encoding error.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh single-use token (128 bits from the OS's CSPRNG) and its hash."""
+    token = secrets.token_urlsafe(16)
+    return token, hash_token(token)
+
+
+def serial_for(campaign: Campaign, number: int) -> str:
+    return f"{campaign.code.upper()}-{number:06d}"
+
+
+# --- look-ups ---------------------------------------------------------------------------
+
+def get_scope(campaign_code: str, agency_code: str) -> tuple[Campaign, Agency, CampaignAgency]:
+    campaign = get_campaign(campaign_code)
+    agency = get_by_code(agency_code)
+    return campaign, agency, _scope_of(campaign, agency)
+
+
+def _scope_of(campaign: Campaign, agency: Agency) -> CampaignAgency:
+    scope = db.session.scalar(
+        select(CampaignAgency).filter_by(campaign_id=campaign.id, agency_id=agency.id))
+    if scope is None:
+        raise ServiceError(f"Cơ quan '{agency.code}' không thuộc phạm vi đợt khảo sát "
+                           f"'{campaign.code}'.")
+    return scope
+
+
+def _check_issuable(campaign: Campaign) -> None:
+    if campaign.archived_at is not None:
+        raise ServiceError(f"Đợt khảo sát '{campaign.code}' đã lưu trữ; không phát hành thêm phiếu.")
+    if utcnow() >= campaign.closes_at:
+        raise ServiceError(f"Đợt khảo sát '{campaign.code}' đã đóng; không phát hành thêm phiếu.")
+
+
+def _take_numbers(campaign: Campaign, count: int) -> int:
+    """Reserve `count` consecutive numbers of the campaign; returns the first.
+
+    One atomic UPDATE … RETURNING: on PostgreSQL it locks the campaign row until the
+    transaction ends, so a concurrent issuance waits and then continues after these
+    numbers; on SQLite it takes the database's write lock, with the same effect. (A read
+    followed by a write would let both read the same value.)
+    """
+    after = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id)
+        .values(next_serial=Campaign.next_serial + count)
+        .returning(Campaign.next_serial)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one()
+    return after - count
+
+
+def _current_user_id() -> int | None:
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.id
+    return None
+
+
+# --- issuing ----------------------------------------------------------------------------
+
+def issue_batch(campaign: Campaign, agency: Agency, count: int, collector: str,
+                deadline: date | None = None) -> tuple[FormBatch, list[tuple[str, str]]]:
+    """Issue `count` numbered paper forms of `agency` to `collector`.
+
+    Returns the batch and [(serial, url)] in serial order. The urls hold the tokens and
+    are returned only here: print them (or hand them over) before the caller commits.
+    """
+    errors: list[str] = []
+    collector = " ".join((collector or "").split())
+    if not collector:
+        errors.append("thiếu người nhận phiếu (người đi phát phiếu)")
+    elif len(collector) > COLLECTOR_MAX:
+        errors.append(f"tên người nhận quá dài (tối đa {COLLECTOR_MAX} ký tự)")
+    if isinstance(count, bool) or not isinstance(count, int):
+        errors.append(f"số phiếu phải là một số nguyên từ 1 đến {MAX_BATCH}")
+    elif not 1 <= count <= MAX_BATCH:
+        errors.append(f"số phiếu phải từ 1 đến {MAX_BATCH} (đã nhập: {count})")
+    if deadline is not None and deadline < datetime.now(LOCAL_TZ).date():
+        errors.append(f"hạn nộp lại {deadline.isoformat()} đã qua")
+    try:
+        _check_issuable(campaign)
+    except ServiceError as exc:
+        errors.append(exc.message)
+    try:
+        _scope_of(campaign, agency)
+    except ServiceError as exc:
+        errors.append(exc.message)
+    if errors:
+        raise ServiceError("Không phát hành được phiếu; không có gì thay đổi.", details=errors)
+
+    first = _take_numbers(campaign, count)
+    last = first + count - 1
+    batch = FormBatch(campaign=campaign, agency=agency, collector=collector, count=count,
+                      first_number=first, last_number=last, deadline=deadline,
+                      issued_by_id=_current_user_id())
+    db.session.add(batch)
+    db.session.flush()
+    forms: list[tuple[str, str]] = []
+    rows = []
+    for number in range(first, last + 1):
+        token, token_hash = new_token()
+        serial = serial_for(campaign, number)
+        rows.append(IssuedForm(campaign_id=campaign.id, agency_id=agency.id, batch_id=batch.id,
+                               kind="paper", number=number, serial=serial,
+                               token_hash=token_hash))
+        forms.append((serial, form_url(token)))
+    db.session.add_all(rows)
+    db.session.flush()
+    audit.record("forms.issue", "form_batch", batch.id, None, {
+        "campaign": campaign.code, "agency": agency.code, "collector": collector,
+        "count": count, "first": forms[0][0], "last": forms[-1][0],
+        "deadline": deadline.isoformat() if deadline else None,
+    })
+    return batch, forms
+
+
+def create_invitation(campaign: Campaign, agency: Agency, procedure_code: str | None = None,
+                      expires_at: datetime | None = None) -> tuple[IssuedForm, str]:
+    """One single-use link for one case (e.g. sent by the case system when a file is
+    returned). Numbered with the paper forms; not part of a batch."""
+    _check_issuable(campaign)
+    _scope_of(campaign, agency)
+    procedure_code = (procedure_code or "").strip() or None
+    if procedure_code is not None and len(procedure_code) > 60:
+        raise ServiceError("Mã thủ tục quá dài (tối đa 60 ký tự).")
+    number = _take_numbers(campaign, 1)
+    token, token_hash = new_token()
+    form = IssuedForm(campaign_id=campaign.id, agency_id=agency.id, kind="invitation",
+                      number=number, serial=serial_for(campaign, number),
+                      token_hash=token_hash, procedure_code=procedure_code,
+                      expires_at=expires_at)
+    db.session.add(form)
+    db.session.flush()
+    return form, form_url(token)
+
+
+def void_form(serial: str, reason: str) -> IssuedForm:
+    """Mark an unanswered form void (lost, spoilt, never handed out)."""
+    serial = (serial or "").strip()
+    reason = " ".join((reason or "").split())
+    # Locked so that voiding and an answer arriving for the same form are serialised.
+    form = db.session.scalar(select(IssuedForm).filter_by(serial=serial).with_for_update())
+    if form is None:
+        raise ServiceError(f"Không có phiếu số '{serial}'.")
+    if not reason:
+        raise ServiceError(f"Cần ghi lý do hủy phiếu {serial}.")
+    if form.response is not None:
+        raise ServiceError(f"Phiếu {serial} đã có câu trả lời; không thể hủy.")
+    if form.voided_at is not None:
+        raise ServiceError(f"Phiếu {serial} đã bị hủy trước đó.")
+    before = form.state
+    form.voided_at = utcnow()
+    form.void_reason = reason
+    db.session.flush()
+    audit.record("forms.void", "issued_form", serial, {"state": before},
+                 {"state": "void", "reason": reason})
+    return form
+
+
+# --- the register -----------------------------------------------------------------------
+
+def register(campaign: Campaign) -> list[dict]:
+    """One row per batch with its forms counted by state (the same rules as
+    IssuedForm.state), counted by the database."""
+    online = Response.channel.in_(("single_use", "api"))
+    answered = Response.id.is_not(None)
+    unanswered_live = (~answered) & IssuedForm.voided_at.is_(None)
+    today = utcnow().date()  # IssuedForm.state compares with the UTC date too
+    late = FormBatch.deadline.is_not(None) & (FormBatch.deadline < today)
+
+    def n(condition):
+        return func.count(case((condition, 1)))
+
+    stmt = (
+        select(FormBatch, Agency.code.label("agency_code"), Agency.name.label("agency_name"),
+               User.username.label("issued_by"),
+               func.count(IssuedForm.id).label("forms"),
+               n(answered & online).label("online"),
+               n(answered & ~online).label("paper"),
+               n(~answered & IssuedForm.voided_at.is_not(None)).label("void"),
+               n(unanswered_live & late).label("not_returned"),
+               n(unanswered_live & ~late).label("issued"))
+        .join(Agency, Agency.id == FormBatch.agency_id)
+        .outerjoin(User, User.id == FormBatch.issued_by_id)
+        .outerjoin(IssuedForm, IssuedForm.batch_id == FormBatch.id)
+        .outerjoin(Response, Response.form_id == IssuedForm.id)
+        .where(FormBatch.campaign_id == campaign.id)
+        .group_by(FormBatch.id, Agency.code, Agency.name, User.username)
+        .order_by(FormBatch.id)
+    )
+    rows = []
+    for r in db.session.execute(stmt):
+        batch = r[0]
+        rows.append({
+            "batch": batch.id,
+            "agency_code": r.agency_code,
+            "agency_name": r.agency_name,
+            "collector": batch.collector,
+            "issued_by": r.issued_by,
+            "issued_at": batch.issued_at,
+            "count": batch.count,
+            "first_serial": serial_for(campaign, batch.first_number),
+            "last_serial": serial_for(campaign, batch.last_number),
+            "deadline": batch.deadline,
+            **{state: getattr(r, state) for state in STATES},
+        })
+    return rows
+
+
+REGISTER_COLUMNS = ["batch", "agency_code", "agency_name", "collector", "issued_by",
+                    "issued_at", "count", "first_serial", "last_serial", "deadline", *STATES]
+
+
+def register_csv(campaign: Campaign) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=REGISTER_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in register(campaign):
+        row = dict(row)
+        row["issued_by"] = row["issued_by"] or "cli"
+        row["issued_at"] = row["issued_at"].isoformat(timespec="seconds") + "Z"
+        row["deadline"] = row["deadline"].isoformat() if row["deadline"] else ""
+        writer.writerow(row)
+    return out.getvalue()
+
+
+# --- printed matter ---------------------------------------------------------------------
+
+def poster(scope: CampaignAgency, fmt: str) -> bytes:
+    """The A4 poster of a campaign×agency's open link as pdf, png or svg."""
+    if fmt not in POSTER_FORMATS:
+        raise ServiceError(f"Định dạng áp phích '{fmt}' không hỗ trợ "
+                           f"(chỉ: {', '.join(POSTER_FORMATS)}).")
+    url = open_url(scope)
+    return printing.render_poster(agency_name=scope.agency.name,
+                                  campaign_name=scope.campaign.name,
+                                  url=url, short_url=url, fmt=fmt)
+
+
+def forms_files(batch: FormBatch, forms: list[tuple[str, str]]) -> tuple[bytes, str]:
+    """The printable PDF (one questionnaire per serial, each with its QR) and the
+    serial,url CSV of a batch just issued."""
+    pdf = printing.render_forms_pdf(batch.campaign.version.to_definition(), forms,
+                                    agency_name=batch.agency.name,
+                                    campaign_name=batch.campaign.name)
+    return pdf, printing.forms_csv(forms)
