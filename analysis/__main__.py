@@ -17,8 +17,11 @@ from .compare import exclude_rejected
 from .indices import bootstrap_indices, indices_table
 from .io import ExportFormatError, read_codebook, read_responses, tally_from_responses
 from .sampling import cochran, yamane
+from .verify import BundleError, verify_bundle
 
 EXIT_BAD_INPUT = 2
+# verify: the bundle was read but does not check out (altered, inserted, removed…)
+EXIT_TAMPERED = 1
 
 
 def _positive_int(text: str) -> int:
@@ -86,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--method", choices=("yamane", "cochran"), default="yamane", help="formula (default yamane)"
     )
     sample.set_defaults(run=_run_sample_size, parser=sample)
+
+    verify = commands.add_parser(
+        "verify", help="check an audit bundle: hash chain, responses, checkpoints"
+    )
+    verify.add_argument("bundle", type=Path, metavar="BUNDLE")
+    verify.add_argument(
+        "--checkpoint", metavar="DIGEST",
+        help="a checkpoint digest kept outside the system, e.g. demo#1234:3f2a-91bc-07de-55aa-c0e1",
+    )
+    verify.set_defaults(run=_run_verify)
     return parser
 
 
@@ -125,12 +138,19 @@ def _run_sample_size(args) -> int:
     return 0
 
 
+def _run_verify(args) -> int:
+    report = verify_bundle(args.bundle, args.checkpoint)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else EXIT_TAMPERED
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ExportFormatError, OSError) as exc:
+    except (ExportFormatError, BundleError, OSError) as exc:
         message = (
             f"{exc.strerror}: {exc.filename}"
             if isinstance(exc, OSError) and exc.filename

@@ -291,3 +291,59 @@ def register_commands(app: Flask) -> None:
                 if row.revoked_at else "hoạt động"
             click.echo(f"{row.prefix}  {row.name}  {row.agency.code if row.agency else '-'}  "
                        f"{row.created_at:%Y-%m-%d}  {state}")
+
+    @app.cli.command("checkpoint")
+    @click.option("--campaign", "campaign_code", help="One campaign (default: every campaign).")
+    @transactional
+    def checkpoint_command(campaign_code):
+        """Record ledger checkpoints: run daily (cron); also marks each campaign's close.
+
+        A campaign gets a checkpoint when its ledger grew since the last one, and one
+        marked 'close' once its closing time has passed. Prints each digest to keep."""
+        from . import ledger
+        from .models import Campaign, LedgerCheckpoint, LedgerHead, utcnow
+
+        if campaign_code:
+            targets = [campaigns.get_campaign(campaign_code)]
+        else:
+            targets = list(db.session.scalars(select(Campaign).order_by(Campaign.code)))
+        for campaign in targets:
+            last = db.session.scalar(select(LedgerCheckpoint).filter_by(campaign_id=campaign.id)
+                                     .order_by(LedgerCheckpoint.id.desc()).limit(1))
+            head = db.session.get(LedgerHead, campaign.id)
+            seq = head.seq if head else 0
+            closed = utcnow() >= campaign.closes_at
+            has_close = db.session.scalar(select(LedgerCheckpoint.id).filter_by(
+                campaign_id=campaign.id, reason="close").limit(1)) is not None
+            if closed and not has_close:
+                reason = "close"
+            elif campaign_code or last is None or last.seq != seq:
+                reason = "daily" if not campaign_code else "manual"
+            else:
+                continue
+            cp = ledger.checkpoint(campaign, reason)
+            click.echo(f"{campaign.code}: {reason}, {cp.seq} mục — {ledger.digest(campaign, cp)}")
+
+    @app.cli.command("export-audit")
+    @click.option("--campaign", "campaign_code", required=True)
+    @click.option("--out", "out_path", required=True, help="The bundle file to write (.zip).")
+    def export_audit(campaign_code, out_path):
+        """Write the audit bundle: responses, codebook, ledger, checkpoints (one ZIP file)."""
+        from . import ledger
+
+        try:
+            campaign = campaigns.get_campaign(campaign_code)
+        except ServiceError as exc:
+            click.echo(f"Lỗi: {exc}", err=True)
+            sys.exit(1)
+        target = Path(out_path)
+        tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            manifest = ledger.export_bundle(campaign, tmp)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            click.echo(f"Lỗi: không ghi được '{out_path}': {exc.strerror}", err=True)
+            sys.exit(1)
+        click.echo(f"Đã ghi {target}: {manifest['responses']} phiếu, "
+                   f"{manifest['ledger_entries']} mục sổ cái, {manifest['checkpoints']} mốc.")

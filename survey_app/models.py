@@ -500,10 +500,58 @@ class AuditLog(db.Model):
     after: Mapped[dict | None] = mapped_column(JSON)
 
 
+
+class LedgerEntry(db.Model):
+    """One link of a campaign's hash chain: every accepted response and every later event
+    about it (review, void, re-verification, correction, sample draw).
+
+    hash = sha256(prev_hash + "\n" + seq + "\n" + payload), payload canonical JSON.
+    """
+
+    __tablename__ = "ledger_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("campaign_id", "seq"),)
+
+
+class LedgerHead(db.Model):
+    """The current end of a campaign's chain; its row lock serialises appends."""
+
+    __tablename__ = "ledger_head"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerCheckpoint(db.Model):
+    """The chain's head, length and Merkle root at a moment, for auditors to keep outside."""
+
+    __tablename__ = "ledger_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    merkle_root: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(20))
+
+
 # --- append-only guard ------------------------------------------------------------------
 # Rows a citizen submitted, and the records about them, are never updated or deleted by
 # the application; the database refuses it too, so a slip in code cannot do it silently.
-APPEND_ONLY_TABLES = ("response", "response_review", "audit_log")
+APPEND_ONLY_TABLES = ("response", "response_review", "audit_log", "ledger_entry",
+                      "ledger_checkpoint")
 
 
 def append_only_ddl(dialect: str, table: str) -> list[str]:

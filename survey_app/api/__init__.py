@@ -155,7 +155,7 @@ def submit_response():
         if not utcnow() - timedelta(days=1) <= opened_at <= utcnow():
             opened_at = None  # implausible: record no duration rather than a wrong one
     try:
-        response = responses.record(campaign=campaign, agency_id=agency.id, channel="api",
+        response = responses.record(campaign=campaign, agency=agency, channel="api",
                                     answers=clean, opened_at=opened_at,
                                     client=request.remote_addr, api_key_id=g.api_key.id)
     except responses.CampaignClosed as exc:

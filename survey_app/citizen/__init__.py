@@ -112,7 +112,7 @@ def _submit(campaign, agency, channel, form_obj=None, scope=None):
         return redirect(url_for(".thanks", code="-"), 303)
     try:
         response = responses.record(
-            campaign=campaign, agency_id=agency.id, channel=channel, answers=answers,
+            campaign=campaign, agency=agency, channel=channel, answers=answers,
             form=form_obj, opened_at=_started_at(request.form.get("started")),
             client=request.remote_addr, device=request.cookies.get(DEVICE_COOKIE))
         receipt, closes_at = response.receipt_code, campaign.closes_at

@@ -125,7 +125,7 @@ def _validated(form: IssuedForm, answers: dict) -> dict:
 
 def _record(form: IssuedForm, clean: dict, user_id: int) -> Response:
     try:
-        return responses.record(campaign=form.campaign, agency_id=form.agency_id,
+        return responses.record(campaign=form.campaign, agency=form.agency,
                                 channel="paper", answers=clean, form=form,
                                 entered_by_id=user_id, check_window=False)
     except responses.FormAlreadyUsed as exc:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from .. import ledger
 from ..extensions import db
 from ..models import (
     AnswerTally,
@@ -146,12 +147,13 @@ def find_scope(open_code: str) -> CampaignAgency | None:
         .options(joinedload(CampaignAgency.campaign), joinedload(CampaignAgency.agency)))
 
 
-def record(*, campaign: Campaign, agency_id: int, channel: str, answers: dict,
+def record(*, campaign: Campaign, agency, channel: str, answers: dict,
            form: IssuedForm | None = None, opened_at: datetime | None = None,
            client: str | None = None, device: str | None = None,
            entered_by_id: int | None = None, api_key_id: int | None = None,
            check_window: bool = True) -> Response:
-    """Store one response (answers already validated) and count it in the tally.
+    """Store one response (answers already validated), count it in the tally and append
+    it to the campaign's ledger — all in the caller's transaction.
 
     A single-use form answers once: a second submission, even one racing the first,
     raises FormAlreadyUsed and leaves the session rolled back with nothing stored.
@@ -171,7 +173,7 @@ def record(*, campaign: Campaign, agency_id: int, channel: str, answers: dict,
     if opened_at is not None and opened_at <= now:
         duration = int((now - opened_at).total_seconds())
     response = Response(
-        campaign_id=campaign.id, agency_id=agency_id, channel=channel,
+        campaign_id=campaign.id, agency_id=agency.id, channel=channel,
         form_id=form.id if form is not None else None, receipt_code=new_receipt_code(),
         opened_at=opened_at, submitted_at=now, duration_s=duration,
         answers=canonical_json(answers), client_hash=keyed_hash(client),
@@ -183,7 +185,11 @@ def record(*, campaign: Campaign, agency_id: int, channel: str, answers: dict,
     except IntegrityError as exc:
         db.session.rollback()
         raise FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.") from exc
-    _count(campaign, agency_id, answers)
+    _count(campaign, agency.id, answers)
+    ledger.append(campaign.id, "response", response.receipt_code, ledger.response_payload(
+        response_id=response.id, receipt=response.receipt_code, campaign_code=campaign.code,
+        agency_code=agency.code, channel=channel, submitted_at=now,
+        form_serial=form.serial if form is not None else None, answers=answers))
     return response
 
 

@@ -1,0 +1,134 @@
+"""The tamper-evident ledger: a hash chain per campaign, checkpoints, and the audit bundle.
+
+Every accepted response and every later event about one is appended in the same
+transaction as what it records. An auditor keeps a checkpoint digest outside the system
+and later checks an exported bundle with `python -m analysis verify`, without this
+application or its database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import datetime
+
+from sqlalchemy import insert, select, text, update
+
+from analysis import ledger as chain
+from analysis import load as loader
+
+from .extensions import db
+from .models import Campaign, LedgerCheckpoint, LedgerEntry, LedgerHead, canonical_json, utcnow
+
+GENESIS = chain.GENESIS
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def append(campaign_id: int, kind: str, ref: str, payload: dict) -> str:
+    """Append one event to the campaign's chain; returns its hash. Caller commits.
+
+    The head row is updated first: on PostgreSQL that locks it until commit, so appends
+    to one campaign are serialised; on SQLite the write lock does the same.
+    """
+    body = canonical_json(payload)
+    head = db.session.execute(
+        update(LedgerHead).where(LedgerHead.campaign_id == campaign_id)
+        .values(seq=LedgerHead.seq + 1).returning(LedgerHead.seq, LedgerHead.hash)
+        .execution_options(synchronize_session=False)).first()
+    if head is None:
+        db.session.execute(insert(LedgerHead).values(campaign_id=campaign_id, seq=1,
+                                                     hash=GENESIS))
+        seq, prev = 1, GENESIS
+    else:
+        seq, prev = head
+    digest = chain.entry_hash(prev, seq, body)
+    db.session.execute(insert(LedgerEntry).values(
+        campaign_id=campaign_id, seq=seq, kind=kind, ref=ref, at=utcnow(), payload=body,
+        prev_hash=prev, hash=digest))
+    db.session.execute(update(LedgerHead).where(LedgerHead.campaign_id == campaign_id)
+                       .values(hash=digest).execution_options(synchronize_session=False))
+    return digest
+
+
+def response_payload(*, response_id: int, receipt: str, campaign_code: str, agency_code: str,
+                     channel: str, submitted_at: datetime, form_serial: str | None,
+                     answers: dict) -> dict:
+    return {"kind": "response", "response_id": response_id, "receipt": receipt,
+            "campaign": campaign_code, "agency_code": agency_code, "channel": channel,
+            "submitted_at": iso(submitted_at), "form": form_serial, "answers": answers}
+
+
+def checkpoint(campaign: Campaign, reason: str = "manual") -> LedgerCheckpoint:
+    """Record the head, the length and the Merkle root of the campaign's chain now."""
+    hashes = list(db.session.scalars(
+        select(LedgerEntry.hash).filter_by(campaign_id=campaign.id).order_by(LedgerEntry.seq)))
+    row = LedgerCheckpoint(campaign_id=campaign.id, seq=len(hashes),
+                           head_hash=hashes[-1] if hashes else GENESIS,
+                           merkle_root=chain.merkle_root(hashes), reason=reason)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def digest(campaign: Campaign, cp: LedgerCheckpoint) -> str:
+    return chain.format_digest(campaign.code, cp.seq, cp.head_hash)
+
+
+def _csv_bytes(header: list[str] | None, rows) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def export_bundle(campaign: Campaign, path) -> dict:
+    """Write the audit bundle (a ZIP): responses.csv and codebook.csv in the export format,
+    ledger.csv, checkpoints.csv and manifest.json. Returns the manifest."""
+    conn = db.session.connection()
+    book = loader.codebook(conn, campaign.version_id)
+    counts = {"responses": 0}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("responses.csv", "w") as fh:
+            first = True
+            for frame in loader.iter_responses(conn, campaign.id, book, chunk_size=50_000):
+                fh.write(frame.to_csv(index=False, header=first, lineterminator="\n")
+                         .encode("utf-8"))
+                first = False
+                counts["responses"] += len(frame)
+            if first:
+                fh.write((",".join(loader.META_COLUMNS + list(book["item_code"])) + "\n")
+                         .encode("utf-8"))
+        zf.writestr("codebook.csv", book.to_csv(index=False, lineterminator="\n"))
+        with zf.open("ledger.csv", "w") as fh:
+            fh.write(b"seq,kind,ref,at,prev_hash,hash,payload\n")
+            n, last = 0, 0
+            while True:
+                rows = conn.execute(text(
+                    "SELECT seq, kind, ref, at, prev_hash, hash, payload FROM ledger_entry "
+                    "WHERE campaign_id = :c AND seq > :s ORDER BY seq LIMIT 50000"),
+                    {"c": campaign.id, "s": last}).all()
+                if not rows:
+                    break
+                fh.write(_csv_bytes(None, [
+                    (r[0], r[1], r[2], iso(r[3]) if isinstance(r[3], datetime) else r[3],
+                     r[4], r[5], r[6]) for r in rows]))
+                last, n = rows[-1][0], n + len(rows)
+            counts["ledger_entries"] = n
+        cps = db.session.scalars(select(LedgerCheckpoint).filter_by(campaign_id=campaign.id)
+                                 .order_by(LedgerCheckpoint.id)).all()
+        zf.writestr("checkpoints.csv", _csv_bytes(
+            ["at", "seq", "head_hash", "merkle_root", "reason", "digest"],
+            [(iso(c.at), c.seq, c.head_hash, c.merkle_root, c.reason, digest(campaign, c))
+             for c in cps]))
+        manifest = {"campaign": campaign.code, "name": campaign.name,
+                    "created_at": iso(utcnow()), **counts, "checkpoints": len(cps),
+                    "format": "survey-audit-bundle/1"}
+        zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    return manifest
