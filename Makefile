@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app survey_app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-sqlite test-postgres lint bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,18 @@ test: install
 
 lint: install
 	$(BIN)/ruff check survey_app analysis tests benchmarks
+
+# Re-extract the texts wrapped in _()/_l() (babel.cfg), merge them into every catalogue
+# (new ones arrive with an empty msgstr, near matches marked fuzzy) and compile the .mo
+# files. Translate what is empty or fuzzy in $(TRANSLATIONS)/*/LC_MESSAGES/messages.po,
+# then run it again; commit the .po and the .mo.
+TRANSLATIONS := survey_app/translations
+
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -c TRANSLATORS: \
+	  --project survey-app -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

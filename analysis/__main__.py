@@ -1,5 +1,6 @@
 """Command line: ``python -m analysis indices ...`` computes the index table from an
-export, ``python -m analysis sample-size ...`` prints a sample size.
+export, ``python -m analysis sample-size ...`` prints a sample size, ``verify`` checks an
+audit bundle and ``resample`` recomputes a re-verification draw from a bundle and a seed.
 
 Bad input ends with a one-line message on stderr and exit status 2, and no output
 file is left behind.
@@ -11,12 +12,16 @@ import argparse
 import os
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
+
+import pandas as pd
 
 from .compare import exclude_rejected
 from .indices import bootstrap_indices, indices_table
 from .io import ExportFormatError, read_codebook, read_responses, tally_from_responses
 from .sampling import cochran, yamane
+from .sampling_audit import BundleFormatError, resample_bundle
 from .verify import BundleError, verify_bundle
 
 EXIT_BAD_INPUT = 2
@@ -51,6 +56,26 @@ def _margin(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 1: {text!r}")
+    return value
+
+
+def _weight(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
 
 
@@ -99,6 +124,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="a checkpoint digest kept outside the system, e.g. demo#1234:3f2a-91bc-07de-55aa-c0e1",
     )
     verify.set_defaults(run=_run_verify)
+
+    resample = commands.add_parser(
+        "resample", help="recompute a re-verification draw from an audit bundle and its seed"
+    )
+    resample.add_argument("bundle", type=Path, metavar="BUNDLE")
+    resample.add_argument("--seed", type=_non_negative_int, required=True)
+    resample.add_argument("--rate", type=_rate, required=True, help="e.g. 0.1 for 10 %%")
+    resample.add_argument(
+        "--oversample", type=_weight,
+        help="weight of flagged records (default: as recorded, else 2)",
+    )
+    resample.add_argument("--out", type=Path, metavar="SAMPLE.csv",
+                          help="also write the drawn response ids as CSV")
+    resample.set_defaults(run=_run_resample)
     return parser
 
 
@@ -145,12 +184,36 @@ def _run_verify(args) -> int:
     return 0 if report.ok else EXIT_TAMPERED
 
 
+def _run_resample(args) -> int:
+    result = resample_bundle(args.bundle, seed=args.seed, rate=args.rate,
+                             oversample_flagged=args.oversample)
+    if result.recorded is not None:
+        p = result.recorded
+        print(f"Draw recorded in ledger entry {result.recorded_seq}: seed {p.get('seed')}, "
+              f"rate {p.get('rate')}, flagged records x{p.get('oversample_flagged')}, "
+              f"{p.get('population')} responses chained up to entry {p.get('as_of_seq')}.")
+    else:
+        print(f"No draw with seed {args.seed} and rate {args.rate:g} is recorded in the "
+              f"ledger: drawing from all {result.population} responses of the bundle "
+              f"({result.flagged} flagged in audit.csv).")
+    for note in result.notes:
+        print(f"Note: {note}.")
+    verdict = {True: " — MATCH: the same records as the ledger names",
+               False: " — MISMATCH: the ledger names other records", None: ""}[result.matches]
+    print(f"Recomputed: {len(result.selected)} of {result.population} records{verdict}.")
+    print("selected: " + " ".join(str(i) for i in result.selected))
+    if args.out:
+        _write_atomically(pd.DataFrame({"response_id": result.selected}), args.out)
+    return EXIT_TAMPERED if result.matches is False else 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ExportFormatError, BundleError, OSError) as exc:
+    except (ExportFormatError, BundleError, BundleFormatError, zipfile.BadZipFile,
+            OSError) as exc:
         message = (
             f"{exc.strerror}: {exc.filename}"
             if isinstance(exc, OSError) and exc.filename

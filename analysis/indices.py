@@ -97,6 +97,16 @@ def _check_tally(tally: pd.DataFrame) -> pd.DataFrame:
         raise ExportFormatError(f"tally: missing columns: {', '.join(missing)}")
     out = tally[TALLY_COLUMNS].copy()
     for column, high in (("score", SCALE_MAX), ("n", np.inf)):
+        values = out[column]
+        if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_extension_array_dtype(
+            values
+        ):
+            # Already whole numbers (the database's tally): only the range needs checking.
+            if ((values < 0) | (values > high)).any():
+                raise ExportFormatError(
+                    f"tally: {column} must be a whole number from 0 to {high}"
+                )
+            continue
         values = pd.to_numeric(out[column], errors="coerce")
         if (values.isna() | (values % 1 != 0) | (values < 0) | (values > high)).any():
             raise ExportFormatError(f"tally: {column} must be a whole number from 0 to {high}")
@@ -122,27 +132,36 @@ def criterion_indices(
     codes = sorted(
         set(t["agency_code"]) | {str(c) for c in (agency_codes if agency_codes is not None else ())}
     )
-    answered = t[(t["score"] >= SCALE_MIN) & t["item_code"].isin(items["item_code"])]
-    sums = (
-        answered.assign(
-            satisfied=answered["n"].where(answered["score"] >= SATISFIED_MIN, 0),
-            score_sum=answered["score"] * answered["n"],
-        )
-        .groupby(["agency_code", "item_code"])[["n", "satisfied", "score_sum"]]
-        .sum()
-    )
-    grid = pd.MultiIndex.from_product(
-        [codes, items["item_code"]], names=["agency_code", "item_code"]
-    )
-    sums = sums.reindex(grid, fill_value=0).reset_index()
-    denominator = sums["n"].where(sums["n"] > 0)
-    low, high = wilson_interval(sums["satisfied"], sums["n"])
-    out = sums.assign(
-        element_code=sums["item_code"].map(items.set_index("item_code")["element_code"]),
-        index=100 * sums["satisfied"] / denominator,
-        ci_low=100 * low,
-        ci_high=100 * high,
-        mean_score=sums["score_sum"] / denominator,
+    item_codes = items["item_code"].to_numpy(dtype=object)
+    # Sums per (agency, item) cell with numpy: the tally is small, but a dozen pandas
+    # operations on it would cost more than the arithmetic itself.
+    agency_pos = pd.Index(codes).get_indexer(t["agency_code"])
+    item_pos = pd.Index(item_codes).get_indexer(t["item_code"])
+    score = t["score"].to_numpy()
+    count = t["n"].to_numpy()
+    keep = (item_pos >= 0) & (score >= SCALE_MIN)
+    cell = agency_pos[keep] * len(item_codes) + item_pos[keep]
+    size = len(codes) * len(item_codes)
+    n = np.bincount(cell, weights=count[keep], minlength=size).astype("int64")
+    satisfied = np.bincount(
+        cell, weights=np.where(score[keep] >= SATISFIED_MIN, count[keep], 0), minlength=size
+    ).astype("int64")
+    score_sum = np.bincount(cell, weights=score[keep] * count[keep], minlength=size)
+    denominator = np.where(n > 0, n, np.nan)
+    low, high = wilson_interval(satisfied, n)
+    elements = items.set_index("item_code")["element_code"].astype("str")
+    out = pd.DataFrame(
+        {
+            "agency_code": np.repeat(np.asarray(codes, dtype=object), len(item_codes)),
+            "item_code": np.tile(item_codes, len(codes)),
+            "element_code": np.tile(elements.reindex(item_codes).to_numpy(), len(codes)),
+            "n": n,
+            "satisfied": satisfied,
+            "index": 100 * satisfied / denominator,
+            "ci_low": 100 * np.asarray(low, dtype=float),
+            "ci_high": 100 * np.asarray(high, dtype=float),
+            "mean_score": score_sum / denominator,
+        }
     )
     columns = [
         "agency_code",

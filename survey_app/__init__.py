@@ -59,10 +59,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp
+    from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .citizen import bp as citizen_bp
     from .entry import bp as entry_bp
     from .main import bp as main_bp
+    from .results import bp as results_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(citizen_bp)
@@ -70,6 +72,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(entry_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(results_bp)
 
     from .cli import register_commands
 

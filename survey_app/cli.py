@@ -347,3 +347,16 @@ def register_commands(app: Flask) -> None:
             sys.exit(1)
         click.echo(f"Đã ghi {target}: {manifest['responses']} phiếu, "
                    f"{manifest['ledger_entries']} mục sổ cái, {manifest['checkpoints']} mốc.")
+
+    @app.cli.command("purge-contacts")
+    @click.option("--campaign", "campaign_code",
+                  help="Erase every number of this campaign (its re-verification is over).")
+    @transactional
+    def purge_contacts(campaign_code):
+        """Erase re-check phone numbers no longer needed: those of archived campaigns and of
+        responses whose re-check is recorded (run daily, e.g. from cron)."""
+        from .services import contacts
+
+        campaign = campaigns.get_campaign(campaign_code) if campaign_code else None
+        erased = contacts.purge_contacts(campaign)
+        click.echo(f"Đã xóa {erased} số điện thoại liên hệ phúc tra.")

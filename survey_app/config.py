@@ -31,5 +31,18 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = False
     # Public base URL printed on posters and forms (e.g. https://khaosat.tuyenquang.gov.vn).
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Append every response to the tamper-evident ledger. Only the benchmark turns this off,
+    # to measure what the ledger costs; an installation must never do so.
+    LEDGER_ENABLED = True
     # werkzeug's scrypt (N=2**15, r=8, p=1): memory-hard, in the standard library.
     PASSWORD_HASH_METHOD = "scrypt"
+    # Results: bootstrap replicates behind element and service intervals, their seed, and
+    # the most respondents per group bootstrapped (above it, a seeded random sample).
+    RESULTS_BOOTSTRAP = 1000
+    RESULTS_SEED = 0
+    RESULTS_BOOTSTRAP_CAP = 2000
+    # Pages skip that bootstrap above this many responses (`flask report` never does).
+    RESULTS_BOOTSTRAP_MAX_RESPONSES = 50_000
+    # Quality flags for the auditor: overrides of analysis.quality.Thresholds, e.g.
+    # {"speeder_ratio": 0.4, "burst_count": 8}. Unknown names are refused at use.
+    QUALITY_THRESHOLDS: dict = {}

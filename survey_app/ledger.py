@@ -14,13 +14,14 @@ import json
 import zipfile
 from datetime import datetime
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import DateTime, bindparam, select, text
 
 from analysis import ledger as chain
 from analysis import load as loader
+from analysis import quality
 
 from .extensions import db
-from .models import Campaign, LedgerCheckpoint, LedgerEntry, LedgerHead, canonical_json, utcnow
+from .models import Campaign, LedgerCheckpoint, LedgerEntry, canonical_json, utcnow
 
 GENESIS = chain.GENESIS
 
@@ -29,38 +30,48 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def append(campaign_id: int, kind: str, ref: str, payload: dict) -> str:
+_ADVANCE = text("UPDATE ledger_head SET seq = seq + 1 WHERE campaign_id = :c "
+                "RETURNING seq, hash")
+_START = text("INSERT INTO ledger_head (campaign_id, seq, hash) VALUES (:c, 1, :h)")
+_ENTRY = text("INSERT INTO ledger_entry (campaign_id, seq, kind, ref, at, payload, prev_hash, "
+              "hash) VALUES (:c, :seq, :kind, :ref, :at, :payload, :prev, :hash)"
+              ).bindparams(bindparam("at", type_=DateTime()))
+_MOVE_HEAD = text("UPDATE ledger_head SET hash = :h WHERE campaign_id = :c")
+
+
+def append(campaign_id: int, kind: str, ref: str, payload: dict | str) -> str:
     """Append one event to the campaign's chain; returns its hash. Caller commits.
 
     The head row is updated first: on PostgreSQL that locks it until commit, so appends
-    to one campaign are serialised; on SQLite the write lock does the same.
+    to one campaign are serialised; on SQLite the write lock does the same. Plain SQL:
+    every submission passes here.
     """
-    body = canonical_json(payload)
-    head = db.session.execute(
-        update(LedgerHead).where(LedgerHead.campaign_id == campaign_id)
-        .values(seq=LedgerHead.seq + 1).returning(LedgerHead.seq, LedgerHead.hash)
-        .execution_options(synchronize_session=False)).first()
+    body = payload if isinstance(payload, str) else canonical_json(payload)
+    conn = db.session.connection()
+    head = conn.execute(_ADVANCE, {"c": campaign_id}).first()
     if head is None:
-        db.session.execute(insert(LedgerHead).values(campaign_id=campaign_id, seq=1,
-                                                     hash=GENESIS))
+        conn.execute(_START, {"c": campaign_id, "h": GENESIS})
         seq, prev = 1, GENESIS
     else:
         seq, prev = head
     digest = chain.entry_hash(prev, seq, body)
-    db.session.execute(insert(LedgerEntry).values(
-        campaign_id=campaign_id, seq=seq, kind=kind, ref=ref, at=utcnow(), payload=body,
-        prev_hash=prev, hash=digest))
-    db.session.execute(update(LedgerHead).where(LedgerHead.campaign_id == campaign_id)
-                       .values(hash=digest).execution_options(synchronize_session=False))
+    conn.execute(_ENTRY, {"c": campaign_id, "seq": seq, "kind": kind, "ref": ref,
+                          "at": utcnow(), "payload": body, "prev": prev, "hash": digest})
+    conn.execute(_MOVE_HEAD, {"h": digest, "c": campaign_id})
     return digest
 
 
 def response_payload(*, response_id: int, receipt: str, campaign_code: str, agency_code: str,
                      channel: str, submitted_at: datetime, form_serial: str | None,
-                     answers: dict) -> dict:
-    return {"kind": "response", "response_id": response_id, "receipt": receipt,
-            "campaign": campaign_code, "agency_code": agency_code, "channel": channel,
-            "submitted_at": iso(submitted_at), "form": form_serial, "answers": answers}
+                     answers: dict, version) -> str:
+    """The ledger payload of an accepted response (see analysis.ledger)."""
+    cells = [loader.export_value(item.type, answers.get(item.code)) for item in version.items]
+    not_applicable = [item.code for item in version.items
+                      if item.type == "satisfaction" and answers.get(item.code) == 0]
+    return chain.response_payload(
+        response_id=response_id, receipt=receipt, campaign=campaign_code,
+        agency_code=agency_code, channel=channel, submitted_at=iso(submitted_at),
+        form=form_serial, export_cells=cells, not_applicable=not_applicable)
 
 
 def checkpoint(campaign: Campaign, reason: str = "manual") -> LedgerCheckpoint:
@@ -90,7 +101,8 @@ def _csv_bytes(header: list[str] | None, rows) -> bytes:
 
 def export_bundle(campaign: Campaign, path) -> dict:
     """Write the audit bundle (a ZIP): responses.csv and codebook.csv in the export format,
-    ledger.csv, checkpoints.csv and manifest.json. Returns the manifest."""
+    audit.csv (each response's collector and quality flags), ledger.csv, checkpoints.csv
+    and manifest.json. Returns the manifest."""
     conn = db.session.connection()
     book = loader.codebook(conn, campaign.version_id)
     counts = {"responses": 0}
@@ -106,6 +118,15 @@ def export_bundle(campaign: Campaign, path) -> dict:
                 fh.write((",".join(loader.META_COLUMNS + list(book["item_code"])) + "\n")
                          .encode("utf-8"))
         zf.writestr("codebook.csv", book.to_csv(index=False, lineterminator="\n"))
+        # Not covered by the chain: collectors come from the issuance register and flags are
+        # recomputed; `python -m analysis resample` needs both to redo a draw.
+        from .services.flags import campaign_flags
+
+        audited, flags = campaign_flags(campaign, cached=False)
+        per = quality.flags_per_response(flags)
+        zf.writestr("audit.csv", _csv_bytes(["response_id", "collector", "flags"], [
+            (rid, collector, per.get(rid, "")) for rid, collector in
+            zip(audited["response_id"], audited["collector"], strict=True)]))
         with zf.open("ledger.csv", "w") as fh:
             fh.write(b"seq,kind,ref,at,prev_hash,hash,payload\n")
             n, last = 0, 0

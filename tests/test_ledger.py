@@ -10,10 +10,10 @@ import zipfile
 
 import pytest
 from sqlalchemy import select, text
-
-from analysis.ledger import entry_hash
-from survey_app.models import LedgerEntry, Response
 from web_helpers import answer_form, full_answers
+
+from analysis.ledger import RS, US, entry_hash
+from survey_app.models import LedgerEntry, Response
 
 
 @pytest.fixture
@@ -129,8 +129,9 @@ def test_ledger_entry_edited_in_the_bundle(collected, runner, tmp_path):
     path = _bundle(runner, tmp_path)
     with zipfile.ZipFile(path) as zf:
         files = {n: zf.read(n) for n in zf.namelist()}
-    files["ledger.csv"] = files["ledger.csv"].replace(b'\\"TC1\\":2', b'\\"TC1\\":5', 1) \
-        .replace(b'""TC1"":2', b'""TC1"":5', 1)
+    # Move the last response to another agency in its ledger record.
+    head, _, last = files["ledger.csv"].rstrip(b"\n").rpartition(b"\n")
+    files["ledger.csv"] = head + b"\n" + last.replace(b"X-SONDUONG", b"X-HAMYEN") + b"\n"
     edited = tmp_path / "edited.zip"
     with zipfile.ZipFile(edited, "w") as zf:
         for n, data in files.items():
@@ -149,8 +150,14 @@ def test_ledger_rewritten_after_a_checkpoint(collected, runner, db, tmp_path):
     entries = db.session.execute(text(
         "SELECT id, seq, payload FROM ledger_entry ORDER BY seq")).all()
     prev = "0" * 64
+    first = True
     for eid, seq, payload in entries:
-        payload = payload.replace('"TC1":5', '"TC1":1')
+        if first:  # the altered response's record: its export cells and stored answers
+            fields = payload.split(RS)
+            cells = fields[8].split(US)
+            cells[0] = "1"  # TC1 is the first item of the codebook
+            fields[8] = US.join(cells)
+            payload, first = RS.join(fields), False
         digest = entry_hash(prev, seq, payload)
         _raw(db, "UPDATE ledger_entry SET payload = :p, prev_hash = :prev, hash = :h "
                  "WHERE id = :id", p=payload, prev=prev, h=digest, id=eid)

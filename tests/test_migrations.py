@@ -21,12 +21,15 @@ def _pg_scratch_database() -> str:
     """A database of its own for the migration test, created afresh each run."""
     url = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
                    if PG_URL.startswith("postgresql://") else PG_URL)
+    # Named after the test database, so that runs against different test databases (on
+    # one server, at the same time) never drop each other's scratch database.
+    scratch = f"{url.database}_migration"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS survey_migration_test"))
-        conn.execute(text("CREATE DATABASE survey_migration_test"))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
+        conn.execute(text(f'CREATE DATABASE "{scratch}"'))
     admin.dispose()
-    return url.set(database="survey_migration_test").render_as_string(hide_password=False)
+    return url.set(database=scratch).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

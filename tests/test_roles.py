@@ -7,6 +7,8 @@ ROLES = ("admin", "auditor", "clerk", "officer")
 READERS = {"admin", "auditor"}
 ADMIN = {"admin"}
 CLERKS = {"admin", "clerk"}
+# Officers see results too, limited to their own agency's subtree.
+RESULTS = {"admin", "auditor", "officer"}
 
 # (method, path, roles allowed)
 MATRIX = [
@@ -50,6 +52,33 @@ MATRIX = [
     ("GET", "/entry/disagreements", ADMIN),
     ("GET", "/entry/disagreements/DEMO-000002", ADMIN),
     ("POST", "/entry/disagreements/DEMO-000002", ADMIN),
+    # MTTQ audit: auditors and admins read and append (reviews, checkpoints, draws,
+    # outcomes); officers and clerks never, not even about their own agency.
+    ("GET", "/audit/", READERS),
+    ("GET", "/audit/demo", READERS),
+    ("POST", "/audit/demo/checkpoint", READERS),
+    ("GET", "/audit/demo/bundle.zip", READERS),
+    ("GET", "/audit/demo/reconciliation", READERS),
+    ("GET", "/audit/demo/reconciliation.xlsx", READERS),
+    ("GET", "/audit/demo/flags", READERS),
+    ("GET", "/audit/demo/responses", READERS),
+    ("POST", "/audit/demo/responses/review", READERS),
+    ("GET", "/audit/responses/1", READERS),
+    ("POST", "/audit/responses/1/review", READERS),
+    ("GET", "/audit/demo/reverify", READERS),
+    ("POST", "/audit/demo/reverify/draw", READERS),
+    ("POST", "/audit/responses/1/outcome", READERS),
+    ("GET", "/results/", RESULTS),
+    ("GET", "/results/demo", RESULTS),
+    ("GET", "/results/demo/chart/ranking.png", RESULTS),
+    ("GET", "/results/demo/indices.csv", RESULTS),
+    ("GET", "/results/demo/responses.csv", RESULTS),
+    ("GET", "/results/demo/codebook.csv", RESULTS),
+    ("GET", "/results/demo/export.xlsx", RESULTS),
+    ("GET", "/results/demo/report", RESULTS),
+    ("GET", "/results/demo/report.pdf", RESULTS),
+    ("GET", "/results/demo/plan", READERS),
+    ("POST", "/results/demo/plan", ADMIN),
 ]
 
 
@@ -79,7 +108,7 @@ def test_matrix_covers_every_protected_route(app):
     """A new protected page must be added to the matrix, or this fails."""
     covered = {path for _, path, _ in MATRIX}
     rules = {r.rule for r in app.url_map.iter_rules()
-             if r.endpoint.startswith(("admin.", "entry."))}
+             if r.endpoint.startswith(("admin.", "entry.", "results.", "audit."))}
     templated = {
         "/admin/agencies/<code>/edit": "/admin/agencies/TQ/edit",
         "/admin/questionnaires/<int:version_id>": "/admin/questionnaires/1",
@@ -98,13 +127,51 @@ def test_matrix_covers_every_protected_route(app):
         "/admin/forms/<serial>/void": "/admin/forms/DEMO-000001/void",
         "/entry/form/<serial>": "/entry/form/DEMO-000001",
         "/entry/disagreements/<serial>": "/entry/disagreements/DEMO-000002",
+        "/audit/<code>": "/audit/demo",
+        "/audit/<code>/checkpoint": "/audit/demo/checkpoint",
+        "/audit/<code>/bundle.zip": "/audit/demo/bundle.zip",
+        "/audit/<code>/reconciliation": "/audit/demo/reconciliation",
+        "/audit/<code>/reconciliation.xlsx": "/audit/demo/reconciliation.xlsx",
+        "/audit/<code>/flags": "/audit/demo/flags",
+        "/audit/<code>/responses": "/audit/demo/responses",
+        "/audit/<code>/responses/review": "/audit/demo/responses/review",
+        "/audit/responses/<int:rid>": "/audit/responses/1",
+        "/audit/responses/<int:rid>/review": "/audit/responses/1/review",
+        "/audit/<code>/reverify": "/audit/demo/reverify",
+        "/audit/<code>/reverify/draw": "/audit/demo/reverify/draw",
+        "/audit/responses/<int:rid>/outcome": "/audit/responses/1/outcome",
+        "/results/<code>": "/results/demo",
+        "/results/<code>/chart/<any(ranking, heatmap, likert, trend):kind>.<any(png, svg):fmt>":
+            "/results/demo/chart/ranking.png",
+        "/results/<code>/indices.csv": "/results/demo/indices.csv",
+        "/results/<code>/responses.csv": "/results/demo/responses.csv",
+        "/results/<code>/codebook.csv": "/results/demo/codebook.csv",
+        "/results/<code>/export.xlsx": "/results/demo/export.xlsx",
+        "/results/<code>/report": "/results/demo/report",
+        "/results/<code>/report.<any(xlsx, pdf):fmt>": "/results/demo/report.pdf",
+        "/results/<code>/plan": "/results/demo/plan",
     }
     missing = {templated.get(r, r) for r in rules} - covered
     assert not missing, f"pages missing from the role matrix: {sorted(missing)}"
 
 
+@pytest.fixture
+def a_response(demo):
+    """Response 1: one citizen's answer through X-SONDUONG's open link."""
+    from sqlalchemy import select
+    from web_helpers import answer_form
+
+    from survey_app.extensions import db
+    from survey_app.models import CampaignAgency
+
+    with demo.app_context():
+        code = db.session.scalar(select(CampaignAgency.open_code).where(
+            CampaignAgency.agency.has(code="X-SONDUONG")))
+    assert answer_form(demo.test_client(), f"/k/{code}").status_code == 303
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(demo, paper_forms, client, login, make_user, role):
+def test_role_matrix(demo, paper_forms, a_response, client, login, make_user, role):
     make_user(f"t-{role}", role, "X-SONDUONG" if role == "officer" else None)
     login(f"t-{role}")
     token = csrf_token(client.get("/staff").text)

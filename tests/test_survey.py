@@ -291,3 +291,22 @@ def test_invalid_utf8_body_is_a_clean_4xx_or_replaced(scope, client, db):
     assert resp.status_code in (303, 400)
     if resp.status_code == 303:  # stored as text, whatever the bytes became
         assert isinstance(db.session.scalars(select(Response)).one().answer_dict["Y_KIEN"], str)
+
+
+def test_phone_for_recheck_needs_explicit_consent(scope, app, db):
+    from survey_app.models import RecheckContact
+
+    bad = answer_form(app.test_client(), scope["path"], full_answers(recheck_phone="0912345678"))
+    assert bad.status_code == 400 and 'id="q-recheck"' in bad.text
+    assert 'value="0912345678"' in bad.text  # kept for correction
+    assert _counts(db) == (0, 0)
+    wrong = answer_form(app.test_client(), scope["path"],
+                        full_answers(recheck_consent="y", recheck_phone="12ab"))
+    assert wrong.status_code == 400 and _counts(db) == (0, 0)
+    ok = answer_form(app.test_client(), scope["path"],
+                     full_answers(recheck_consent="y", recheck_phone="091 234 5678"))
+    assert ok.status_code == 303
+    contact = db.session.scalars(select(RecheckContact)).one()
+    response = db.session.scalars(select(Response)).one()
+    assert contact.response_id == response.id and contact.phone == "0912345678"
+    assert "0912345678" not in response.answers  # stored apart from the answers

@@ -26,7 +26,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..extensions import db, limiter
 from ..models import Campaign, utcnow
-from ..services import responses
+from ..services import ServiceError, contacts, responses
 from ..survey_form import (
     answers_from_formdata,
     bound_form_with_errors,
@@ -69,7 +69,7 @@ def _answered_cookie(open_code: str) -> str:
 
 
 def _render_form(campaign: Campaign, agency_name: str, form=None, status: int = 200,
-                 notice: str | None = None):
+                 notice: str | None = None, contact_error: str | None = None):
     """The survey page. Without a bound form (a first visit) no WTForms object is built:
     the questions come pre-rendered and only the two hidden values are fresh."""
     lang = str(get_locale())
@@ -82,7 +82,8 @@ def _render_form(campaign: Campaign, agency_name: str, form=None, status: int = 
     html = render_template(
         "survey/form.html", version=version, form=form, preview=False, sections=rows,
         questions_html=questions, agency_name=agency_name, campaign_name=campaign.name,
-        action=None, notice=notice, csrf_value=generate_csrf(), started_value=started)
+        action=None, notice=notice, csrf_value=generate_csrf(), started_value=started,
+        contact_error=contact_error)
     resp = make_response(html, status)
     resp.headers["Cache-Control"] = "no-store"
     if DEVICE_COOKIE not in request.cookies:
@@ -104,9 +105,15 @@ def _submit(campaign, agency, channel, form_obj=None, scope=None):
     raw, errors = answers_from_formdata(version, request.form)
     answers, invalid = responses.validate_answers(version, raw)
     errors = {**invalid, **errors}
-    if errors:
+    contact_error = None
+    try:
+        phone = contacts.validate_contact(request.form.get(contacts.PHONE_FIELD),
+                                          request.form.get(contacts.CONSENT_FIELD) == "y")
+    except ServiceError as exc:
+        phone, contact_error = None, _(exc.message)
+    if errors or contact_error:
         form = bound_form_with_errors(version, str(get_locale()), errors)
-        return _render_form(campaign, agency.name, form, 400)
+        return _render_form(campaign, agency.name, form, 400, contact_error=contact_error)
     if request.form.get("website"):
         # A honeypot field was filled: a bot. Say thanks, store nothing.
         return redirect(url_for(".thanks", code="-"), 303)
@@ -115,6 +122,9 @@ def _submit(campaign, agency, channel, form_obj=None, scope=None):
             campaign=campaign, agency=agency, channel=channel, answers=answers,
             form=form_obj, opened_at=_started_at(request.form.get("started")),
             client=request.remote_addr, device=request.cookies.get(DEVICE_COOKIE))
+        if phone:
+            # Consented, kept apart from the answers, erased once the check is recorded.
+            contacts.store_contact(response.id, phone, True)
         receipt, closes_at = response.receipt_code, campaign.closes_at
         db.session.commit()
     except responses.FormAlreadyUsed as exc:
@@ -158,26 +168,26 @@ def open_link(open_code: str):
 @bp.route("/f/<token>", methods=["GET", "POST"])
 def single_use(token: str):
     """A numbered paper form's or an invitation's own link: accepted exactly once."""
-    form_obj = responses.find_form(token)
-    if form_obj is None:
+    target = responses.find_form(token)
+    if target is None:
         return _message(_("Đường dẫn không hợp lệ"),
                         _("Không tìm thấy phiếu này. Vui lòng kiểm tra lại mã QR."), 404)
-    if form_obj.response is not None:
+    form = target.form
+    if form.answered:
         return _message(_("Phiếu đã được sử dụng"),
                         _("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần."), 409)
-    if form_obj.voided_at is not None:
+    if form.voided_at is not None:
         return _message(_("Phiếu đã bị hủy"), _("Phiếu này đã bị hủy và không dùng được."), 410)
-    if form_obj.expires_at is not None and utcnow() >= form_obj.expires_at:
+    if form.expires_at is not None and utcnow() >= form.expires_at:
         return _message(_("Đường dẫn đã hết hạn"),
                         _("Lời mời trả lời khảo sát này đã hết hạn."), 410)
-    campaign = form_obj.campaign
     try:
-        responses.check_open(campaign)
+        responses.check_open(target.campaign)
     except responses.CampaignClosed as exc:
         return _closed_page(exc)
     if request.method == "POST":
-        return _submit(campaign, form_obj.agency, "single_use", form_obj=form_obj)
-    return _render_form(campaign, form_obj.agency.name)
+        return _submit(target.campaign, target.agency, "single_use", form_obj=form)
+    return _render_form(target.campaign, target.agency.name)
 
 
 @bp.get("/cam-on/<code>")
@@ -204,8 +214,8 @@ def _csrf_error(exc):
             scope = responses.find_scope(view_args.get("open_code", ""))
             campaign, agency = (scope.campaign, scope.agency) if scope else (None, None)
         else:
-            form_obj = responses.find_form(view_args.get("token", ""))
-            campaign, agency = ((form_obj.campaign, form_obj.agency) if form_obj
+            target = responses.find_form(view_args.get("token", ""))
+            campaign, agency = ((target.campaign, target.agency) if target
                                 else (None, None))
         if campaign is not None:
             lang = str(get_locale())

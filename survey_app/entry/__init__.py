@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import Response
+from ..models import PaperEntry
 from ..security import roles_required
 from ..services import paper
 from . import layout
@@ -80,7 +80,7 @@ def form(serial: str):
         return _render_form(issued, values, exc.errors, 400)
     except paper.EntryRefused as exc:
         return _index(exc.message, status=409)
-    stage = "paper" if isinstance(result, Response) else paper.stage(issued)
+    stage = paper.stage(issued) if isinstance(result, PaperEntry) else "paper"
     db.session.commit()
     if stage == "awaiting_second":
         flash(_("Đã nhập phiếu %(s)s (lần 1) — chờ nhập lần 2.", s=issued.serial), "info")

@@ -58,8 +58,10 @@ def find_paper_form(serial: str) -> IssuedForm:
     raw = (serial or "").strip()
     if "/f/" in raw:
         # A QR scanner types the form's own URL: the token identifies the form exactly.
-        form = responses.find_form(raw.rsplit("/f/", 1)[1].split("?", 1)[0].strip("/"))
-        key = form.serial if form is not None else raw[:MAX_SERIAL]
+        target = responses.find_form(raw.rsplit("/f/", 1)[1].split("?", 1)[0].strip("/"))
+        key = target.form.serial if target is not None else raw[:MAX_SERIAL]
+        form = (db.session.scalar(select(IssuedForm).filter_by(serial=key))
+                if target is not None else None)
     else:
         key = normalise_serial(raw)
         form = (db.session.scalar(select(IssuedForm).filter_by(serial=key))

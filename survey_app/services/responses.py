@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import DateTime, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from .. import ledger
 from ..extensions import db
 from ..models import (
-    AnswerTally,
     Campaign,
-    CampaignAgency,
-    IssuedForm,
     Response,
     canonical_json,
     utcnow,
@@ -30,6 +27,7 @@ from ..survey_form import spec
 from . import ServiceError
 from .issuance import hash_token
 
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
@@ -115,7 +113,9 @@ def validate_answers(version, answers: dict, *, require: bool = True
             elif len(value) > limit:
                 errors[code] = f"tối đa {limit} ký tự"
             elif value.strip():
-                clean[code] = value.strip()
+                # Control characters have no place in a comment (and would blur the
+                # ledger's field separators); line breaks and tabs stay.
+                clean[code] = CONTROL_CHARS.sub("", value).strip()
     for item in version.items if require else ():
         if item.required and item.code not in clean and item.code not in errors:
             errors[item.code] = "câu hỏi bắt buộc chưa được trả lời"
@@ -130,95 +130,139 @@ def check_open(campaign: Campaign, at: datetime | None = None) -> None:
         raise CampaignClosed("Đợt khảo sát chưa bắt đầu.")
 
 
-def find_form(token: str) -> IssuedForm | None:
+@dataclass(frozen=True)
+class Target:
+    """What a survey link points at, read in one query (no ORM objects on the hot path).
+
+    Duck-types the Campaign, Agency and IssuedForm attributes that `record` and the
+    citizen pages use."""
+
+    campaign: SimpleNamespace
+    agency: SimpleNamespace
+    form: SimpleNamespace | None = None
+    open_code: str | None = None
+
+
+_TARGET_COLUMNS = """
+    c.id AS c_id, c.code AS c_code, c.name AS c_name, c.version_id, c.opens_at, c.closes_at,
+    c.archived_at, a.id AS a_id, a.code AS a_code, a.name AS a_name"""
+_BY_OPEN_CODE = text(f"""
+    SELECT {_TARGET_COLUMNS}, s.open_code FROM campaign_agency s
+    JOIN campaign c ON c.id = s.campaign_id JOIN agency a ON a.id = s.agency_id
+    WHERE s.open_code = :code""")
+_BY_TOKEN = text(f"""
+    SELECT {_TARGET_COLUMNS}, f.id AS f_id, f.serial, f.voided_at, f.expires_at,
+           r.id AS answered
+    FROM issued_form f JOIN campaign c ON c.id = f.campaign_id JOIN agency a ON a.id = f.agency_id
+    LEFT JOIN response r ON r.form_id = f.id
+    WHERE f.token_hash = :h""")
+
+
+def _as_datetime(value):
+    # SQLite hands back text from a plain-SQL query; PostgreSQL a datetime.
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _target(row, **extra) -> Target:
+    campaign = SimpleNamespace(
+        id=row.c_id, code=row.c_code, name=row.c_name, version_id=row.version_id,
+        opens_at=_as_datetime(row.opens_at), closes_at=_as_datetime(row.closes_at),
+        archived_at=_as_datetime(row.archived_at))
+    agency = SimpleNamespace(id=row.a_id, code=row.a_code, name=row.a_name)
+    return Target(campaign=campaign, agency=agency, **extra)
+
+
+def find_form(token: str) -> Target | None:
+    """The single-use link's form, campaign and agency, or None for an unknown token."""
     if not token or len(token) > 100:
         return None
-    return db.session.scalar(
-        select(IssuedForm).filter_by(token_hash=hash_token(token))
-        .options(joinedload(IssuedForm.campaign), joinedload(IssuedForm.agency),
-                 joinedload(IssuedForm.response)))
+    row = db.session.connection().execute(_BY_TOKEN, {"h": hash_token(token)}).first()
+    if row is None:
+        return None
+    form = SimpleNamespace(id=row.f_id, serial=row.serial, answered=row.answered is not None,
+                           voided_at=_as_datetime(row.voided_at),
+                           expires_at=_as_datetime(row.expires_at))
+    return _target(row, form=form)
 
 
-def find_scope(open_code: str) -> CampaignAgency | None:
+def find_scope(open_code: str) -> Target | None:
+    """The open link's campaign and agency, or None for an unknown code."""
     if not open_code or len(open_code) > 16:
         return None
-    return db.session.scalar(
-        select(CampaignAgency).filter_by(open_code=open_code)
-        .options(joinedload(CampaignAgency.campaign), joinedload(CampaignAgency.agency)))
+    row = db.session.connection().execute(_BY_OPEN_CODE, {"code": open_code}).first()
+    return _target(row, open_code=row.open_code) if row is not None else None
 
 
-def record(*, campaign: Campaign, agency, channel: str, answers: dict,
-           form: IssuedForm | None = None, opened_at: datetime | None = None,
-           client: str | None = None, device: str | None = None,
-           entered_by_id: int | None = None, api_key_id: int | None = None,
-           check_window: bool = True) -> Response:
+@dataclass(frozen=True)
+class Recorded:
+    id: int
+    receipt_code: str
+    submitted_at: datetime
+
+
+_LOCK_FORM = text("UPDATE issued_form SET voided_at = NULL WHERE id = :id AND voided_at IS NULL")
+_INSERT_RESPONSE = text("""
+    INSERT INTO response (campaign_id, agency_id, channel, form_id, receipt_code, opened_at,
+                          submitted_at, duration_s, answers, client_hash, device_hash,
+                          entered_by_id, api_key_id)
+    VALUES (:campaign_id, :agency_id, :channel, :form_id, :receipt_code, :opened_at,
+            :submitted_at, :duration_s, :answers, :client_hash, :device_hash,
+            :entered_by_id, :api_key_id)
+    RETURNING id""").bindparams(
+    bindparam("opened_at", type_=DateTime()), bindparam("submitted_at", type_=DateTime()))
+_UPSERT_TALLY = text("""
+    INSERT INTO answer_tally (campaign_id, agency_id, item_id, score, n)
+    VALUES (:campaign_id, :agency_id, :item_id, :score, 1)
+    ON CONFLICT (campaign_id, agency_id, item_id, score) DO UPDATE SET n = answer_tally.n + 1""")
+
+
+def record(*, campaign, agency, channel: str, answers: dict, form=None,
+           opened_at: datetime | None = None, client: str | None = None,
+           device: str | None = None, entered_by_id: int | None = None,
+           api_key_id: int | None = None, check_window: bool = True) -> Recorded:
     """Store one response (answers already validated), count it in the tally and append
     it to the campaign's ledger — all in the caller's transaction.
 
     A single-use form answers once: a second submission, even one racing the first,
     raises FormAlreadyUsed and leaves the session rolled back with nothing stored.
+    Plain SQL throughout: this is the path every citizen's submission takes.
     """
     now = utcnow()
     if check_window:
         check_open(campaign, now)
+    conn = db.session.connection()
     if form is not None:
         # Takes the form's row lock, as voiding does: a form voided at this very moment is
         # either void before this answer (refused here) or answered before the void.
-        still_valid = db.session.execute(
-            update(IssuedForm).where(IssuedForm.id == form.id, IssuedForm.voided_at.is_(None))
-            .values(voided_at=None).execution_options(synchronize_session=False)).rowcount
-        if not still_valid:
+        if not conn.execute(_LOCK_FORM, {"id": form.id}).rowcount:
             raise FormAlreadyUsed("Phiếu này đã bị hủy.")
     duration = None
     if opened_at is not None and opened_at <= now:
         duration = int((now - opened_at).total_seconds())
-    response = Response(
-        campaign_id=campaign.id, agency_id=agency.id, channel=channel,
-        form_id=form.id if form is not None else None, receipt_code=new_receipt_code(),
-        opened_at=opened_at, submitted_at=now, duration_s=duration,
-        answers=canonical_json(answers), client_hash=keyed_hash(client),
-        device_hash=keyed_hash(device), entered_by_id=entered_by_id, api_key_id=api_key_id,
-    )
-    db.session.add(response)
+    receipt = new_receipt_code()
     try:
-        db.session.flush()
+        response_id = conn.execute(_INSERT_RESPONSE, {
+            "campaign_id": campaign.id, "agency_id": agency.id, "channel": channel,
+            "form_id": form.id if form is not None else None, "receipt_code": receipt,
+            "opened_at": opened_at, "submitted_at": now, "duration_s": duration,
+            "answers": canonical_json(answers), "client_hash": keyed_hash(client),
+            "device_hash": keyed_hash(device), "entered_by_id": entered_by_id,
+            "api_key_id": api_key_id}).scalar_one()
     except IntegrityError as exc:
         db.session.rollback()
         raise FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.") from exc
-    _count(campaign, agency.id, answers)
-    ledger.append(campaign.id, "response", response.receipt_code, ledger.response_payload(
-        response_id=response.id, receipt=response.receipt_code, campaign_code=campaign.code,
-        agency_code=agency.code, channel=channel, submitted_at=now,
-        form_serial=form.serial if form is not None else None, answers=answers))
-    return response
-
-
-_UPSERTS: dict[str, object] = {}
-
-
-def _upsert(dialect: str):
-    """One cached upsert statement per dialect, run with executemany."""
-    stmt = _UPSERTS.get(dialect)
-    if stmt is None:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        base = insert(AnswerTally)
-        stmt = base.on_conflict_do_update(
-            index_elements=["campaign_id", "agency_id", "item_id", "score"],
-            set_={"n": AnswerTally.n + base.excluded.n})
-        _UPSERTS[dialect] = stmt
-    return stmt
-
-
-def _count(campaign: Campaign, agency_id: int, answers: dict) -> None:
-    """Add the satisfaction answers to the tally (one prepared upsert, one row per item)."""
-    rows = [
-        {"campaign_id": campaign.id, "agency_id": agency_id, "item_id": item.id,
-         "score": answers[item.code], "n": 1}
-        for item in spec(campaign.version_id).satisfaction_items() if item.code in answers
-    ]
+    rows = [{"campaign_id": campaign.id, "agency_id": agency.id, "item_id": item.id,
+             "score": answers[item.code]}
+            for item in spec(campaign.version_id).satisfaction_items() if item.code in answers]
     if rows:
-        connection = db.session.connection()
-        connection.execute(_upsert(connection.dialect.name), rows)
+        conn.execute(_UPSERT_TALLY, rows)
+    if current_app.config["LEDGER_ENABLED"]:
+        ledger.append(campaign.id, "response", receipt, ledger.response_payload(
+            response_id=response_id, receipt=receipt, campaign_code=campaign.code,
+            agency_code=agency.code, channel=channel, submitted_at=now,
+            form_serial=form.serial if form is not None else None, answers=answers,
+            version=spec(campaign.version_id)))
+    return Recorded(response_id, receipt, now)
 
 
 def by_receipt(code: str) -> Response | None:

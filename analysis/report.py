@@ -1,0 +1,276 @@
+"""Building blocks for indices over a whole campaign: tallies summed over rounds and
+groups, a bounded and reproducible sample of respondents per group for the bootstrap,
+breakdown groups, and the wide per-agency summary that tables and reports show.
+
+Pure pandas like the rest of the package. The application streams export-format
+chunks (``analysis.load.iter_responses``) through :class:`RespondentSample`; a
+notebook can do the same with ``pd.read_csv(..., chunksize=...)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .indices import (
+    SERVICE_CODE,
+    _ancestor_pairs,
+    _check_tree,
+    bootstrap_indices,
+)
+from .io import TALLY_COLUMNS, as_text, satisfaction_items, satisfaction_scores
+
+__all__ = [
+    "RespondentSample",
+    "ancestor_lists",
+    "blank_to_missing",
+    "breakdown_groups",
+    "empty_tally",
+    "recentre",
+    "relabel_tally",
+    "sum_tallies",
+    "summary_table",
+    "with_agencies",
+]
+
+
+def blank_to_missing(responses: pd.DataFrame) -> pd.DataFrame:
+    """Empty strings as missing values, as :func:`analysis.read_responses` reads an
+    empty cell (``analysis.load.iter_responses`` writes unanswered items as "")."""
+    text = [c for c in responses.columns if responses[c].dtype == object
+            or pd.api.types.is_string_dtype(responses[c])]
+    if not text:
+        return responses
+    return responses.assign(**{c: responses[c].where(responses[c] != "") for c in text})
+
+
+def empty_tally() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "agency_code": pd.Series([], dtype="str"),
+            "item_code": pd.Series([], dtype="str"),
+            "score": pd.Series([], dtype="int64"),
+            "n": pd.Series([], dtype="int64"),
+        }
+    )
+
+
+def sum_tallies(tallies: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Add tallies up (several rounds of a year, or chunks of one round): one row per
+    ``agency_code, item_code, score`` with the summed ``n``, sorted."""
+    frames = [t[TALLY_COLUMNS] for t in tallies if len(t)]
+    if not frames:
+        return empty_tally()
+    summed = (
+        pd.concat(frames, ignore_index=True)
+        .groupby(["agency_code", "item_code", "score"], as_index=False)["n"]
+        .sum()
+    )
+    return summed.astype({"agency_code": "str", "item_code": "str", "score": "int64", "n": "int64"})
+
+
+def relabel_tally(tally: pd.DataFrame, code: str) -> pd.DataFrame:
+    """The tally with every agency counted under one code (e.g. a whole campaign)."""
+    return sum_tallies([tally.assign(agency_code=str(code))])
+
+
+def with_agencies(tally: pd.DataFrame, codes: Iterable[str], codebook: pd.DataFrame) -> pd.DataFrame:
+    """The tally with a zero row for each of ``codes`` it lacks, so that an agency whose
+    responses left every satisfaction item empty still gets (empty) index rows, as
+    :func:`analysis.tally_from_responses` gives it from an export."""
+    items = satisfaction_items(codebook)["item_code"]
+    missing = sorted(set(map(str, codes)) - set(tally["agency_code"]))
+    if not missing or items.empty:
+        return tally
+    zeros = pd.DataFrame({"agency_code": missing, "item_code": items.iloc[0], "score": 1, "n": 0})
+    return sum_tallies([tally, zeros])
+
+
+def ancestor_lists(agencies: pd.DataFrame) -> dict[str, list[str]]:
+    """``{code: [code, parent, grandparent, ..., root]}`` for every agency of the tree."""
+    pairs = _ancestor_pairs(_check_tree(agencies))
+    return {code: list(group["ancestor"]) for code, group in pairs.groupby("agency_code", sort=False)}
+
+
+def breakdown_groups(responses: pd.DataFrame, codebook: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The responses with ``agency_code`` replaced by their value of ``by`` (a response
+    column such as ``channel`` or a profile item), exactly as
+    :func:`analysis.breakdown` groups them: a multiple-choice answer counts under each
+    choice, an empty value is left out."""
+    if by not in responses.columns:
+        raise ValueError(f"responses have no column {by!r}")
+    groups = as_text(responses[by])
+    kind = codebook.loc[codebook["item_code"] == by, "type"]
+    if not kind.empty and kind.iloc[0] == "multiple_choice":
+        groups = groups.str.split(";")
+    frame = (
+        responses.assign(agency_code=groups)
+        .explode("agency_code")
+        .dropna(subset=["agency_code"])
+        .reset_index(drop=True)
+        .astype({"agency_code": "str"})
+    )
+    return frame[frame["agency_code"].str.strip() != ""].reset_index(drop=True)
+
+
+class RespondentSample:
+    """Respondents' satisfaction answers per group, at most ``cap`` per group, read a
+    chunk at a time, for :func:`analysis.bootstrap_indices`.
+
+    Groups belong to families (say "agency", "subtree", "channel") so that one pass
+    over the responses serves several tables. A group of at most ``cap`` respondents is
+    kept whole, in arrival order, so its bootstrap is exactly the one computed from an
+    export. A larger group keeps the ``cap`` respondents with the smallest keyed hash
+    of their ``response_id``: a simple random sample that depends only on the seed and
+    the respondents, not on the chunking or on the other groups. Memory is bounded by
+    the number of groups times ``cap``, whatever the number of responses.
+    """
+
+    def __init__(self, codebook: pd.DataFrame, cap: int | None = None, seed: int = 0):
+        if cap is not None and cap < 1:
+            raise ValueError("cap must be at least 1")
+        self.codebook = codebook
+        self.items = satisfaction_items(codebook)["item_code"].tolist()
+        self.cap = cap
+        self._key = hashlib.sha256(f"respondent-sample:{seed}".encode()).hexdigest()[:16]
+        self._parts: list[pd.DataFrame] = []
+        self._kept = 0
+        self._buffered = 0
+        self._seq = 0
+        self._sizes: list[pd.Series] = []
+
+    def add(self, responses: pd.DataFrame, groups: Mapping[str, pd.Series]) -> None:
+        """Add a chunk. ``groups`` maps a family to a Series on the chunk's index giving
+        each response's group: a value, a list of values, or missing (not in any)."""
+        if responses.empty:
+            return
+        scores = satisfaction_scores(responses, self.codebook).astype("float32")
+        ids = as_text(responses["response_id"]).fillna("")
+        hashes = pd.util.hash_pandas_object(ids, index=False, hash_key=self._key)
+        base = scores.assign(
+            _seq=np.arange(self._seq, self._seq + len(responses), dtype="int64"),
+            _hash=hashes.to_numpy(),
+        )
+        self._seq += len(responses)
+        for family, values in groups.items():
+            frame = base.assign(group=values.reindex(responses.index)).explode("group")
+            frame = frame.dropna(subset=["group"]).astype({"group": "str"})
+            frame = frame[frame["group"].str.strip() != ""]
+            if frame.empty:
+                continue
+            frame.insert(0, "family", family)
+            self._sizes.append(frame.groupby(["family", "group"]).size())
+            self._parts.append(frame)
+            self._buffered += len(frame)
+        if self.cap is not None and self._buffered > max(200_000, 2 * self._kept):
+            self._trim()
+
+    def _trim(self) -> None:
+        if not self._parts:
+            return
+        frame = pd.concat(self._parts, ignore_index=True)
+        if self.cap is not None:
+            frame = (
+                frame.sort_values(["family", "group", "_hash", "_seq"], kind="stable")
+                .groupby(["family", "group"], sort=False)
+                .head(self.cap)
+            )
+        self._parts = [frame]
+        self._kept = self._buffered = len(frame)
+
+    def sizes(self) -> pd.Series:
+        """Respondents seen per (family, group), before any sampling."""
+        if not self._sizes:
+            return pd.Series([], dtype="int64")
+        return pd.concat(self._sizes).groupby(level=[0, 1]).sum()
+
+    def frame(self, family: str) -> pd.DataFrame:
+        """The kept respondents of a family: ``group`` and the satisfaction items, each
+        group's respondents in arrival order."""
+        self._trim()
+        columns = ["group", *self.items]
+        if not self._parts:
+            return pd.DataFrame(columns=columns)
+        frame = self._parts[0]
+        frame = frame[frame["family"] == family].sort_values(["group", "_seq"], kind="stable")
+        return frame[columns].reset_index(drop=True)
+
+    def capped(self) -> pd.DataFrame:
+        """Groups that were sampled: ``family, group, sampled, total``."""
+        sizes = self.sizes()
+        if self.cap is None or sizes.empty:
+            return pd.DataFrame(columns=["family", "group", "sampled", "total"])
+        over = sizes[sizes > self.cap]
+        return pd.DataFrame(
+            {
+                "family": [f for f, _ in over.index],
+                "group": [g for _, g in over.index],
+                "sampled": self.cap,
+                "total": over.to_numpy(),
+            }
+        )
+
+    def bootstrap(self, family: str, n_boot: int, seed: int = 0) -> pd.DataFrame | None:
+        """:func:`analysis.bootstrap_indices` of the family's groups, keyed by
+        ``agency_code`` for :func:`analysis.indices_table`; None if it has no respondents."""
+        frame = self.frame(family)
+        if frame.empty:
+            return None
+        boot = bootstrap_indices(frame, self.codebook, n_boot=n_boot, seed=seed, by="group")
+        return boot.rename(columns={"group": "agency_code"})
+
+
+def recentre(
+    bootstrap: pd.DataFrame | None, table: pd.DataFrame, groups: Iterable[str]
+) -> pd.DataFrame | None:
+    """Move the bootstrap intervals of the sampled ``groups`` (a
+    :meth:`RespondentSample.bootstrap` result) so that each sits around the full
+    data's estimate in ``table`` (an :func:`analysis.indices_table` without bootstrap)
+    rather than around the sample's own estimate. The sample sets the width, which is
+    wider than the full data would give (so the interval is conservative); the full
+    data sets the centre, so the interval always goes with the figure it is shown with.
+    Bounds stay within 0-100."""
+    groups = set(map(str, groups))
+    if bootstrap is None or not groups:
+        return bootstrap
+    keys = ["agency_code", "level", "code"]
+    merged = bootstrap.merge(
+        table[[*keys, "index"]], on=keys, how="left", suffixes=("", "_full")
+    )
+    shift = (merged["index_full"] - merged["index"]).fillna(0.0)
+    shift = shift.where(merged["agency_code"].isin(groups), 0.0)
+    return merged.assign(
+        index=merged["index"] + shift,
+        ci_low=(merged["ci_low"] + shift).clip(0.0, 100.0),
+        ci_high=(merged["ci_high"] + shift).clip(0.0, 100.0),
+    )[list(bootstrap.columns)]
+
+
+def summary_table(
+    table: pd.DataFrame, codebook: pd.DataFrame, ranking: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per agency of an :func:`analysis.indices_table`: the service index with
+    its interval and n, then for each element ``<code>``, ``<code>_low``,
+    ``<code>_high``, ``<code>_n``; with a :func:`analysis.rank_agencies` result, its
+    ``rank`` and ``ranked`` columns and its order."""
+    elements = list(dict.fromkeys(satisfaction_items(codebook)["element_code"]))
+    service = table[(table["level"] == "service") & (table["code"] == SERVICE_CODE)]
+    wide = service.set_index("agency_code")[["n", "index", "ci_low", "ci_high", "mean_score"]]
+    element_rows = table[table["level"] == "element"]
+    for code in elements:
+        rows = element_rows[element_rows["code"] == code].set_index("agency_code")
+        wide = wide.assign(
+            **{
+                code: rows["index"],
+                f"{code}_low": rows["ci_low"],
+                f"{code}_high": rows["ci_high"],
+                f"{code}_n": rows["n"],
+            }
+        )
+    if ranking is not None:
+        order = ranking.set_index("agency_code")
+        wide = wide.reindex(order.index).assign(rank=order["rank"], ranked=order["ranked"])
+    return wide.reset_index()

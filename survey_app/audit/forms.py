@@ -1,0 +1,64 @@
+"""Forms of the MTTQ audit pages."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+DECISION_LABELS = {
+    "approved": _l("Đạt (duyệt)"), "has_issues": _l("Có vấn đề"), "rejected": _l("Loại bỏ"),
+}
+STATE_LABELS = {"received": _l("Mới nhận"), **DECISION_LABELS}
+OUTCOME_LABELS = {
+    "confirmed": _l("Xác nhận đã trả lời"), "not_confirmed": _l("Không xác nhận"),
+    "unreachable": _l("Không liên lạc được"), "answers_differ": _l("Trả lời khác"),
+}
+FLAG_LABELS = {
+    "speeder": _l("Trả lời quá nhanh"), "straight_lining": _l("Chọn một mức cho mọi câu"),
+    "near_duplicate": _l("Gần trùng phiếu khác"), "burst": _l("Dồn dập từ một địa chỉ/thiết bị"),
+    "outside_window": _l("Ngoài thời gian khảo sát"),
+    "paper_disagreement": _l("Hai lần nhập phiếu giấy lệch nhau"),
+}
+
+
+class ActionForm(FlaskForm):
+    """A button with nothing to fill in (CSRF only)."""
+
+
+class ReviewForm(FlaskForm):
+    decision = SelectField(_l("Quyết định"),
+                           choices=[SelectChoice(k, v) for k, v in DECISION_LABELS.items()])
+    reason = TextAreaField(_l("Lý do (bắt buộc khi có vấn đề hoặc loại)"),
+                           validators=[Optional(), Length(max=1000)])
+
+
+class BulkReviewForm(ReviewForm):
+    expected = IntegerField(validators=[InputRequired()])
+    agency = HiddenField()
+    collector = HiddenField()
+    channel = HiddenField()
+    state = HiddenField()
+    flag = HiddenField()
+
+
+class DrawForm(FlaskForm):
+    rate_pct = DecimalField(_l("Tỷ lệ phúc tra (%)"), places=None, default=10,
+                            validators=[InputRequired(), NumberRange(min=0.01, max=100)])
+    seed = IntegerField(_l("Hạt giống (seed) do giám sát viên chọn"),
+                        validators=[InputRequired(), NumberRange(min=0, max=2**63 - 1)])
+    oversample = DecimalField(_l("Hệ số ưu tiên phiếu bị gắn cờ"), places=None, default=2,
+                              validators=[InputRequired(), NumberRange(min=1, max=100)])
+
+
+class OutcomeForm(FlaskForm):
+    outcome = SelectField(_l("Kết quả phúc tra"),
+                          choices=[SelectChoice(k, v) for k, v in OUTCOME_LABELS.items()])
+    note = TextAreaField(_l("Ghi chú (bắt buộc khi trả lời khác)"),
+                         validators=[Optional(), Length(max=1000)])

@@ -1,0 +1,74 @@
+"""Operator commands for results: `export-responses` and `report` (registered on the
+results blueprint's CLI without a group, so they are `flask --app survey_app COMMAND`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..cli import _output_path, _stage, transactional
+from ..services import ServiceError, agencies, reports, results
+from . import bp
+
+
+@bp.cli.command("export-responses")
+@click.option("--campaign", "campaign_code", required=True, help="Campaign code.")
+@click.option("--out", "out_dir", required=True,
+              help="Directory for responses.csv and codebook.csv (created if missing).")
+@click.option("--agency", "agency_code", help="Only this agency and its subtree.")
+@transactional
+def export_responses(campaign_code, out_dir, agency_code):
+    """Write a campaign's responses and codebook as CSV (the export format)."""
+    campaign = results.get(campaign_code)
+    if agency_code:
+        agencies.get_by_code(agency_code)
+    directory = Path(out_dir)
+    if directory.exists() and not directory.is_dir():
+        raise ServiceError(f"--out '{out_dir}' không phải là thư mục.")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        count = results.write_export(campaign, directory, agency=agency_code)
+    except OSError as exc:
+        raise ServiceError(f"Không ghi được vào '{out_dir}': {exc.strerror}.") from exc
+    click.echo(f"Đã ghi {count} phiếu của đợt '{campaign.code}' vào "
+               f"{directory / 'responses.csv'} và bộ mã câu hỏi vào {directory / 'codebook.csv'}.")
+
+
+@bp.cli.command("report")
+@click.option("--campaign", "campaign_codes", multiple=True, required=True,
+              help="Campaign code; repeat to combine several campaigns (annual report).")
+@click.option("--out", required=True, help="Output file: .xlsx or .pdf.")
+@click.option("--agency", "agency_code", help="Only this agency and its subtree.")
+@click.option("--include-rejected", is_flag=True,
+              help="Count responses reviewed as rejected (left out by default).")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=None,
+              help="Bootstrap replicates for element and service intervals (0: none).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Bootstrap seed.")
+@transactional
+def report(campaign_codes, out, agency_code, include_rejected, bootstrap, seed):
+    """Write the report of a campaign (or several, combined) as XLSX or PDF."""
+    path = _output_path(out, ("xlsx", "pdf"), "--out")
+    campaigns = [results.get(code) for code in campaign_codes]
+    if agency_code:
+        agencies.get_by_code(agency_code)
+    options = results.default_options()
+    options["max_responses"] = None  # a report always has its intervals, however long it takes
+    if bootstrap is not None:
+        options["bootstrap"] = bootstrap
+    if seed is not None:
+        options["seed"] = seed
+    computed = results.combined_indices(campaigns, agency=agency_code,
+                                        exclude_rejected=not include_rejected, **options)
+    fmt = path.suffix.lower().lstrip(".")
+    staged = _stage(path, reports.xlsx(computed) if fmt == "xlsx" else reports.pdf(computed))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    try:
+        os.chmod(staged, 0o666 & ~mask)
+        os.replace(staged, path)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        raise ServiceError(f"Không ghi được tệp '{path}': {exc.strerror}.") from exc
+    click.echo(f"Đã ghi báo cáo ({computed.counted} phiếu được tính) vào {path}.")

@@ -1,0 +1,81 @@
+"""The auditor's overview of a campaign: the ledger and its checkpoints, review states, and
+the service index of each agency with and without the rejected responses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from analysis import load as loader
+from analysis.indices import indices_table
+
+from .. import ledger
+from ..extensions import db
+from ..models import Campaign, LedgerCheckpoint, LedgerHead, Response, ResponseReview
+from . import audit
+
+
+@dataclass
+class Overview:
+    campaign: Campaign
+    ledger_length: int
+    head_hash: str
+    checkpoints: list[tuple[LedgerCheckpoint, str]]
+    responses: int
+    states: dict[str, int]
+    indices: pd.DataFrame
+
+
+def review_counts(campaign: Campaign) -> dict[str, int]:
+    last = (select(func.max(ResponseReview.id).label("id"))
+            .join(Response, Response.id == ResponseReview.response_id)
+            .where(Response.campaign_id == campaign.id)
+            .group_by(ResponseReview.response_id).subquery())
+    decided = dict(db.session.execute(
+        select(ResponseReview.state, func.count()).join(last, last.c.id == ResponseReview.id)
+        .group_by(ResponseReview.state)).all())
+    total = db.session.scalar(select(func.count(Response.id))
+                              .where(Response.campaign_id == campaign.id)) or 0
+    return {"received": total - sum(decided.values()),
+            **{state: decided.get(state, 0) for state in ("approved", "has_issues", "rejected")}}
+
+
+def service_indices(campaign: Campaign) -> pd.DataFrame:
+    """Per agency: n and service index with every response, and without the rejected."""
+    conn = db.session.connection()
+    book = loader.codebook(conn, campaign.version_id)
+    columns = ["agency_code", "n_all", "index_all", "n_kept", "index_kept"]
+    tables = []
+    for exclude in (False, True):
+        tally = loader.tally(conn, campaign.id, exclude_rejected=exclude)
+        if not len(tally):
+            tables.append(pd.DataFrame(columns=["agency_code", "n", "index"]))
+            continue
+        table = indices_table(tally, book)
+        tables.append(table.loc[table["level"] == "service", ["agency_code", "n", "index"]])
+    merged = tables[0].merge(tables[1], on="agency_code", how="outer", suffixes=("_all", "_kept"))
+    return merged[columns] if len(merged) else pd.DataFrame(columns=columns)
+
+
+def overview(campaign: Campaign, checkpoints: int = 10) -> Overview:
+    head = db.session.get(LedgerHead, campaign.id)
+    recent = db.session.scalars(select(LedgerCheckpoint).filter_by(campaign_id=campaign.id)
+                                .order_by(LedgerCheckpoint.id.desc()).limit(checkpoints)).all()
+    states = review_counts(campaign)
+    return Overview(campaign=campaign, ledger_length=head.seq if head else 0,
+                    head_hash=head.hash if head else ledger.GENESIS,
+                    checkpoints=[(cp, ledger.digest(campaign, cp)) for cp in recent],
+                    responses=sum(states.values()), states=states,
+                    indices=service_indices(campaign))
+
+
+def record_checkpoint(campaign: Campaign) -> tuple[LedgerCheckpoint, str]:
+    """A checkpoint now (reason 'manual'), and its digest to keep outside the system."""
+    cp = ledger.checkpoint(campaign, "manual")
+    digest = ledger.digest(campaign, cp)
+    audit.record("ledger.checkpoint", "campaign", campaign.code, None,
+                 {"seq": cp.seq, "digest": digest})
+    return cp, digest
+

@@ -1,0 +1,375 @@
+"""The 6-month and annual reports: an XLSX workbook and a PDF (and the text the HTML
+print view shares with them), in Vietnamese, stating the method and the n behind every
+figure.
+
+A report covers what :func:`results.combined_indices` computes: one campaign (a 6-month
+round) or, for the annual report, several campaigns of a year taken together (their
+tallies summed, their respondents pooled).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import datetime
+
+import pandas as pd
+
+import analysis
+
+from ..printing import fonts
+from . import results as res
+from .campaigns import LOCAL_TZ
+
+REPORT_CHARTS = ("ranking", "heatmap", "likert")
+CHART_CAPTIONS = {
+    "ranking": "Biểu đồ 1. Chỉ số hài lòng về sự phục vụ hành chính theo cơ quan, với khoảng "
+               "tin cậy 95 %; cột xám: chưa đủ phiếu để xếp hạng.",
+    "heatmap": "Biểu đồ 2. Chỉ số theo yếu tố và cơ quan (%).",
+    "likert": "Biểu đồ 3. Tỷ lệ các mức đánh giá theo tiêu chí (không tính “Không áp dụng”).",
+}
+REPORT_HEADING = ("BÁO CÁO KẾT QUẢ KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN, TỔ CHỨC ĐỐI VỚI "
+                  "SỰ PHỤC VỤ CỦA CƠ QUAN HÀNH CHÍNH NHÀ NƯỚC")
+
+
+def _likert_labels() -> tuple[str, ...]:
+    from analysis.charts import LIKERT_LABELS_VI
+
+    return ("Không áp dụng", *LIKERT_LABELS_VI)
+
+
+# --- text -------------------------------------------------------------------------------
+
+def number(value, digits: int = 1) -> str:
+    """A figure the Vietnamese way (decimal comma), or a dash when there is none."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.{digits}f}".replace(".", ",")
+
+
+def interval(low, high) -> str:
+    if any(v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+           for v in (low, high)):
+        return "–"
+    return f"{number(low)}–{number(high)}"
+
+
+def kind_label(results: res.Results) -> str:
+    return "Báo cáo tổng hợp năm" if results.combined else "Báo cáo kết quả đợt khảo sát"
+
+
+def subtitle(results: res.Results) -> list[str]:
+    lines = [f"{c['name']} (mã {c['code']}, kỳ {c['period']})" for c in results.campaigns]
+    lines.append(f"Phạm vi: {results.scope_name}")
+    now = datetime.now(LOCAL_TZ)
+    lines.append(f"Lập ngày {now:%d/%m/%Y} lúc {now:%H:%M}")
+    return lines
+
+
+def method_lines(results: res.Results) -> list[str]:
+    """How every figure of the report was computed, in Vietnamese."""
+    lines = [
+        "Chỉ số hài lòng theo tiêu chí = 100 × (số ý kiến “Hài lòng” (4) và “Rất hài lòng” "
+        "(5)) ÷ (số ý kiến từ 1 đến 5). Ý kiến “Không áp dụng” và câu bỏ trống không tính "
+        "vào mẫu số.",
+        "Chỉ số theo yếu tố = trung bình cộng chỉ số các tiêu chí của yếu tố; chỉ số hài lòng "
+        "về sự phục vụ hành chính (chỉ số chung) = trung bình cộng chỉ số các yếu tố (phương "
+        "pháp SIPAS, Quyết định 1001/QĐ-BNV). Tiêu chí không có ý kiến nào được bỏ qua, "
+        "không tính là 0. Điểm trung bình (1–5) được trình bày như thước đo thứ hai.",
+        "n của tiêu chí là số ý kiến từ 1 đến 5; n của yếu tố và của chỉ số chung là n lớn "
+        "nhất trong các tiêu chí của nó (số người trả lời tối thiểu đã góp vào con số đó).",
+    ]
+    if results.bootstrap:
+        lines.append(
+            "Khoảng tin cậy 95 %: với tiêu chí là khoảng Wilson; với yếu tố và chỉ số chung là "
+            f"khoảng bootstrap phân vị, lấy mẫu lại người trả lời {results.bootstrap} lần "
+            f"(hạt giống {results.seed}). Có thể tính lại từ tệp xuất dữ liệu bằng lệnh "
+            "python -m analysis indices responses.csv --codebook codebook.csv --out indices.csv"
+            f" --bootstrap {results.bootstrap} --seed {results.seed}"
+            + (" --exclude-rejected" if results.exclude_rejected else "") + ".")
+        if results.cap:
+            text = (f"Nhóm có hơn {results.cap} người trả lời được bootstrap trên một mẫu ngẫu "
+                    f"nhiên (theo hạt giống) {results.cap} người, đặt quanh chỉ số tính trên "
+                    "toàn bộ dữ liệu: khoảng tin cậy của nhóm đó rộng hơn thực tế (thận trọng).")
+            if len(results.capped):
+                text += " Áp dụng cho: " + ", ".join(
+                    f"{results.name(g)} ({t} người)" for g, t in
+                    zip(results.capped["group"], results.capped["total"], strict=True)) + "."
+            lines.append(text)
+    elif results.bootstrap_skipped:
+        lines.append("Khoảng tin cậy 95 % của tiêu chí là khoảng Wilson. Đợt có nhiều phiếu nên "
+                     "trang web không tính khoảng tin cậy bootstrap cho yếu tố và chỉ số chung "
+                     "(để trang hiện nhanh); báo cáo lập bằng lệnh flask report có tính.")
+    else:
+        lines.append("Khoảng tin cậy 95 % của tiêu chí là khoảng Wilson; báo cáo này không tính "
+                     "khoảng tin cậy cho yếu tố và chỉ số chung.")
+    lines += [
+        f"Cơ quan có n dưới {analysis.MIN_N_FOR_RANKING} vẫn được trình bày nhưng không xếp "
+        "hạng: với ít ý kiến như vậy, khoảng tin cậy quá rộng để so sánh các cơ quan.",
+        "Chỉ số cộng dồn của một đơn vị cấp trên được tính từ tổng số ý kiến của đơn vị đó và "
+        "mọi đơn vị trực thuộc, không phải trung bình chỉ số của các đơn vị.",
+    ]
+    if results.exclude_rejected:
+        lines.append(f"Không tính {results.rejected} phiếu bị loại sau kiểm tra (trạng thái "
+                     "“bị loại”); phiếu đang được xem xét vẫn được tính.")
+    else:
+        lines.append(f"Có tính cả {results.rejected} phiếu bị loại sau kiểm tra.")
+    if results.combined:
+        lines.append("Báo cáo tổng hợp nhiều đợt: số ý kiến của các đợt được cộng lại như một "
+                     "đợt; người trả lời của các đợt được gộp khi tính bootstrap.")
+    return lines
+
+
+# --- tables shared by the HTML view, the workbook and the PDF --------------------------------
+
+def elements_rows(results: res.Results) -> list[list]:
+    """The whole scope: one row per element, then the service index."""
+    return [["" if r.level == "service" else r.code, r.name, int(r.n), r.index, r.ci_low,
+             r.ci_high, r.mean_score] for r in results.element_rows().itertuples()]
+
+
+def ranking_rows(results: res.Results, summary: pd.DataFrame | None = None,
+                 ranked: bool = True) -> list[list]:
+    summary = results.summary if summary is None else summary
+    rows = []
+    for r in summary.to_dict("records"):
+        rank = r.get("rank") if ranked else None
+        rows.append([
+            "" if rank is None or rank is pd.NA or pd.isna(rank) else int(rank),
+            results.name(r["agency_code"]), int(r["n"]), r["index"], r["ci_low"], r["ci_high"],
+            *[r[code] for code, _ in results.elements]])
+    return rows
+
+
+def criteria_rows(results: res.Results) -> list[list]:
+    return [[r.code, r.text, int(r.n), int(r.satisfied) if not pd.isna(r.satisfied) else 0,
+             r.index, r.ci_low, r.ci_high, r.mean_score]
+            for r in results.criteria().itertuples()]
+
+
+def channel_rows(results: res.Results) -> list[list]:
+    table = results.channel_table()
+    return [[results.name(r["agency_code"]), *[int(r[c]) for c in res.CHANNEL_LABELS],
+             int(r["total"]), int(r["rejected"])] for r in table.to_dict("records")]
+
+
+def report_charts(results: res.Results, dpi: int = 150) -> dict[str, bytes]:
+    return {kind: res.chart(kind, results, "png", dpi=dpi) for kind in REPORT_CHARTS}
+
+
+# --- XLSX -------------------------------------------------------------------------------
+
+def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
+    """The workbook: overview and method, indices (long), ranking, roll-ups, criteria with
+    the answer distribution, channels, charts (as images)."""
+    from openpyxl import Workbook
+    from openpyxl.drawing.image import Image
+    from openpyxl.styles import Alignment, Font
+
+    charts = report_charts(results) if charts is None else charts
+    book = Workbook()
+    bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
+
+    def sheet(title, header, rows, widths=None, percent_from=None):
+        ws = book.create_sheet(title)
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = bold
+            cell.alignment = wrap
+        for row in rows:
+            ws.append([res.cell_value(v) for v in row])
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"  # text, never a formula
+        if percent_from is not None:
+            for row in ws.iter_rows(min_row=2):
+                for cell in row[percent_from:]:
+                    if isinstance(cell.value, float):
+                        cell.number_format = "0.0"
+        for i, width in enumerate(widths or [], start=1):
+            ws.column_dimensions[ws.cell(1, i).column_letter].width = width
+        ws.freeze_panes = "A2"
+        return ws
+
+    overview = book.active
+    overview.title = "Tổng quan"
+    overview.append([REPORT_HEADING])
+    overview["A1"].font = Font(bold=True, size=13)
+    overview.append([kind_label(results)])
+    for line in subtitle(results):
+        overview.append([line])
+    overview.append([])
+    overview.append(["Số phiếu nhận được", results.responses])
+    overview.append(["Số phiếu bị loại", results.rejected])
+    overview.append(["Số phiếu được tính", results.counted])
+    overview.append([])
+    overview.append(["Yếu tố", "Tên", "n", "Chỉ số (%)", "KTC 95 % dưới", "KTC 95 % trên",
+                     "Điểm TB"])
+    for cell in overview[overview.max_row]:
+        cell.font = bold
+    for row in elements_rows(results):
+        overview.append([res.cell_value(v) for v in row])
+        for cell in overview[overview.max_row][3:]:
+            cell.number_format = "0.0"
+    overview.append([])
+    overview.append(["Phương pháp"])
+    overview.cell(overview.max_row, 1).font = bold
+    for line in method_lines(results):
+        overview.append([line])
+        overview.cell(overview.max_row, 1).alignment = Alignment(wrap_text=False)
+    overview.column_dimensions["A"].width = 14
+    overview.column_dimensions["B"].width = 48
+
+    element_headers = [f"{code} (%)" for code, _ in results.elements]
+    sheet("Xếp hạng", ["Hạng", "Cơ quan", "n", "Chỉ số chung (%)", "KTC 95 % dưới",
+                       "KTC 95 % trên", *element_headers],
+          ranking_rows(results), [6, 40, 7, 12, 10, 10] + [9] * len(element_headers), 3)
+    if len(results.subtree_summary):
+        sheet("Cộng dồn", ["", "Đơn vị (gồm đơn vị trực thuộc)", "n", "Chỉ số chung (%)",
+                           "KTC 95 % dưới", "KTC 95 % trên", *element_headers],
+              ranking_rows(results, results.subtree_summary, ranked=False),
+              [4, 40, 7, 12, 10, 10] + [9] * len(element_headers), 3)
+    long = results.agencies.assign(name=results.agencies["agency_code"].map(results.name))
+    sheet("Chỉ số", ["Mã cơ quan", "Cơ quan", "Cấp", "Mã", "n", "Số hài lòng", "Chỉ số (%)",
+                     "KTC 95 % dưới", "KTC 95 % trên", "Điểm TB"],
+          [[r.agency_code, r.name, r.level, r.code, int(r.n),
+            None if pd.isna(r.satisfied) else int(r.satisfied), r.index, r.ci_low, r.ci_high,
+            r.mean_score] for r in long.itertuples()],
+          [14, 36, 10, 9, 7, 10, 10, 10, 10, 8], 6)
+    distribution = results.distribution()
+    labels = _likert_labels()
+    criteria = criteria_rows(results)
+    sheet("Tiêu chí", ["Mã", "Tiêu chí", "n", "Số hài lòng", "Chỉ số (%)", "KTC 95 % dưới",
+                       "KTC 95 % trên", "Điểm TB", *labels],
+          [row + [int(distribution.loc[row[0], s]) for s in range(6)] for row in criteria],
+          [6, 60, 7, 10, 10, 10, 10, 8] + [12] * 6, 4)
+    sheet("Theo kênh", ["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng", "Trong đó bị loại"],
+          channel_rows(results), [40, 14, 14, 14, 14, 10, 12])
+    images = book.create_sheet("Biểu đồ")
+    anchor = 1
+    for kind in REPORT_CHARTS:
+        images.cell(anchor, 1, CHART_CAPTIONS[kind]).font = bold
+        picture = Image(io.BytesIO(charts[kind]))
+        scale = min(1.0, 900 / picture.width)
+        picture.width, picture.height = picture.width * scale, picture.height * scale
+        images.add_image(picture, f"A{anchor + 1}")
+        anchor += int(picture.height / 20) + 4
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- PDF --------------------------------------------------------------------------------
+
+def pdf(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
+    """The printable report: A4, DejaVu Sans (every Vietnamese letter), charts embedded."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import (
+        Image,
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+
+    charts = report_charts(results) if charts is None else charts
+    regular, bold_font = fonts.register_fonts()
+    body = ParagraphStyle("body", fontName=regular, fontSize=9.5, leading=12.5, spaceAfter=3)
+    small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9, spaceAfter=0)
+    title = ParagraphStyle("title", parent=body, fontName=bold_font, fontSize=13, leading=17,
+                           alignment=1, spaceAfter=6)
+    centre = ParagraphStyle("centre", parent=body, alignment=1)
+    heading = ParagraphStyle("heading", parent=body, fontName=bold_font, fontSize=11,
+                             leading=14, spaceBefore=8, spaceAfter=4)
+    width = A4[0] - 30 * mm
+
+    def p(text, style=small):
+        return Paragraph(escape(str(text)), style)
+
+    def table(header, rows, widths, numeric_from):
+        data = [[p(h) for h in header]]
+        for row in rows:
+            cells = []
+            for i, value in enumerate(row):
+                if i >= numeric_from and isinstance(value, float):
+                    cells.append(number(value))
+                elif isinstance(value, str) and len(value) > 12:
+                    cells.append(p(value))
+                else:
+                    cells.append("" if value is None else str(value))
+            data.append(cells)
+        t = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
+        t.setStyle(TableStyle([
+            ("FONTNAME", (0, 0), (-1, -1), regular),
+            ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#999999")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("ALIGN", (numeric_from, 1), (-1, -1), "RIGHT"),
+        ]))
+        return t
+
+    story = [p(REPORT_HEADING, title), p(kind_label(results), centre)]
+    story += [p(line, centre) for line in subtitle(results)]
+    story.append(Spacer(1, 4 * mm))
+    story.append(p(f"Số phiếu nhận được: {results.responses}; bị loại: {results.rejected}; "
+                   f"được tính: {results.counted}.", body))
+
+    story.append(p("I. Chỉ số chung và theo yếu tố", heading))
+    story.append(table(["Mã", "Yếu tố", "n", "Chỉ số (%)", "KTC 95 % dưới", "KTC 95 % trên",
+                        "Điểm TB"], elements_rows(results), [12, 78, 14, 18, 20, 20, 16], 3))
+
+    element_codes = [code for code, _ in results.elements]
+    story.append(p("II. Chỉ số theo cơ quan (xếp hạng)", heading))
+    story.append(p(f"Hạng để trống: n dưới {analysis.MIN_N_FOR_RANKING}, chưa đủ để xếp hạng. "
+                   "Các cột yếu tố là chỉ số (%) của từng yếu tố.", body))
+    ranking_header = ["Hạng", "Cơ quan", "n", "Chỉ số chung", "KTC dưới", "KTC trên",
+                      *element_codes]
+    widths = [12, 54, 10, 16, 14, 14] + [(width / mm - 120) / max(1, len(element_codes))] * \
+        len(element_codes)
+    story.append(table(ranking_header, ranking_rows(results), widths, 3))
+    if len(results.subtree_summary):
+        story.append(p("III. Chỉ số cộng dồn theo đơn vị cấp trên", heading))
+        story.append(table(["", "Đơn vị (gồm đơn vị trực thuộc)", "n", "Chỉ số chung",
+                            "KTC dưới", "KTC trên", *element_codes],
+                           ranking_rows(results, results.subtree_summary, ranked=False),
+                           widths, 3))
+    story.append(p("IV. Chỉ số theo tiêu chí", heading))
+    story.append(table(["Mã", "Tiêu chí", "n", "Số hài lòng", "Chỉ số (%)", "KTC dưới",
+                        "KTC trên", "Điểm TB"], criteria_rows(results),
+                       [10, 74, 11, 14, 15, 14, 14, 13], 4))
+    story.append(p("V. Số phiếu theo kênh", heading))
+    story.append(table(["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng", "Bị loại"],
+                       channel_rows(results), [56, 20, 22, 16, 26, 14, 14], 1))
+    story.append(p("VI. Biểu đồ", heading))
+    for kind in REPORT_CHARTS:
+        picture = Image(io.BytesIO(charts[kind]))
+        scale = min(width / picture.imageWidth, 200 * mm / picture.imageHeight)
+        picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, \
+            picture.imageHeight * scale
+        story.append(KeepTogether([picture, p(CHART_CAPTIONS[kind], body)]))
+        story.append(Spacer(1, 4 * mm))
+    story.append(p("VII. Phương pháp", heading))
+    story += [p(line, body) for line in method_lines(results)]
+
+    def footer(canvas, doc):
+        canvas.saveState()
+        canvas.setFont(regular, 7.5)
+        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"Trang {doc.page}")
+        canvas.drawString(15 * mm, 10 * mm, results.title[:90])
+        canvas.restoreState()
+
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
+                            topMargin=15 * mm, bottomMargin=18 * mm, title=results.title,
+                            author="Khảo sát sự hài lòng")
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return out.getvalue()

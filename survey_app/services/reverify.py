@@ -1,0 +1,192 @@
+"""Re-verification ("phúc tra"): draw a stratified random sample of responses from a seed
+the auditor chooses, record what re-contacting each respondent found, and report the
+falsification signal per collector and agency.
+
+The draw itself is analysis.sampling_audit.draw_sample, a pure function of the
+population, the flagged records, the seed and the rate; the "sample" ledger event
+records all of them, so `python -m analysis resample BUNDLE --seed S --rate R` redoes it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import select
+
+from analysis import load_audit, sampling_audit
+
+from .. import ledger
+from ..extensions import db
+from ..models import (
+    REVERIFY_OUTCOMES,
+    Agency,
+    Campaign,
+    LedgerHead,
+    Response,
+    Reverification,
+    ReverifyDraw,
+    User,
+    canonical_json,
+    utcnow,
+)
+from . import ServiceError, audit, contacts, flags
+from .review import DECIDERS, clean_note
+
+OUTCOMES = REVERIFY_OUTCOMES
+NEEDS_NOTE = ("answers_differ",)
+MAX_SEED = 2**63 - 1
+
+
+class ReverifyRefused(ServiceError):
+    pass
+
+
+def _user(user: User | None) -> User | None:
+    if user is None and has_request_context() and current_user.is_authenticated:
+        user = current_user
+    if user is not None and user.role not in DECIDERS:
+        raise ReverifyRefused("Chỉ giám sát viên (MTTQ) và quản trị viên được thực hiện phúc "
+                              "tra.")
+    return user
+
+
+def draw_sample(campaign: Campaign, rate: float, seed: int, oversample_flagged: float = 2.0,
+                *, user: User | None = None) -> ReverifyDraw:
+    """Draw and record a re-verification sample of the campaign's responses so far."""
+    user = _user(user)
+    errors = []
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1:
+        errors.append("tỷ lệ phúc tra phải lớn hơn 0 và không quá 1 (ví dụ 0.1 là 10 %)")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        errors.append("hạt giống (seed) phải là số nguyên không âm")
+    if isinstance(oversample_flagged, bool) or not isinstance(oversample_flagged, int | float) \
+            or not 1 <= oversample_flagged <= 100:
+        errors.append("hệ số ưu tiên phiếu bị gắn cờ phải từ 1 đến 100")
+    if errors:
+        raise ReverifyRefused("Không rút được mẫu phúc tra.", details=errors)
+    rate, oversample_flagged = float(rate), float(oversample_flagged)
+    # Entries up to the committed head are all committed (appends are serialised), so the
+    # population below is exactly "the responses chained up to as_of_seq".
+    head = db.session.get(LedgerHead, campaign.id)
+    as_of = head.seq if head is not None else 0
+    population = load_audit.population(db.session.connection(), campaign.id, as_of)
+    if not len(population):
+        raise ReverifyRefused("Đợt khảo sát chưa có phiếu trả lời nào để phúc tra.")
+    in_population = set(population["response_id"].astype(int))
+    flagged = sorted(flags.flagged_ids(campaign) & in_population)
+    drawn = sampling_audit.draw_sample(population, rate=rate, seed=seed, flagged=flagged,
+                                       oversample_flagged=oversample_flagged)
+    selected = [int(i) for i in drawn["response_id"]]
+    now = utcnow()
+    row = ReverifyDraw(campaign_id=campaign.id, seed=seed, rate=rate,
+                       oversample_flagged=oversample_flagged, as_of_seq=as_of,
+                       population=len(population), selected=canonical_json(selected),
+                       drawn_by_id=user.id if user else None, drawn_at=now)
+    db.session.add(row)
+    db.session.flush()
+    ledger.append(campaign.id, "sample", f"draw-{row.id}", {
+        "kind": "sample", "draw": row.id, "seed": seed, "rate": rate,
+        "oversample_flagged": oversample_flagged, "as_of_seq": as_of,
+        "population": len(population), "flagged": flagged, "selected": selected,
+        "by": user.username if user else "cli", "at": ledger.iso(now)})
+    audit.record("reverify.draw", "reverify_draw", row.id, None, {
+        "campaign": campaign.code, "seed": seed, "rate": rate,
+        "oversample_flagged": oversample_flagged, "population": len(population),
+        "selected": len(selected)})
+    return row
+
+
+def draws(campaign: Campaign) -> list[ReverifyDraw]:
+    return list(db.session.scalars(select(ReverifyDraw).filter_by(campaign_id=campaign.id)
+                                   .order_by(ReverifyDraw.id)))
+
+
+def _draw_of(response: Response) -> ReverifyDraw | None:
+    """The latest draw of the response's campaign that selected it."""
+    for draw in reversed(draws(response.campaign)):
+        if response.id in set(draw.selected_ids):
+            return draw
+    return None
+
+
+def record_outcome(response_id: int, outcome: str, note: str = "", *,
+                   user: User | None = None) -> Reverification:
+    """Record what re-contacting a sampled respondent found; erases the phone number kept
+    for that response. A later outcome supersedes an earlier one (both are kept)."""
+    user = _user(user)
+    if outcome not in OUTCOMES:
+        raise ReverifyRefused(f"Kết quả '{outcome}' không hợp lệ (chọn: {', '.join(OUTCOMES)}).")
+    note = clean_note(note, "Ghi chú")
+    if outcome in NEEDS_NOTE and not note:
+        raise ReverifyRefused("Cần ghi chú câu trả lời nào khác khi kết quả là 'trả lời khác'.")
+    response = db.session.get(Response, response_id)
+    if response is None:
+        raise ReverifyRefused(f"Không có phiếu số {response_id}.")
+    draw = _draw_of(response)
+    if draw is None:
+        raise ReverifyRefused(f"Phiếu {response_id} không nằm trong mẫu phúc tra nào.")
+    now = utcnow()
+    row = Reverification(draw_id=draw.id, response_id=response.id, outcome=outcome, note=note,
+                         recorded_by_id=user.id if user else None, recorded_at=now)
+    db.session.add(row)
+    db.session.flush()
+    ledger.append(response.campaign_id, "reverify", response.receipt_code, {
+        "kind": "reverify", "response_id": response.id, "receipt": response.receipt_code,
+        "draw": draw.id, "outcome": outcome, "note": note,
+        "by": user.username if user else "cli", "at": ledger.iso(now)})
+    audit.record("reverify.outcome", "response", response.receipt_code, None,
+                 {"outcome": outcome, "note": note, "draw": draw.id})
+    if contacts.erase_for_response(response.id):
+        audit.record("contacts.erase", "response", response.receipt_code, None,
+                     {"reason": "re-check recorded"})
+    return row
+
+
+def latest_outcomes(response_ids) -> dict[int, Reverification]:
+    ids = list(response_ids)
+    out: dict[int, Reverification] = {}
+    for start in range(0, len(ids), 5000):
+        for row in db.session.scalars(
+                select(Reverification).where(Reverification.response_id.in_(
+                    ids[start:start + 5000])).order_by(Reverification.id)):
+            out[row.response_id] = row
+    return out
+
+
+def sampled(campaign: Campaign) -> pd.DataFrame:
+    """Every sampled response with its stratum and latest outcome: ``response_id, draw,
+    agency_code, agency_name, collector, receipt, outcome, note, recorded_at``."""
+    firsts: dict[int, int] = {}
+    for draw in draws(campaign):
+        for rid in draw.selected_ids:
+            firsts.setdefault(rid, draw.id)
+    columns = ["response_id", "draw", "agency_code", "agency_name", "collector", "receipt",
+               "outcome", "note", "recorded_at"]
+    if not firsts:
+        return pd.DataFrame(columns=columns)
+    who = load_audit.collectors(db.session.connection(), campaign.id).set_index("response_id")
+    ids = sorted(firsts)
+    info = {}
+    for start in range(0, len(ids), 5000):
+        info.update((rid, (code, name, receipt)) for rid, code, name, receipt in db.session.execute(
+            select(Response.id, Agency.code, Agency.name, Response.receipt_code)
+            .join(Agency, Agency.id == Response.agency_id)
+            .where(Response.id.in_(ids[start:start + 5000]))))
+    outcomes = latest_outcomes(ids)
+    rows = []
+    for rid in ids:
+        code, name, receipt = info[rid]
+        done = outcomes.get(rid)
+        rows.append((rid, firsts[rid], code, name, who["collector"].get(rid, ""), receipt,
+                     done.outcome if done else None, done.note if done else "",
+                     done.recorded_at if done else None))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def falsification(campaign: Campaign) -> dict[str, pd.DataFrame]:
+    """The falsification signal per collector and per agency (analysis.sampling_audit)."""
+    frame = sampled(campaign)
+    return {"collector": sampling_audit.falsification_report(frame, "collector"),
+            "agency": sampling_audit.falsification_report(frame, "agency_code")}
+

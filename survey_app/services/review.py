@@ -1,0 +1,197 @@
+"""Review of responses by the auditor (MTTQ) or the administration: received → approved /
+has issues / rejected, with who, when and why.
+
+A decision never changes the response: it appends a ResponseReview row, a "review" event
+to the campaign's ledger (which `python -m analysis verify` checks against the exported
+review_state) and an audit-log row, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from analysis import load_audit
+
+from .. import ledger
+from ..extensions import db
+from ..models import Campaign, Response, ResponseReview, User, utcnow
+from . import ServiceError, audit, contacts, flags
+from .agencies import subtree_ids
+
+DECISIONS = ("approved", "has_issues", "rejected")
+NEEDS_REASON = ("has_issues", "rejected")
+DECIDERS = ("auditor", "admin")
+REASON_MAX = 1000
+MAX_BULK = 20_000
+
+
+class ReviewRefused(ServiceError):
+    """The decision was not recorded (not allowed, or invalid); nothing changed."""
+
+
+def may_decide(user: User | None) -> bool:
+    return user is not None and user.is_authenticated and user.role in DECIDERS
+
+
+def clean_note(text: str | None, what: str, limit: int = REASON_MAX) -> str:
+    """Whitespace-normalised free text of an auditor; refused when it holds a phone number
+    (these texts are exported in the ledger)."""
+    cleaned = " ".join((text or "").split())
+    if len(cleaned) > limit:
+        raise ReviewRefused(f"{what} quá dài (tối đa {limit} ký tự).")
+    if contacts.contains_phone(cleaned):
+        raise ReviewRefused(f"{what} không được chứa số điện thoại (nội dung này được xuất "
+                            "trong sổ cái kiểm toán).")
+    return cleaned
+
+
+def latest_reviews(response_ids) -> dict[int, ResponseReview]:
+    ids = list(response_ids)
+    out: dict[int, ResponseReview] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        last = (select(func.max(ResponseReview.id)).where(ResponseReview.response_id.in_(chunk))
+                .group_by(ResponseReview.response_id))
+        for row in db.session.scalars(select(ResponseReview).where(ResponseReview.id.in_(last))):
+            out[row.response_id] = row
+    return out
+
+
+def decide(response_ids, state: str, reason: str, user: User) -> list[ResponseReview]:
+    """Record one decision about each response; returns the new review rows.
+
+    Responses already in `state` with the same reason are left as they are (not a new
+    decision). Refused (ReviewRefused) as a whole when the user may not decide, the state
+    is not a decision, a reason is missing for has_issues/rejected, or an id is unknown.
+    """
+    if not may_decide(user):
+        raise ReviewRefused("Chỉ giám sát viên (MTTQ) và quản trị viên được quyết định "
+                            "duyệt phiếu.")
+    if state not in DECISIONS:
+        raise ReviewRefused(f"Trạng thái '{state}' không phải một quyết định (chọn: "
+                            f"{', '.join(DECISIONS)}).")
+    reason = clean_note(reason, "Lý do")
+    if state in NEEDS_REASON and not reason:
+        raise ReviewRefused("Cần ghi lý do khi đánh dấu phiếu có vấn đề hoặc loại phiếu.")
+    try:
+        ids = sorted({int(i) for i in response_ids})
+    except (TypeError, ValueError) as exc:
+        raise ReviewRefused("Danh sách phiếu không hợp lệ.") from exc
+    if not ids:
+        raise ReviewRefused("Chưa chọn phiếu nào.")
+    if len(ids) > MAX_BULK:
+        raise ReviewRefused(f"Mỗi lần quyết định tối đa {MAX_BULK} phiếu; hãy lọc hẹp hơn.")
+    found: dict[int, Response] = {}
+    for start in range(0, len(ids), 5000):
+        found.update((r.id, r) for r in db.session.scalars(
+            select(Response).where(Response.id.in_(ids[start:start + 5000]))))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ReviewRefused(f"Không có phiếu số {', '.join(map(str, missing[:10]))}.")
+    if user.agency_id is not None:
+        # Whoever belongs to an agency never decides about that agency's responses.
+        own = subtree_ids(user.agency)
+        if any(found[i].agency_id in own for i in ids):
+            raise ReviewRefused("Không được duyệt phiếu của chính cơ quan mình.")
+    latest = latest_reviews(ids)
+    now = utcnow()
+    at = ledger.iso(now)
+    rows = []
+    for rid in ids:
+        response = found[rid]
+        before = latest.get(rid)
+        if before is not None and before.state == state and before.reason == reason:
+            continue
+        row = ResponseReview(response_id=rid, state=state, reason=reason,
+                             decided_by_id=user.id, decided_at=now)
+        db.session.add(row)
+        rows.append(row)
+        ledger.append(response.campaign_id, "review", response.receipt_code, {
+            "kind": "review", "response_id": rid, "receipt": response.receipt_code,
+            "state": state, "reason": reason, "by": user.username, "at": at})
+        audit.record("response.review", "response", response.receipt_code,
+                     {"state": before.state if before else "received"},
+                     {"state": state, "reason": reason})
+    db.session.flush()
+    return rows
+
+
+def history(response: Response) -> list[ResponseReview]:
+    return list(db.session.scalars(select(ResponseReview).filter_by(response_id=response.id)
+                                   .order_by(ResponseReview.id)))
+
+
+# --- the auditor's table of responses ---------------------------------------------------
+
+FILTERS = ("agency", "collector", "channel", "state", "flag")
+
+
+@dataclass
+class Filters:
+    agency: str = ""
+    collector: str = ""
+    channel: str = ""
+    state: str = ""
+    flag: str = ""
+
+    @classmethod
+    def from_mapping(cls, data) -> Filters:
+        return cls(**{name: (data.get(name) or "").strip()[:120] for name in FILTERS})
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in FILTERS if getattr(self, name)}
+
+
+@dataclass
+class Table:
+    rows: pd.DataFrame
+    total: int
+    choices: dict = field(default_factory=dict)
+
+
+def response_table(campaign: Campaign, filters: Filters) -> Table:
+    """The campaign's responses with their collector, flags and review state, filtered:
+    ``response_id, agency_code, channel, collector, form_serial, submitted_at, duration_s,
+    flags, review_state`` in id order."""
+    frame, table = flags.campaign_flags(campaign)
+    per = table.groupby("response_id")["flag"].agg(lambda s: ";".join(sorted(set(s)))) \
+        if len(table) else pd.Series(dtype="str")
+    states = load_audit.review_states(db.session.connection(), campaign.id)
+    rows = frame[["response_id", "agency_code", "channel", "collector", "form_serial",
+                  "submitted_at", "duration_s"]].merge(states, on="response_id", how="left")
+    rows = rows.assign(flags=rows["response_id"].map(per).fillna(""),
+                       review_state=rows["review_state"].fillna("received"))
+    choices = {"agency": sorted(rows["agency_code"].unique()),
+               "collector": sorted(rows["collector"].unique()),
+               "channel": sorted(rows["channel"].unique())}
+    keep = pd.Series(True, index=rows.index)
+    if filters.agency:
+        keep &= rows["agency_code"] == filters.agency
+    if filters.collector:
+        keep &= rows["collector"] == filters.collector
+    if filters.channel:
+        keep &= rows["channel"] == filters.channel
+    if filters.state:
+        keep &= rows["review_state"] == filters.state
+    if filters.flag == "any":
+        keep &= rows["flags"] != ""
+    elif filters.flag == "none":
+        keep &= rows["flags"] == ""
+    elif filters.flag:
+        keep &= rows["flags"].str.split(";").apply(lambda names: filters.flag in names)
+    chosen = rows[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+    return Table(rows=chosen, total=len(rows), choices=choices)
+
+
+def decide_filtered(campaign: Campaign, filters: Filters, expected: int, state: str,
+                    reason: str, user: User) -> list[ResponseReview]:
+    """A bulk decision about every response matching `filters` — provided the set still
+    has the `expected` size the auditor saw (else nothing is decided)."""
+    ids = [int(i) for i in response_table(campaign, filters).rows["response_id"]]
+    if len(ids) != expected:
+        raise ReviewRefused(f"Tập phiếu đã thay đổi ({len(ids)} phiếu thay vì {expected}); "
+                            "hãy tải lại trang và kiểm tra trước khi quyết định.")
+    return decide(ids, state, reason, user)
