@@ -104,6 +104,17 @@ def breakdown(
     selected. Respondents with an empty ``by`` are left out. With ``n_boot``, element
     and service rows get bootstrap intervals.
     """
+    frame = breakdown_groups(responses, codebook, by)
+    boot = None if not n_boot else bootstrap_indices(frame, codebook, n_boot=n_boot, seed=seed)
+    table = indices_table(tally_from_responses(frame, codebook), codebook, bootstrap=boot)
+    return table.rename(columns={"agency_code": by})[[by, *TABLE_COLUMNS[1:]]]
+
+
+def breakdown_groups(responses: pd.DataFrame, codebook: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The responses with ``agency_code`` replaced by their value of ``by`` (a response
+    column such as ``channel`` or a profile item), exactly as
+    :func:`analysis.breakdown` groups them: a multiple-choice answer counts under each
+    choice, an empty value is left out."""
     if by not in responses.columns:
         raise ValueError(f"responses have no column {by!r}")
     groups = as_text(responses[by])
@@ -117,7 +128,4 @@ def breakdown(
         .reset_index(drop=True)
         .astype({"agency_code": "str"})
     )
-    frame = frame[frame["agency_code"].str.strip() != ""]
-    boot = None if not n_boot else bootstrap_indices(frame, codebook, n_boot=n_boot, seed=seed)
-    table = indices_table(tally_from_responses(frame, codebook), codebook, bootstrap=boot)
-    return table.rename(columns={"agency_code": by})[[by, *TABLE_COLUMNS[1:]]]
+    return frame[frame["agency_code"].str.strip() != ""].reset_index(drop=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from .compare import breakdown_groups
 from .indices import (
     SERVICE_CODE,
     _ancestor_pairs,
@@ -93,27 +94,6 @@ def ancestor_lists(agencies: pd.DataFrame) -> dict[str, list[str]]:
     """``{code: [code, parent, grandparent, ..., root]}`` for every agency of the tree."""
     pairs = _ancestor_pairs(_check_tree(agencies))
     return {code: list(group["ancestor"]) for code, group in pairs.groupby("agency_code", sort=False)}
-
-
-def breakdown_groups(responses: pd.DataFrame, codebook: pd.DataFrame, by: str) -> pd.DataFrame:
-    """The responses with ``agency_code`` replaced by their value of ``by`` (a response
-    column such as ``channel`` or a profile item), exactly as
-    :func:`analysis.breakdown` groups them: a multiple-choice answer counts under each
-    choice, an empty value is left out."""
-    if by not in responses.columns:
-        raise ValueError(f"responses have no column {by!r}")
-    groups = as_text(responses[by])
-    kind = codebook.loc[codebook["item_code"] == by, "type"]
-    if not kind.empty and kind.iloc[0] == "multiple_choice":
-        groups = groups.str.split(";")
-    frame = (
-        responses.assign(agency_code=groups)
-        .explode("agency_code")
-        .dropna(subset=["agency_code"])
-        .reset_index(drop=True)
-        .astype({"agency_code": "str"})
-    )
-    return frame[frame["agency_code"].str.strip() != ""].reset_index(drop=True)
 
 
 class RespondentSample:
