@@ -87,7 +87,8 @@ def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataF
     counts = _frame(conn, """
         SELECT a.code AS agency_code, i.code AS item_code, t.score, t.n
         FROM answer_tally t JOIN agency a ON a.id = t.agency_id JOIN item i ON i.id = t.item_id
-        WHERE t.campaign_id = :c AND t.n > 0""", {"c": campaign_id}, TALLY_COLUMNS)
+        WHERE t.campaign_id = :c AND t.n > 0
+        ORDER BY a.code, i.code, t.score""", {"c": campaign_id}, TALLY_COLUMNS)
     if exclude_rejected:
         rejected = _frame(conn, f"""
             SELECT a.code AS agency_code, r.answers FROM response r
@@ -106,7 +107,9 @@ def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataF
             counts = counts.assign(n=counts["n"] - counts["minus"].fillna(0).astype(int))
             counts = counts.loc[counts["n"] > 0, TALLY_COLUMNS]
     counts = counts.astype({"agency_code": str, "item_code": str, "score": int, "n": int})
-    return counts.sort_values(["agency_code", "item_code", "score"]).reset_index(drop=True)
+    if exclude_rejected:
+        counts = counts.sort_values(["agency_code", "item_code", "score"])
+    return counts.reset_index(drop=True)
 
 
 def channel_counts(conn, campaign_id: int) -> pd.DataFrame:
