@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ from survey_app.models import (
     CampaignAgency,
     FormBatch,
     IssuedForm,
+    LedgerEntry,
     Response,
     canonical_json,
     utcnow,
@@ -521,6 +523,8 @@ def test_void_form(demo, app, client, login, db):
     assert form.state == "void" and form.void_reason == "Phiếu bị rách"
     log = db.session.scalars(select(AuditLog).filter_by(action="forms.void")).one()
     assert log.object_id == "DEMO-000001" and log.after["reason"] == "Phiếu bị rách"
+    entry = db.session.scalars(select(LedgerEntry).filter_by(kind="void")).one()
+    assert entry.ref == "DEMO-000001" and json.loads(entry.payload)["reason"] == "Phiếu bị rách"
     assert "Phiếu bị rách" in client.get("/admin/forms/DEMO-000001").text
     again = _post(client, "/admin/forms/DEMO-000002", "/admin/forms/DEMO-000001/void",
                   reason="Lần nữa")

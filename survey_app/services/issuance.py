@@ -216,6 +216,12 @@ def void_form(serial: str, reason: str) -> IssuedForm:
     db.session.flush()
     audit.record("forms.void", "issued_form", serial, {"state": before},
                  {"state": "void", "reason": reason})
+    # The void is part of the collection record MTTQ checks: chained like a response.
+    from .. import ledger
+
+    ledger.append(form.campaign_id, "void", serial, {
+        "kind": "void", "serial": serial, "agency_code": form.agency.code,
+        "reason": reason, "at": ledger.iso(form.voided_at)})
     return form
 
 
