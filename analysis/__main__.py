@@ -48,34 +48,24 @@ _positive_int = _whole_number(1, "must be at least 1")
 _non_negative_int = _whole_number(0, "must not be negative")
 
 
-def _margin(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
-    return value
+def _number(accept, message: str):
+    """An argparse type: a number for which `accept(value)` holds."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{message}: {text!r}")
+        return value
+
+    return parse
 
 
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 1: {text!r}")
-    return value
-
-
-def _weight(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+_margin = _number(lambda v: 0 < v < 1, "must be between 0 and 1")
+_rate = _number(lambda v: 0 < v <= 1, "must be more than 0 and at most 1")
+_weight = _number(lambda v: v >= 1, "must be at least 1")
 
 
 def build_parser() -> argparse.ArgumentParser:
