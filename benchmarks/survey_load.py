@@ -59,9 +59,15 @@ def tree_pids(pid: int) -> list[int]:
     while stack:
         p = stack.pop()
         pids.append(p)
-        for task in Path(f"/proc/{p}/task").iterdir():
-            children = (task / "children").read_text().split()
-            stack.extend(int(c) for c in children)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                # A short-lived thread may end between the listing and the read.
+                try:
+                    stack.extend(int(c) for c in (task / "children").read_text().split())
+                except FileNotFoundError:
+                    continue
+        except FileNotFoundError:
+            continue
     return pids
 
 

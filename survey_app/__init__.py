@@ -75,6 +75,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(results_bp)
 
+    from .citizen.fast import CitizenFastPath
+
+    app.wsgi_app = CitizenFastPath(app, app.wsgi_app)
+
     from .cli import register_commands
 
     register_commands(app)

@@ -34,6 +34,10 @@ class Defaults:
     # Append every response to the tamper-evident ledger. Only the benchmark turns this off,
     # to measure what the ledger costs; an installation must never do so.
     LEDGER_ENABLED = True
+    # Serve an untouched survey page and a complete, valid submission without the
+    # framework's per-request machinery (survey_app/citizen/fast.py); everything else goes
+    # to the Flask views either way. Off only to compare the two.
+    CITIZEN_FAST_PATH = True
     # werkzeug's scrypt (N=2**15, r=8, p=1): memory-hard, in the standard library.
     PASSWORD_HASH_METHOD = "scrypt"
     # Results: bootstrap replicates behind element and service intervals, their seed, and

@@ -14,7 +14,7 @@ import json
 import zipfile
 from datetime import datetime
 
-from sqlalchemy import DateTime, bindparam, select, text
+from sqlalchemy import select, text
 
 from analysis import ledger as chain
 from analysis import load as loader
@@ -22,6 +22,7 @@ from analysis import quality
 
 from .extensions import db
 from .models import Campaign, LedgerCheckpoint, LedgerEntry, canonical_json, utcnow
+from .rawsql import Cursor, Statement
 
 GENESIS = chain.GENESIS
 
@@ -30,48 +31,45 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_ADVANCE = text("UPDATE ledger_head SET seq = seq + 1 WHERE campaign_id = :c "
-                "RETURNING seq, hash")
-_START = text("INSERT INTO ledger_head (campaign_id, seq, hash) VALUES (:c, 1, :h)")
-_ENTRY = text("INSERT INTO ledger_entry (campaign_id, seq, kind, ref, at, payload, prev_hash, "
-              "hash) VALUES (:c, :seq, :kind, :ref, :at, :payload, :prev, :hash)"
-              ).bindparams(bindparam("at", type_=DateTime()))
-_MOVE_HEAD = text("UPDATE ledger_head SET hash = :h WHERE campaign_id = :c")
+_ADVANCE = Statement("UPDATE ledger_head SET seq = seq + 1 WHERE campaign_id = :c "
+                     "RETURNING seq, hash")
+_START = Statement("INSERT INTO ledger_head (campaign_id, seq, hash) VALUES (:c, 1, :h)")
+_ENTRY = Statement("INSERT INTO ledger_entry (campaign_id, seq, kind, ref, at, payload, "
+                   "prev_hash, hash) VALUES (:c, :seq, :kind, :ref, :at, :payload, :prev, :hash)",
+                   times=("at",))
+_MOVE_HEAD = Statement("UPDATE ledger_head SET hash = :h WHERE campaign_id = :c")
 
 
-def append(campaign_id: int, kind: str, ref: str, payload: dict | str) -> str:
+def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
+           on: Cursor | None = None) -> str:
     """Append one event to the campaign's chain; returns its hash. Caller commits.
 
     The head row is updated first: on PostgreSQL that locks it until commit, so appends
-    to one campaign are serialised; on SQLite the write lock does the same. Plain SQL:
-    every submission passes here.
+    to one campaign are serialised; on SQLite the write lock does the same. Plain SQL on
+    the session's connection: every submission passes here.
     """
     body = payload if isinstance(payload, str) else canonical_json(payload)
-    conn = db.session.connection()
-    head = conn.execute(_ADVANCE, {"c": campaign_id}).first()
-    if head is None:
-        conn.execute(_START, {"c": campaign_id, "h": GENESIS})
+    sql = on or Cursor()
+    head = _ADVANCE.execute({"c": campaign_id}, on=sql).fetchall()
+    if not head:
+        _START.execute({"c": campaign_id, "h": GENESIS}, on=sql)
         seq, prev = 1, GENESIS
     else:
-        seq, prev = head
+        seq, prev = head[0]
     digest = chain.entry_hash(prev, seq, body)
-    conn.execute(_ENTRY, {"c": campaign_id, "seq": seq, "kind": kind, "ref": ref,
-                          "at": utcnow(), "payload": body, "prev": prev, "hash": digest})
-    conn.execute(_MOVE_HEAD, {"h": digest, "c": campaign_id})
+    _ENTRY.execute({"c": campaign_id, "seq": seq, "kind": kind, "ref": ref, "at": utcnow(),
+                    "payload": body, "prev": prev, "hash": digest}, on=sql)
+    _MOVE_HEAD.execute({"h": digest, "c": campaign_id}, on=sql)
     return digest
 
 
-def response_payload(*, response_id: int, receipt: str, campaign_code: str, agency_code: str,
-                     channel: str, submitted_at: datetime, form_serial: str | None,
-                     answers: dict, version) -> str:
-    """The ledger payload of an accepted response (see analysis.ledger)."""
+def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
+    """A response's answers as the export writes them, and the items answered "not
+    applicable" — the answer part of its ledger payload (see analysis.ledger)."""
     cells = [loader.export_value(item.type, answers.get(item.code)) for item in version.items]
     not_applicable = [item.code for item in version.items
                       if item.type == "satisfaction" and answers.get(item.code) == 0]
-    return chain.response_payload(
-        response_id=response_id, receipt=receipt, campaign=campaign_code,
-        agency_code=agency_code, channel=channel, submitted_at=iso(submitted_at),
-        form=form_serial, export_cells=cells, not_applicable=not_applicable)
+    return cells, not_applicable
 
 
 def checkpoint(campaign: Campaign, reason: str = "manual") -> LedgerCheckpoint:

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import HiddenField, StringField
+from wtforms import StringField
 
 from .extensions import db
 from .models import QuestionGroup, QuestionnaireVersion
@@ -102,8 +102,6 @@ def spec(version_id: int) -> VersionSpec:
 
 
 class SurveyFormBase(FlaskForm):
-    # When the page was shown, signed: lets the submission record how long answering took.
-    started = HiddenField()
     # Honeypot: hidden from people by CSS, filled by naive bots.
     website = StringField()
 

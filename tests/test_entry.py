@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from web_helpers import PASSWORD, csrf_token
+from web_helpers import PASSWORD, csrf_token, hidden_fields
 
 from survey_app.models import (
     AnswerTally,
@@ -177,10 +177,8 @@ def test_form_answered_online_cannot_be_entered(demo, paper_form, db):
     citizen = demo.test_client()
     page = citizen.get(f"/f/{token}")
     assert page.status_code == 200
-    started = re.search(r'name="started" type="hidden" value="([^"]*)"', page.text).group(1)
     resp = citizen.post(f"/f/{token}", data={
-        "csrf_token": csrf_token(page.text), "started": started,
-        **{code: "5" for code in SATISFACTION}})
+        **hidden_fields(page.text), **{code: "5" for code in SATISFACTION}})
     assert resp.status_code == 303, resp.text[-800:]
 
     clerk = signed_in(demo, "nhaplieu")

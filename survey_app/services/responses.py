@@ -12,8 +12,10 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+
+from analysis import ledger as chain
 
 from .. import ledger
 from ..extensions import db
@@ -23,6 +25,7 @@ from ..models import (
     canonical_json,
     utcnow,
 )
+from ..rawsql import Cursor, Statement, as_datetime
 from ..survey_form import spec
 from . import ServiceError
 from .issuance import hash_token
@@ -39,6 +42,14 @@ class CampaignClosed(ServiceError):
     pass
 
 
+class FormVoid(ServiceError):
+    pass
+
+
+class FormExpired(ServiceError):
+    pass
+
+
 def keyed_hash(value: str | None) -> str | None:
     """An HMAC of a network address or device id: comparable, never reversible."""
     if not value:
@@ -48,8 +59,12 @@ def keyed_hash(value: str | None) -> str | None:
 
 
 def new_receipt_code() -> str:
-    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
-    return f"{raw[:5]}-{raw[5:]}"
+    """Ten characters from a 31-letter alphabet (about 50 bits), e.g. 'K7M2Q-9XH4B'."""
+    number, chars = secrets.randbelow(len(RECEIPT_ALPHABET) ** 10), []
+    for _ in range(10):
+        number, digit = divmod(number, len(RECEIPT_ALPHABET))
+        chars.append(RECEIPT_ALPHABET[digit])
+    return f"{''.join(chars[:5])}-{''.join(chars[5:])}"
 
 
 def normalise_receipt(code: str) -> str:
@@ -146,11 +161,11 @@ class Target:
 _TARGET_COLUMNS = """
     c.id AS c_id, c.code AS c_code, c.name AS c_name, c.version_id, c.opens_at, c.closes_at,
     c.archived_at, a.id AS a_id, a.code AS a_code, a.name AS a_name"""
-_BY_OPEN_CODE = text(f"""
+_BY_OPEN_CODE = Statement(f"""
     SELECT {_TARGET_COLUMNS}, s.open_code FROM campaign_agency s
     JOIN campaign c ON c.id = s.campaign_id JOIN agency a ON a.id = s.agency_id
     WHERE s.open_code = :code""")
-_BY_TOKEN = text(f"""
+_BY_TOKEN = Statement(f"""
     SELECT {_TARGET_COLUMNS}, f.id AS f_id, f.serial, f.voided_at, f.expires_at,
            r.id AS answered
     FROM issued_form f JOIN campaign c ON c.id = f.campaign_id JOIN agency a ON a.id = f.agency_id
@@ -158,17 +173,11 @@ _BY_TOKEN = text(f"""
     WHERE f.token_hash = :h""")
 
 
-def _as_datetime(value):
-    # SQLite hands back text from a plain-SQL query; PostgreSQL a datetime.
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _target(row, **extra) -> Target:
     campaign = SimpleNamespace(
-        id=row.c_id, code=row.c_code, name=row.c_name, version_id=row.version_id,
-        opens_at=_as_datetime(row.opens_at), closes_at=_as_datetime(row.closes_at),
-        archived_at=_as_datetime(row.archived_at))
-    agency = SimpleNamespace(id=row.a_id, code=row.a_code, name=row.a_name)
+        id=row[0], code=row[1], name=row[2], version_id=row[3], opens_at=as_datetime(row[4]),
+        closes_at=as_datetime(row[5]), archived_at=as_datetime(row[6]))
+    agency = SimpleNamespace(id=row[7], code=row[8], name=row[9])
     return Target(campaign=campaign, agency=agency, **extra)
 
 
@@ -176,12 +185,12 @@ def find_form(token: str) -> Target | None:
     """The single-use link's form, campaign and agency, or None for an unknown token."""
     if not token or len(token) > 100:
         return None
-    row = db.session.connection().execute(_BY_TOKEN, {"h": hash_token(token)}).first()
-    if row is None:
+    rows = _BY_TOKEN.execute({"h": hash_token(token)}).fetchall()
+    if not rows:
         return None
-    form = SimpleNamespace(id=row.f_id, serial=row.serial, answered=row.answered is not None,
-                           voided_at=_as_datetime(row.voided_at),
-                           expires_at=_as_datetime(row.expires_at))
+    row = rows[0]
+    form = SimpleNamespace(id=row[10], serial=row[11], answered=row[14] is not None,
+                           voided_at=as_datetime(row[12]), expires_at=as_datetime(row[13]))
     return _target(row, form=form)
 
 
@@ -189,8 +198,26 @@ def find_scope(open_code: str) -> Target | None:
     """The open link's campaign and agency, or None for an unknown code."""
     if not open_code or len(open_code) > 16:
         return None
-    row = db.session.connection().execute(_BY_OPEN_CODE, {"code": open_code}).first()
-    return _target(row, open_code=row.open_code) if row is not None else None
+    rows = _BY_OPEN_CODE.execute({"code": open_code}).fetchall()
+    return _target(rows[0], open_code=rows[0][10]) if rows else None
+
+
+def refusal(target: Target, at: datetime | None = None) -> ServiceError | None:
+    """Why this link cannot take an answer now (a FormAlreadyUsed, a CampaignClosed or a
+    plain ServiceError for a void or expired form), or None when it can."""
+    form = target.form
+    if form is not None:
+        if form.answered:
+            return FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.")
+        if form.voided_at is not None:
+            return FormVoid("Phiếu này đã bị hủy và không dùng được.")
+        if form.expires_at is not None and (at or utcnow()) >= form.expires_at:
+            return FormExpired("Lời mời trả lời khảo sát này đã hết hạn.")
+    try:
+        check_open(target.campaign, at)
+    except CampaignClosed as exc:
+        return exc
+    return None
 
 
 @dataclass(frozen=True)
@@ -200,17 +227,17 @@ class Recorded:
     submitted_at: datetime
 
 
-_LOCK_FORM = text("UPDATE issued_form SET voided_at = NULL WHERE id = :id AND voided_at IS NULL")
-_INSERT_RESPONSE = text("""
+_LOCK_FORM = Statement(
+    "UPDATE issued_form SET voided_at = NULL WHERE id = :id AND voided_at IS NULL")
+_INSERT_RESPONSE = Statement("""
     INSERT INTO response (campaign_id, agency_id, channel, form_id, receipt_code, opened_at,
                           submitted_at, duration_s, answers, client_hash, device_hash,
                           entered_by_id, api_key_id)
     VALUES (:campaign_id, :agency_id, :channel, :form_id, :receipt_code, :opened_at,
             :submitted_at, :duration_s, :answers, :client_hash, :device_hash,
             :entered_by_id, :api_key_id)
-    RETURNING id""").bindparams(
-    bindparam("opened_at", type_=DateTime()), bindparam("submitted_at", type_=DateTime()))
-_UPSERT_TALLY = text("""
+    RETURNING id""", times=("opened_at", "submitted_at"))
+_UPSERT_TALLY = Statement("""
     INSERT INTO answer_tally (campaign_id, agency_id, item_id, score, n)
     VALUES (:campaign_id, :agency_id, :item_id, :score, 1)
     ON CONFLICT (campaign_id, agency_id, item_id, score) DO UPDATE SET n = answer_tally.n + 1""")
@@ -225,43 +252,49 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
 
     A single-use form answers once: a second submission, even one racing the first,
     raises FormAlreadyUsed and leaves the session rolled back with nothing stored.
-    Plain SQL throughout: this is the path every citizen's submission takes.
+    This is the path every citizen's submission takes: everything is prepared before the
+    first write, so the database's write lock is held for the statements alone.
     """
     now = utcnow()
     if check_window:
         check_open(campaign, now)
-    conn = db.session.connection()
-    if form is not None:
-        # Takes the form's row lock, as voiding does: a form voided at this very moment is
-        # either void before this answer (refused here) or answered before the void.
-        if not conn.execute(_LOCK_FORM, {"id": form.id}).rowcount:
-            raise FormAlreadyUsed("Phiếu này đã bị hủy.")
+    version = spec(campaign.version_id)
     duration = None
     if opened_at is not None and opened_at <= now:
         duration = int((now - opened_at).total_seconds())
     receipt = new_receipt_code()
+    row = {"campaign_id": campaign.id, "agency_id": agency.id, "channel": channel,
+           "form_id": form.id if form is not None else None, "receipt_code": receipt,
+           "opened_at": opened_at, "submitted_at": now, "duration_s": duration,
+           "answers": canonical_json(answers), "client_hash": keyed_hash(client),
+           "device_hash": keyed_hash(device), "entered_by_id": entered_by_id,
+           "api_key_id": api_key_id}
+    tally = [{"campaign_id": campaign.id, "agency_id": agency.id, "item_id": item.id,
+              "score": answers[item.code]}
+             for item in version.satisfaction_items() if item.code in answers]
+    in_ledger = current_app.config["LEDGER_ENABLED"]
+    if in_ledger:
+        cells, not_applicable = ledger.answer_cells(version, answers)
+
+    sql = Cursor(write=True)
+    if form is not None:
+        # Takes the form's row lock, as voiding does: a form voided at this very moment is
+        # either void before this answer (refused here) or answered before the void.
+        if not _LOCK_FORM.execute({"id": form.id}, on=sql).rowcount:
+            raise FormAlreadyUsed("Phiếu này đã bị hủy.")
     try:
-        response_id = conn.execute(_INSERT_RESPONSE, {
-            "campaign_id": campaign.id, "agency_id": agency.id, "channel": channel,
-            "form_id": form.id if form is not None else None, "receipt_code": receipt,
-            "opened_at": opened_at, "submitted_at": now, "duration_s": duration,
-            "answers": canonical_json(answers), "client_hash": keyed_hash(client),
-            "device_hash": keyed_hash(device), "entered_by_id": entered_by_id,
-            "api_key_id": api_key_id}).scalar_one()
+        response_id = _INSERT_RESPONSE.execute(row, on=sql).fetchall()[0][0]
     except IntegrityError as exc:
         db.session.rollback()
         raise FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.") from exc
-    rows = [{"campaign_id": campaign.id, "agency_id": agency.id, "item_id": item.id,
-             "score": answers[item.code]}
-            for item in spec(campaign.version_id).satisfaction_items() if item.code in answers]
-    if rows:
-        conn.execute(_UPSERT_TALLY, rows)
-    if current_app.config["LEDGER_ENABLED"]:
-        ledger.append(campaign.id, "response", receipt, ledger.response_payload(
-            response_id=response_id, receipt=receipt, campaign_code=campaign.code,
-            agency_code=agency.code, channel=channel, submitted_at=now,
-            form_serial=form.serial if form is not None else None, answers=answers,
-            version=spec(campaign.version_id)))
+    if tally:
+        _UPSERT_TALLY.executemany(tally, on=sql)
+    if in_ledger:
+        ledger.append(campaign.id, "response", receipt, chain.response_payload(
+            response_id=response_id, receipt=receipt, campaign=campaign.code,
+            agency_code=agency.code, channel=channel, submitted_at=ledger.iso(now),
+            form=form.serial if form is not None else None, export_cells=cells,
+            not_applicable=not_applicable), on=sql)
     return Recorded(response_id, receipt, now)
 
 

@@ -1,0 +1,145 @@
+"""What the citizen's Flask views and the fast path (`fast.py`) share, so that both give
+the same answers: the form token, the device cookie, the per-address limit of open links,
+the cached survey page and the response headers.
+
+The form token is the page's only hidden value: the time the form was shown, signed
+together with the browser's device cookie (a signed double-submit token). It stops a
+cross-site page from posting answers through a visitor's browser, as a session-bound
+CSRF token would, but needs no session: showing the form keeps no server-side state.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from flask import Flask
+from werkzeug.http import dump_cookie
+
+from ..models import utcnow
+
+DEVICE_COOKIE = "sv_dev"
+TOKEN_FIELD = "csrf_token"
+# Stands for the token while a page is rendered for the cache (never sent as such).
+TOKEN_MARK = "@@FORM-TOKEN@@"
+
+
+def _key(app: Flask) -> bytes:
+    key = app.extensions.get("citizen_form_key")
+    if key is None:
+        key = hashlib.sha256(b"citizen-form\x00" + str(app.config["SECRET_KEY"]).encode()).digest()
+        app.extensions["citizen_form_key"] = key
+    return key
+
+
+def _sign(app: Flask, stamp: str, device: str) -> str:
+    mac = hmac.new(_key(app), f"{stamp}.{device}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:18]).decode()
+
+
+def new_device_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def issue_token(app: Flask, device: str, now: float | None = None) -> str:
+    """'<unix seconds>.<signature>': when the form was shown, bound to this browser."""
+    stamp = str(int(time.time() if now is None else now))
+    return f"{stamp}.{_sign(app, stamp, device)}"
+
+
+def shown_at(app: Flask, token: str | None, device: str | None,
+             now: float | None = None) -> datetime | None:
+    """When the form behind `token` was shown (naive UTC), or None when the token is
+    missing, forged, issued to another browser, from the future or older than the
+    configured limit (WTF_CSRF_TIME_LIMIT, as for the staff pages)."""
+    if not token or not device or len(token) > 64 or "." not in token:
+        return None
+    stamp, _, signature = token.partition(".")
+    if not stamp.isdigit() or not hmac.compare_digest(signature, _sign(app, stamp, device)):
+        return None
+    age = (time.time() if now is None else now) - int(stamp)
+    if not -60 <= age <= app.config["WTF_CSRF_TIME_LIMIT"]:
+        return None
+    return datetime.fromtimestamp(int(stamp), UTC).replace(tzinfo=None)
+
+
+def device_cookie(app: Flask, device: str) -> str:
+    return dump_cookie(DEVICE_COOKIE, device, max_age=400 * 86400, httponly=True,
+                       samesite="Lax", secure=app.config["SESSION_COOKIE_SECURE"])
+
+
+def answered_cookie_name(open_code: str) -> str:
+    return f"sv_{open_code}"
+
+
+def answered_cookie(app: Flask, open_code: str, receipt: str, closes_at: datetime) -> str:
+    """Set on an open link once answered: one response per browser per campaign × agency,
+    kept until a day after the campaign closes."""
+    max_age = int((closes_at - utcnow()).total_seconds()) + 86400
+    return dump_cookie(answered_cookie_name(open_code), receipt, max_age=max_age,
+                       path=f"/k/{open_code}", httponly=True, samesite="Lax",
+                       secure=app.config["SESSION_COOKIE_SECURE"])
+
+
+def allow_open_submission(app: Flask, address: str | None) -> bool:
+    """Count one submission through an open link from `address`; False once over the
+    OPEN_LINK_RATE_LIMIT (kept in Flask-Limiter's storage, shared by the workers when
+    that storage is Redis)."""
+    from limits import parse
+
+    from ..extensions import limiter
+
+    wanted = app.config["OPEN_LINK_RATE_LIMIT"]
+    parsed = app.extensions.get("open_link_limit")
+    if parsed is None or parsed[0] != wanted:
+        parsed = (wanted, parse(wanted))
+        app.extensions["open_link_limit"] = parsed
+    return limiter.limiter.hit(parsed[1], "open-link", address or "-")
+
+
+class PageCache:
+    """The untouched survey page of a campaign × agency in a language, as the bytes before
+    and after the form token. Keyed by everything the page shows, so a renamed agency or
+    campaign is simply a new entry; bounded, least recently used out first."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._pages: OrderedDict[tuple, tuple[bytes, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[bytes, bytes] | None:
+        with self._lock:
+            parts = self._pages.get(key)
+            if parts is not None:
+                self._pages.move_to_end(key)
+            return parts
+
+    def put(self, key: tuple, html: str) -> tuple[bytes, bytes]:
+        head, mark, tail = html.partition(TOKEN_MARK)
+        if not mark or TOKEN_MARK in tail:
+            raise ValueError("the survey page must hold the form token exactly once")
+        parts = (head.encode(), tail.encode())
+        with self._lock:
+            self._pages[key] = parts
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+        return parts
+
+
+def page_cache(app: Flask) -> PageCache:
+    """The application's cache of untouched survey pages (one per process)."""
+    cache = app.extensions.get("citizen_pages")
+    if cache is None:
+        cache = app.extensions["citizen_pages"] = PageCache()
+    return cache
+
+
+def page_key(target, lang: str) -> tuple:
+    campaign = target.campaign
+    return (campaign.version_id, lang, campaign.id, campaign.name, target.agency.name)

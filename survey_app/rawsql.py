@@ -1,0 +1,147 @@
+"""Plain SQL on the session's own DBAPI connection, for the few statements every citizen's
+submission runs (looking up the link, storing the response, its tally and its ledger
+entry).
+
+SQLAlchemy's execution machinery costs some tens of microseconds per statement; on this
+path that was a large share of the server's time per submission. The statements still run
+inside the session's transaction (the caller commits or rolls back through the session),
+and are written once with `:name` parameters for SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from datetime import datetime
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import Pool
+
+from .extensions import db
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime on SQLite
+
+
+class Statement:
+    """One SQL statement; `times` names the parameters that hold datetimes."""
+
+    def __init__(self, sql: str, times: tuple[str, ...] = ()):
+        self.named = " ".join(sql.split())
+        self.pyformat = _NAMED.sub(r"%(\1)s", self.named.replace("%", "%%"))
+        self.times = times
+
+    def execute(self, params: dict | None = None, on: Cursor | None = None):
+        """Run once on `on` (or a new cursor on the session's connection); returns the
+        DBAPI cursor: read it to the end (fetchall, rowcount). A DBAPI error is raised as
+        SQLAlchemy's (IntegrityError and so on)."""
+        return (on or Cursor()).execute(self, params or {})
+
+    def executemany(self, rows: list[dict], on: Cursor | None = None) -> None:
+        (on or Cursor()).executemany(self, rows)
+
+
+class Cursor:
+    """A DBAPI cursor on the session's connection, reused by several statements."""
+
+    def __init__(self, write: bool = False):
+        conn = db.session.connection()
+        self.sqlite = conn.dialect.name == "sqlite"
+        if write:
+            writer_turn(conn)
+        self.raw = conn.connection.cursor()
+
+    def _params(self, statement: Statement, params: dict) -> dict:
+        if not (self.sqlite and statement.times):
+            return params
+        params = dict(params)
+        for name in statement.times:
+            if isinstance(params.get(name), datetime):
+                params[name] = params[name].strftime(SQLITE_TIME)
+        return params
+
+    def execute(self, statement: Statement, params: dict):
+        sql = statement.named if self.sqlite else statement.pyformat
+        try:
+            self.raw.execute(sql, self._params(statement, params))
+        except Exception as exc:
+            raise _translated(exc, sql, params) from exc
+        return self.raw
+
+    def executemany(self, statement: Statement, rows: list[dict]) -> None:
+        sql = statement.named if self.sqlite else statement.pyformat
+        try:
+            self.raw.executemany(sql, [self._params(statement, r) for r in rows])
+        except Exception as exc:
+            raise _translated(exc, sql, rows) from exc
+
+
+def _translated(exc: Exception, sql: str, params) -> Exception:
+    base = db.session.get_bind().dialect.loaded_dbapi.Error
+    if not isinstance(exc, base):
+        return exc
+    return DBAPIError.instance(sql, params, exc, base)
+
+
+def as_datetime(value):
+    """SQLite hands back stored times as text; PostgreSQL as datetimes."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+# -- SQLite: writers queue in the kernel ---------------------------------------------------
+# SQLite lets one connection write at a time; a writer that finds the database locked
+# sleeps (1 ms, 2 ms, 5 ms, ... — SQLite's busy handler) and tries again, so under a stream
+# of short submissions the workers spend much of their time asleep with the lock free.
+# Before its first write, the submission path takes an exclusive lock on a file beside the
+# database instead: waiting writers queue in the kernel and the next one wakes the moment
+# the previous one commits. Only a connection with no transaction open waits there (one
+# that may already hold SQLite's lock never does, so the two locks cannot deadlock); every
+# other write still relies on SQLite's own locking.
+
+def writer_turn(conn) -> None:
+    """Wait for this connection's turn to write (SQLite file databases only)."""
+    info = conn.connection.info
+    if conn.dialect.name != "sqlite" or info.get("writer_turn"):
+        return
+    if conn.connection.driver_connection.in_transaction:
+        return
+    fd = info.get("writer_fd")
+    if fd is None:
+        database = conn.engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return
+        fd = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        info["writer_fd"] = fd
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    info["writer_turn"] = True
+
+
+def _end_turn(info: dict) -> None:
+    if info.pop("writer_turn", False):
+        fcntl.flock(info["writer_fd"], fcntl.LOCK_UN)
+
+
+@event.listens_for(Engine, "commit")
+def _after_commit(conn):
+    _end_turn(conn.connection.info)
+
+
+@event.listens_for(Engine, "rollback")
+def _after_rollback(conn):
+    _after_commit(conn)
+
+
+@event.listens_for(Pool, "reset")
+def _on_reset(dbapi_connection, record, reset_state=None):
+    _end_turn(record.info)
+
+
+@event.listens_for(Pool, "close")
+def _on_close(dbapi_connection, record):
+    _end_turn(record.info)
+    fd = record.info.pop("writer_fd", None)
+    if fd is not None:
+        os.close(fd)

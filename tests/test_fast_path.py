@@ -1,0 +1,199 @@
+"""The citizen's fast path (survey_app/citizen/fast.py): the common case answered without
+the Flask views, everything else handed to them, the same page either way; the form
+token; and SQLite's queue of writers."""
+
+import fcntl
+import os
+import re
+import time
+from datetime import UTC
+
+import pytest
+from sqlalchemy import func, select
+from web_helpers import answer_form, full_answers, hidden_fields
+
+from survey_app.citizen import pages
+from survey_app.models import CampaignAgency, Response
+
+
+@pytest.fixture
+def scope_path(demo, db):
+    s = db.session.scalar(select(CampaignAgency).where(
+        CampaignAgency.agency.has(code="X-SONDUONG")))
+    return f"/k/{s.open_code}"
+
+
+@pytest.fixture
+def views(app):
+    """The paths that reached the Flask views (behind the fast path)."""
+    seen = []
+    inner = app.wsgi_app.wsgi_app
+
+    def spy(environ, start_response):
+        seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+        return inner(environ, start_response)
+
+    app.wsgi_app.wsgi_app = spy
+    return seen
+
+
+def _count(db):
+    return db.session.scalar(select(func.count(Response.id)))
+
+
+def _without_token(html: str) -> str:
+    return re.sub(r'name="csrf_token" type="hidden" value="[^"]*"', "TOKEN", html)
+
+
+def test_valid_visits_never_reach_the_views(app, scope_path, views, db):
+    first = app.test_client().get(scope_path)  # renders the page once, through the view
+    assert first.status_code == 200 and views == [("GET", scope_path)]
+    views.clear()
+    client = app.test_client()
+    resp = answer_form(client, scope_path)
+    assert resp.status_code == 303 and resp.headers["Location"].startswith("/cam-on/")
+    assert views == []
+    assert _count(db) == 1
+    # the browser got both cookies: the device, and "answered" for this link only
+    cookies = {c.key: c for c in client._cookies.values()}
+    assert pages.DEVICE_COOKIE in cookies
+    answered = cookies[pages.answered_cookie_name(scope_path[3:])]
+    assert answered.path == scope_path and answered.value in resp.headers["Location"]
+    # and the thank-you page shows that receipt
+    receipt = resp.headers["Location"].rsplit("/", 1)[1]
+    assert f'class="rc">{receipt}<' in client.get(resp.headers["Location"]).text
+
+
+def test_the_same_page_either_way(app, scope_path):
+    fast = app.test_client()
+    fast.get(scope_path)
+    for lang in ("vi", "en"):
+        fast.set_cookie("lang", lang)
+        served_fast = fast.get(scope_path)
+        app.config["CITIZEN_FAST_PATH"] = False
+        slow = app.test_client()
+        slow.set_cookie("lang", lang)
+        served_slow = slow.get(scope_path)
+        app.config["CITIZEN_FAST_PATH"] = True
+        assert served_fast.status_code == served_slow.status_code == 200
+        assert f'lang="{lang}"' in served_fast.text
+        assert _without_token(served_fast.text) == _without_token(served_slow.text)
+        for header in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy",
+                       "Cache-Control", "Content-Type"):
+            assert served_fast.headers[header] == served_slow.headers[header], header
+
+
+@pytest.mark.parametrize("case, status, stored", [
+    ("missing answer", 400, 0),
+    ("honeypot", 303, 0),
+    ("consented phone", 303, 1),
+    ("token of another browser", 400, 0),
+    ("no token", 400, 0),
+    ("invalid utf-8", None, None),
+    ("duplicate answer", 400, 0),
+])
+def test_anything_else_goes_to_the_views(app, scope_path, views, db, case, status, stored):
+    app.test_client().get(scope_path)
+    client = app.test_client()
+    page = client.get(scope_path)
+    data = {**hidden_fields(page.text), **full_answers()}
+    body = None
+    if case == "missing answer":
+        del data["TC2"]
+    elif case == "honeypot":
+        data["website"] = "http://spam.example"
+    elif case == "consented phone":
+        data.update(recheck_consent="y", recheck_phone="0912345678")
+    elif case == "token of another browser":
+        other = app.test_client()
+        data.update(hidden_fields(other.get(scope_path).text))
+    elif case == "no token":
+        del data["csrf_token"]
+    elif case == "invalid utf-8":
+        body = "&".join(f"{k}={v}" for k, v in data.items()).encode() + b"&Y_KIEN=%ff%fe"
+    elif case == "duplicate answer":
+        data["TC1"] = ["4", "5"]
+    views.clear()
+    if body is not None:
+        resp = client.post(scope_path, data=body,
+                           content_type="application/x-www-form-urlencoded")
+    else:
+        resp = client.post(scope_path, data=data)
+    assert views == [("POST", scope_path)], "the view must answer this case"
+    if status is None:  # replaced or refused, but cleanly
+        assert resp.status_code in (303, 400)
+    else:
+        assert resp.status_code == status
+        assert _count(db) == stored
+    if resp.status_code == 400:
+        assert 'name="TC1"' in resp.text  # the form again, answers kept
+
+
+def test_used_and_unknown_links_go_to_the_views(app, scope_path, views, db):
+    client = app.test_client()
+    assert answer_form(client, scope_path).status_code == 303
+    views.clear()
+    again = client.get(scope_path)  # this browser has answered
+    assert again.status_code == 200 and "đã trả lời" in again.text
+    assert client.get("/k/nosuchcode").status_code == 404
+    assert client.get(scope_path + "?lang=en").status_code == 200
+    assert [p for _, p in views] == [scope_path, "/k/nosuchcode", scope_path]
+
+
+def test_form_token(app):
+    with app.app_context():
+        now = time.time()
+        token = pages.issue_token(app, "device-a", now)
+        shown = pages.shown_at(app, token, "device-a", now + 90)
+        assert shown is not None
+        assert shown.replace(tzinfo=UTC).timestamp() == int(now)
+        assert pages.shown_at(app, token, "device-b", now) is None  # another browser
+        stamp, sig = token.split(".")
+        assert pages.shown_at(app, f"{int(stamp) + 1}.{sig}", "device-a", now) is None
+        assert pages.shown_at(app, token[:-2] + "AA", "device-a", now) is None
+        limit = app.config["WTF_CSRF_TIME_LIMIT"]
+        assert pages.shown_at(app, token, "device-a", now + limit + 5) is None  # too old
+        assert pages.shown_at(app, token, "device-a", now - 3600) is None  # from the future
+        assert pages.shown_at(app, None, "device-a", now) is None
+        assert pages.shown_at(app, token, None, now) is None
+
+
+def test_completion_time_is_recorded_from_the_token(app, scope_path, db):
+    client = app.test_client()
+    page = client.get(scope_path)
+    data = {**hidden_fields(page.text), **full_answers()}
+    stamp = int(data["csrf_token"].split(".")[0])
+    device = next(c.value for c in client._cookies.values() if c.key == pages.DEVICE_COOKIE)
+    data["csrf_token"] = pages.issue_token(app, device, stamp - 95)  # shown 95 s earlier
+    assert client.post(scope_path, data=data).status_code == 303
+    assert 94 <= db.session.scalars(select(Response)).one().duration_s <= 200
+
+
+@pytest.mark.skipif(bool(os.environ.get("SURVEY_TEST_DATABASE_URL")),
+                    reason="the writers' queue is for SQLite only")
+def test_sqlite_writers_queue_is_held_until_commit_or_rollback(app, demo, db):
+    from survey_app.models import Campaign
+    from survey_app.services import responses
+
+    path = db.engine.url.database + "-writers"
+
+    def held() -> bool:
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
+    agency = campaign.agencies[0]
+    db.session.commit()
+    for end in (db.session.commit, db.session.rollback):
+        responses.record(campaign=campaign, agency=agency, channel="api",
+                         answers={"TC1": 4})
+        assert held(), "a submission holds its turn until its transaction ends"
+        end()
+        assert not held(), f"the turn is released at {end.__name__}"
+    assert _count(db) == 1
