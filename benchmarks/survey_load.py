@@ -319,7 +319,12 @@ def main(argv=None) -> int:
     per_visit_ms = v["server_cpu"] / v["visits"] * 1000
     server_util = v["server_cpu"] / v["wall"] / cores
     gen_util = v["gen_cpu"] / v["wall"]  # one Python process: at most one core (GIL)
-    saturated = "server" if server_util >= gen_util else "load generator"
+    # Saturated: using (nearly) all the CPU it can — the server both cores, the load
+    # generator (one Python process) one core. Neither: the time went in waiting.
+    if max(server_util, gen_util) < 0.8:
+        saturated = "neither (waiting: locks, I/O or other processes on the machine)"
+    else:
+        saturated = "server" if server_util >= gen_util else "load generator"
     print()
     print("== 1. Citizen visits (GET form + POST answers), open link, gunicorn -w 2, SQLite")
     print(f"visits                    {v['visits']} by {args.clients} concurrent clients")
