@@ -162,8 +162,12 @@ def response_table(campaign: Campaign, filters: Filters) -> Table:
     states = load_audit.review_states(db.session.connection(), campaign.id)
     rows = frame[["response_id", "agency_code", "channel", "collector", "form_serial",
                   "submitted_at", "duration_s"]].merge(states, on="response_id", how="left")
-    rows = rows.assign(flags=rows["response_id"].map(per).fillna(""),
-                       review_state=rows["review_state"].fillna("received"))
+    # Cast before filling: with no flagged response the mapping is all-NaN float64, which
+    # pandas refuses to fill with text.
+    mapped = rows["response_id"].map(per).astype(object)
+    rows = rows.assign(flags=mapped.where(mapped.notna(), ""),
+                       review_state=rows["review_state"].astype(object)
+                       .where(rows["review_state"].notna(), "received"))
     choices = {"agency": sorted(rows["agency_code"].unique()),
                "collector": sorted(rows["collector"].unique()),
                "channel": sorted(rows["channel"].unique())}
