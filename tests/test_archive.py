@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import io
+import os
 import re
 import zipfile
 from datetime import timedelta
@@ -44,6 +45,7 @@ from survey_app.models import (
 )
 
 PHONES = ("0912345678", "0987654321")
+PG_URL = os.environ.get("SURVEY_TEST_DATABASE_URL")
 
 
 def _client(app, username: str):
@@ -487,3 +489,51 @@ def test_periodic_purge_still_serves_campaigns_never_archived(demo, runner, db):
     assert result.exit_code == 0 and "Đã xóa 1 số" in result.output
     assert _contacts(db) == 0
     assert db.session.scalar(select(Campaign.archived_at).filter_by(code="demo")) is None
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks: PostgreSQL only (SQLite has one writer)")
+def test_a_write_in_progress_is_covered_by_the_final_checkpoint(round_done, db):
+    """A review that passed its check before the archive finishes first; the archive waits
+    for it, and its final checkpoint covers the review's ledger entry."""
+    import threading
+
+    from survey_app.services import review
+    from survey_app.services.campaigns import archive_campaign, archived_now, get_campaign
+
+    locked, go, errors = threading.Event(), threading.Event(), []
+
+    def reviewer():
+        try:
+            with round_done.app_context():
+                assert archived_now(get_campaign("demo")) is None  # share lock taken
+                locked.set()
+                go.wait(10)
+                review.decide([1], "approved", "", user(db, "mttq"))
+                db.session.commit()
+        except Exception as exc:  # reported below; a thread's exception is otherwise lost
+            errors.append(exc)
+            locked.set()
+
+    def archiver():
+        try:
+            with round_done.app_context():
+                archive_campaign(get_campaign("demo"))
+                db.session.commit()
+        except Exception as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=reviewer)
+    first.start()
+    assert locked.wait(10)
+    second = threading.Thread(target=archiver)
+    second.start()
+    second.join(0.5)
+    assert second.is_alive(), "the archive must wait for the write in progress"
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert not errors, errors
+    db.session.expire_all()
+    entry = db.session.scalars(select(LedgerEntry).filter_by(kind="review")).one()
+    (cp,) = _archive_checkpoints(db)
+    assert entry.seq <= cp.seq == db.session.get(LedgerHead, cp.campaign_id).seq

@@ -114,7 +114,7 @@ def get_campaign(code: str) -> Campaign:
 
 
 def update_window(campaign: Campaign, *, name: str, opens: date, closes: date) -> Campaign:
-    ensure_writable(campaign, _("Không sửa được đợt khảo sát"))
+    ensure_writable(campaign, _("Không sửa được đợt khảo sát"), lock=False)
     if closes < opens:
         raise ServiceError("Ngày đóng trước ngày mở.")
     before = campaign_summary(campaign)
@@ -136,17 +136,34 @@ def _local(moment: datetime) -> str:
     return to_local(moment).strftime("%d/%m/%Y %H:%M")
 
 
-def ensure_writable(campaign: Campaign, refused: str) -> None:
+def archived_now(campaign: Campaign, *, lock: bool = True) -> datetime | None:
+    """When the campaign was archived (None: it is not), read afresh from the database.
+
+    With `lock`, the campaign's row is share-locked until the transaction ends (PostgreSQL;
+    SQLite serialises writers anyway): archiving, which updates that row, waits for a write
+    in progress, and a write that starts meanwhile waits and then sees it archived, so
+    nothing is added to a campaign after its final checkpoint. Not for a transaction that
+    goes on to update the campaign row itself (two such would deadlock).
+    """
+    if campaign.archived_at is not None or not lock:
+        return campaign.archived_at
+    return db.session.execute(select(Campaign.archived_at).where(Campaign.id == campaign.id)
+                              .with_for_update(read=True)).scalar_one()
+
+
+def ensure_writable(campaign: Campaign, refused: str, *, lock: bool = True) -> None:
     """Refuse (CampaignArchived) any change to an archived campaign.
 
     `refused` says what could not be done ("Không ghi được quyết định duyệt phiếu"); every
-    write path of a campaign calls this before it changes anything.
+    write path of a campaign calls this before it changes anything (see `archived_now` for
+    `lock`).
     """
-    if campaign.archived_at is not None:
+    archived_at = archived_now(campaign, lock=lock)
+    if archived_at is not None:
         raise CampaignArchived(_(
             "%(refused)s: đợt khảo sát '%(code)s' đã được lưu trữ lúc %(at)s và chỉ còn để "
             "xem (kết quả, báo cáo, tệp xuất, gói kiểm toán, đối soát); không có gì thay đổi.",
-            refused=refused, code=campaign.code, at=_local(campaign.archived_at)))
+            refused=refused, code=campaign.code, at=_local(archived_at)))
 
 
 @dataclass(frozen=True)
@@ -202,9 +219,10 @@ def archive_preview(campaign: Campaign) -> ArchivePreview:
     return ArchivePreview(archivable, reason, kept, pending)
 
 
-# Taking the ledger head's row lock (PostgreSQL) waits for submissions being chained right
-# now and holds off new ones until the archive commits, so the final checkpoint is the
-# chain's true end; afterwards every write path sees the campaign archived.
+# Taking the ledger head's row lock (PostgreSQL) waits for anything being chained right now
+# and holds off what comes next until the archive commits, so the final checkpoint is the
+# chain's true end. (Writes after the close take the campaign's share lock, `archived_now`,
+# so they either finish before the archive marks the campaign or see it archived.)
 _LOCK_LEDGER_HEAD = text("UPDATE ledger_head SET seq = seq WHERE campaign_id = :c")
 
 
