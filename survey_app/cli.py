@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from flask_migrate import upgrade
 from sqlalchemy import select
 
@@ -305,8 +306,12 @@ def register_commands(app: Flask) -> None:
 
         if campaign_code:
             targets = [campaigns.get_campaign(campaign_code)]
+            campaigns.ensure_writable(targets[0], _("Không ghi thêm được mốc kiểm tra (mốc "
+                                                    "cuối cùng đã ghi khi lưu trữ)"))
         else:
-            targets = list(db.session.scalars(select(Campaign).order_by(Campaign.code)))
+            # An archived campaign's chain ended with its archive checkpoint.
+            targets = list(db.session.scalars(select(Campaign).where(
+                Campaign.archived_at.is_(None)).order_by(Campaign.code)))
         for campaign in targets:
             last = db.session.scalar(select(LedgerCheckpoint).filter_by(campaign_id=campaign.id)
                                      .order_by(LedgerCheckpoint.id.desc()).limit(1))
@@ -323,6 +328,18 @@ def register_commands(app: Flask) -> None:
                 continue
             cp = ledger.checkpoint(campaign, reason)
             click.echo(f"{campaign.code}: {reason}, {cp.seq} mục — {ledger.digest(campaign, cp)}")
+
+    @app.cli.command("archive-campaign")
+    @click.option("--campaign", "campaign_code", required=True, help="Campaign code.")
+    @transactional
+    def archive_campaign(campaign_code):
+        """Archive a closed campaign: read-only from now on, its re-check phone numbers
+        erased, a final ledger checkpoint recorded (print its digest and keep it)."""
+        done = campaigns.archive_campaign(campaigns.get_campaign(campaign_code))
+        click.echo(_("Đã lưu trữ đợt '%(code)s'; đã xóa %(n)d số điện thoại liên hệ phúc tra.",
+                     code=done.campaign.code, n=done.contacts_erased))
+        click.echo(_("Mốc kiểm tra cuối cùng (%(seq)d mục), hãy chép lại và giữ ngoài hệ "
+                     "thống: %(digest)s", seq=done.checkpoint.seq, digest=done.digest))
 
     @app.cli.command("export-audit")
     @click.option("--campaign", "campaign_code", required=True)

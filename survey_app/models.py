@@ -241,7 +241,10 @@ class Campaign(db.Model):
     min_seconds: Mapped[int] = mapped_column(Integer, default=40)
     next_serial: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Archiving ends the round: read-only from then on, re-check contacts erased.
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Who archived it, as the audit log names actors (a username, or cli:<os user>).
+    archived_by: Mapped[str | None] = mapped_column(String(80))
 
     version: Mapped[QuestionnaireVersion] = relationship()
     scope: Mapped[list[CampaignAgency]] = relationship(

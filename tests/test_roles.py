@@ -30,6 +30,9 @@ MATRIX = [
     ("GET", "/admin/campaigns", READERS),
     ("GET", "/admin/campaigns/demo", READERS),
     ("POST", "/admin/campaigns/demo", ADMIN),
+    # Archiving: admins only, auditors included among the refused (they only read).
+    ("GET", "/admin/campaigns/demo/archive", ADMIN),
+    ("POST", "/admin/campaigns/demo/archive", ADMIN),
     ("GET", "/admin/campaigns/new", ADMIN),
     ("POST", "/admin/campaigns/new", ADMIN),
     ("GET", "/admin/campaigns/demo/poster/X-SONDUONG.pdf", READERS),
@@ -117,6 +120,7 @@ def test_matrix_covers_every_protected_route(app):
             "/admin/questionnaires/1/definition.json",
         "/admin/questionnaires/<int:version_id>/edit": "/admin/questionnaires/1/edit",
         "/admin/campaigns/<code>": "/admin/campaigns/demo",
+        "/admin/campaigns/<code>/archive": "/admin/campaigns/demo/archive",
         "/admin/users/<int:user_id>/edit": "/admin/users/1/edit",
         "/admin/campaigns/<code>/poster/<agency_code>.<any(pdf, png, svg):fmt>":
             "/admin/campaigns/demo/poster/X-SONDUONG.pdf",

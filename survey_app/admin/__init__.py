@@ -33,6 +33,7 @@ from .forms import (
     KIND_LABELS,
     ROLE_LABELS,
     AgencyForm,
+    ArchiveForm,
     CampaignEditForm,
     CampaignForm,
     QuestionnaireEditForm,
@@ -310,6 +311,35 @@ def campaign_view(code: str):
         .group_by(SurveyResponse.agency_id)).all())
     return render_template("admin/campaign.html", campaign=campaign, form=form, counts=counts,
                            to_local=campaigns.to_local)
+
+
+@bp.route("/campaigns/<code>/archive", methods=["GET", "POST"])
+@roles_required(*WRITE)
+def campaign_archive(code: str):
+    """Confirm, then archive a closed campaign (read-only from then on, re-check phone
+    numbers erased, final ledger checkpoint)."""
+    campaign = _campaign_or_404(code)
+    form = ArchiveForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                done = campaigns.archive_campaign(campaign)
+            except ServiceError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+                status = 409
+            else:
+                db.session.commit()
+                flash(_("Đã lưu trữ đợt khảo sát %(code)s; đã xóa %(n)d số điện thoại liên hệ "
+                        "phúc tra. Mốc kiểm tra cuối cùng, hãy chép lại và giữ ngoài hệ "
+                        "thống: %(digest)s", code=campaign.code, n=done.contacts_erased,
+                        digest=done.digest), "success")
+                return redirect(url_for(".campaign_view", code=campaign.code))
+        else:
+            status = 400
+    return render_template("admin/campaign_archive.html", campaign=campaign, form=form,
+                           preview=campaigns.archive_preview(campaign)), status
 
 
 # --- users ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..models import AGENCY_KINDS, ROLES
 
@@ -56,6 +56,13 @@ class CampaignEditForm(FlaskForm):
     name = StringField(_l("Tên đợt"), validators=[InputRequired(), Length(max=200)])
     opens = DateField(_l("Ngày mở"), validators=[InputRequired()])
     closes = DateField(_l("Ngày đóng"), validators=[InputRequired()])
+
+
+class ArchiveForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Tôi hiểu rằng sau khi lưu trữ, đợt khảo sát chỉ còn để xem và các số điện thoại "
+           "liên hệ phúc tra bị xóa vĩnh viễn."),
+        validators=[DataRequired(_l("Cần đánh dấu xác nhận trước khi lưu trữ."))])
 
 
 class UserForm(FlaskForm):

@@ -196,6 +196,8 @@ def campaign_status(code: str):
         "code": campaign.code, "name": campaign.name, "period": campaign.period,
         "opens_at": campaign.opens_at.isoformat() + "Z",
         "closes_at": campaign.closes_at.isoformat() + "Z",
-        "is_open": campaign.is_open(), "questionnaire": campaign.version.name,
+        "is_open": campaign.is_open(),
+        "archived_at": campaign.archived_at.isoformat() + "Z" if campaign.archived_at else None,
+        "questionnaire": campaign.version.name,
         "responses": sum(r["responses"] for r in rows), "agencies": rows,
     })

@@ -112,7 +112,11 @@ def checkpoint(code: str):
     campaign = _campaign_or_404(code)
     if not ActionForm().validate_on_submit():
         abort(400)
-    digest = auditing.record_checkpoint(campaign)[1]
+    try:
+        digest = auditing.record_checkpoint(campaign)[1]
+    except ServiceError as exc:
+        _refused(exc)
+        return redirect(url_for(".campaign", code=campaign.code))
     db.session.commit()
     flash(_("Đã ghi mốc kiểm tra. Hãy chép lại mã này và giữ ngoài hệ thống: %(d)s", d=digest),
           "success")

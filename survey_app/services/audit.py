@@ -20,6 +20,11 @@ def _actor() -> tuple[int | None, str]:
         return None, "cli"
 
 
+def actor_name() -> str:
+    """Who is acting, as the audit log names them: a username, or cli:<os user>."""
+    return _actor()[1]
+
+
 def record(action: str, object_type: str, object_id, before=None, after=None) -> AuditLog:
     user_id, actor = _actor()
     entry = AuditLog(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from analysis import load as loader
@@ -15,6 +16,7 @@ from .. import ledger
 from ..extensions import db
 from ..models import Campaign, LedgerCheckpoint, LedgerHead, Response, ResponseReview
 from . import audit
+from .campaigns import ensure_writable
 
 
 @dataclass
@@ -72,7 +74,10 @@ def overview(campaign: Campaign, checkpoints: int = 10) -> Overview:
 
 
 def record_checkpoint(campaign: Campaign) -> tuple[LedgerCheckpoint, str]:
-    """A checkpoint now (reason 'manual'), and its digest to keep outside the system."""
+    """A checkpoint now (reason 'manual'), and its digest to keep outside the system.
+    Refused for an archived campaign: its chain ended with the archive checkpoint."""
+    ensure_writable(campaign, _("Không ghi thêm được mốc kiểm tra (mốc cuối cùng đã ghi khi "
+                                "lưu trữ)"))
     cp = ledger.checkpoint(campaign, "manual")
     digest = ledger.digest(campaign, cp)
     audit.record("ledger.checkpoint", "campaign", campaign.code, None,

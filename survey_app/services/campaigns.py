@@ -1,17 +1,29 @@
-"""Survey rounds: creation, scope, and the open link each agency in scope gets."""
+"""Survey rounds: creation, scope, the open link each agency in scope gets, and archiving,
+which ends a round: read-only from then on, its re-check phone numbers erased."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import func, select, text, update
 
+from .. import ledger
 from ..extensions import db
-from ..models import Agency, Campaign, CampaignAgency
-from . import ServiceError, audit
+from ..models import (
+    Agency,
+    Campaign,
+    CampaignAgency,
+    LedgerCheckpoint,
+    RecheckContact,
+    Response,
+    utcnow,
+)
+from . import ServiceError, audit, contacts
 from .questionnaires import get_version
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -102,6 +114,7 @@ def get_campaign(code: str) -> Campaign:
 
 
 def update_window(campaign: Campaign, *, name: str, opens: date, closes: date) -> Campaign:
+    ensure_writable(campaign, _("Không sửa được đợt khảo sát"), lock=False)
     if closes < opens:
         raise ServiceError("Ngày đóng trước ngày mở.")
     before = campaign_summary(campaign)
@@ -111,3 +124,135 @@ def update_window(campaign: Campaign, *, name: str, opens: date, closes: date) -
     db.session.flush()
     audit.record("campaign.update", "campaign", campaign.code, before, campaign_summary(campaign))
     return campaign
+
+
+# --- archiving --------------------------------------------------------------------------
+
+class CampaignArchived(ServiceError):
+    """A change refused because the campaign is archived (read-only); nothing changed."""
+
+
+def _local(moment: datetime) -> str:
+    return to_local(moment).strftime("%d/%m/%Y %H:%M")
+
+
+def archived_now(campaign: Campaign, *, lock: bool = True) -> datetime | None:
+    """When the campaign was archived (None: it is not), read afresh from the database.
+
+    With `lock`, the campaign's row is share-locked until the transaction ends (PostgreSQL;
+    SQLite serialises writers anyway): archiving, which updates that row, waits for a write
+    in progress, and a write that starts meanwhile waits and then sees it archived, so
+    nothing is added to a campaign after its final checkpoint. Not for a transaction that
+    goes on to update the campaign row itself (two such would deadlock).
+    """
+    if campaign.archived_at is not None or not lock:
+        return campaign.archived_at
+    return db.session.execute(select(Campaign.archived_at).where(Campaign.id == campaign.id)
+                              .with_for_update(read=True)).scalar_one()
+
+
+def ensure_writable(campaign: Campaign, refused: str, *, lock: bool = True) -> None:
+    """Refuse (CampaignArchived) any change to an archived campaign.
+
+    `refused` says what could not be done ("Không ghi được quyết định duyệt phiếu"); every
+    write path of a campaign calls this before it changes anything (see `archived_now` for
+    `lock`).
+    """
+    archived_at = archived_now(campaign, lock=lock)
+    if archived_at is not None:
+        raise CampaignArchived(_(
+            "%(refused)s: đợt khảo sát '%(code)s' đã được lưu trữ lúc %(at)s và chỉ còn để "
+            "xem (kết quả, báo cáo, tệp xuất, gói kiểm toán, đối soát); không có gì thay đổi.",
+            refused=refused, code=campaign.code, at=_local(archived_at)))
+
+
+@dataclass(frozen=True)
+class ArchivePreview:
+    """What archiving a campaign will do, shown before the admin confirms."""
+
+    archivable: bool
+    reason: str
+    contacts: int
+    paper_pending: int
+
+
+@dataclass(frozen=True)
+class Archived:
+    campaign: Campaign
+    checkpoint: LedgerCheckpoint
+    digest: str
+    contacts_erased: int
+
+
+def _check_archivable(campaign: Campaign, now: datetime) -> None:
+    if campaign.archived_at is not None:
+        raise CampaignArchived(_(
+            "Đợt khảo sát '%(code)s' đã được lưu trữ lúc %(at)s (bởi %(by)s); không lưu trữ "
+            "lại.", code=campaign.code, at=_local(campaign.archived_at),
+            by=campaign.archived_by or "?"))
+    if now < campaign.opens_at:
+        raise ServiceError(_(
+            "Đợt khảo sát '%(code)s' chưa bắt đầu (mở từ %(opens)s); chỉ lưu trữ được đợt đã "
+            "đóng.", code=campaign.code, opens=_local(campaign.opens_at)))
+    if now < campaign.closes_at:
+        raise ServiceError(_(
+            "Đợt khảo sát '%(code)s' đang mở đến %(closes)s; chỉ lưu trữ được đợt đã đóng.",
+            code=campaign.code, closes=_local(campaign.closes_at)))
+
+
+def archive_preview(campaign: Campaign) -> ArchivePreview:
+    """Whether the campaign can be archived now, how many phone numbers that erases and how
+    many paper forms are still waiting to be entered (they never will be)."""
+    from .paper import pending_counts
+
+    try:
+        _check_archivable(campaign, utcnow())
+        archivable, reason = True, ""
+    except ServiceError as exc:
+        archivable, reason = False, exc.message
+    kept = db.session.scalar(
+        select(func.count(RecheckContact.id)).join(Response,
+                                                   Response.id == RecheckContact.response_id)
+        .where(Response.campaign_id == campaign.id)) or 0
+    counts = pending_counts(campaign)
+    pending = counts["open"] + counts["awaiting_second"] + counts["disagreement"]
+    return ArchivePreview(archivable, reason, kept, pending)
+
+
+# Taking the ledger head's row lock (PostgreSQL) waits for anything being chained right now
+# and holds off what comes next until the archive commits, so the final checkpoint is the
+# chain's true end. (Writes after the close take the campaign's share lock, `archived_now`,
+# so they either finish before the archive marks the campaign or see it archived.)
+_LOCK_LEDGER_HEAD = text("UPDATE ledger_head SET seq = seq WHERE campaign_id = :c")
+
+
+def archive_campaign(campaign: Campaign) -> Archived:
+    """Archive a closed campaign, in the caller's transaction: mark it archived (when, by
+    whom), erase every re-check phone number of its responses, record the final ledger
+    checkpoint (reason 'archive') and an audit-log row.
+
+    Refused (ServiceError, nothing changed) when the campaign has not closed yet or is
+    archived already. From then on the campaign is read-only (see `ensure_writable`).
+    """
+    now = utcnow()
+    _check_archivable(campaign, now)
+    actor = audit.actor_name()
+    # One conditional UPDATE: of two archivers at the same moment only one marks it (on
+    # PostgreSQL the second waits for the row lock, then matches nothing).
+    marked = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id, Campaign.archived_at.is_(None))
+        .values(archived_at=now, archived_by=actor)
+        .execution_options(synchronize_session="fetch")).rowcount
+    if not marked:
+        raise CampaignArchived(_("Đợt khảo sát '%(code)s' vừa được lưu trữ bởi người khác; "
+                                 "không có gì thay đổi.", code=campaign.code))
+    db.session.execute(_LOCK_LEDGER_HEAD, {"c": campaign.id})
+    erased = contacts.purge_contacts(campaign)
+    cp = ledger.checkpoint(campaign, "archive")
+    digest = ledger.digest(campaign, cp)
+    audit.record("campaign.archive", "campaign", campaign.code, {"archived_at": None}, {
+        "archived_at": now.isoformat(), "archived_by": actor, "contacts_erased": erased,
+        "checkpoint": {"seq": cp.seq, "head_hash": cp.head_hash,
+                       "merkle_root": cp.merkle_root, "digest": digest}})
+    db.session.flush()
+    return Archived(campaign, cp, digest, erased)

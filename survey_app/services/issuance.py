@@ -15,6 +15,7 @@ import secrets
 from datetime import date, datetime
 
 from flask import current_app, has_request_context
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, select, update
 
@@ -33,7 +34,7 @@ from ..models import (
 from ..printing.poster import FORMATS as POSTER_FORMATS
 from . import ServiceError, audit
 from .agencies import get_by_code
-from .campaigns import LOCAL_TZ, get_campaign
+from .campaigns import LOCAL_TZ, ensure_writable, get_campaign
 
 MAX_BATCH = 5000
 COLLECTOR_MAX = 120
@@ -204,6 +205,7 @@ def void_form(serial: str, reason: str) -> IssuedForm:
     form = db.session.scalar(select(IssuedForm).filter_by(serial=serial).with_for_update())
     if form is None:
         raise ServiceError(f"Không có phiếu số '{serial}'.")
+    ensure_writable(form.campaign, _("Không hủy được phiếu %(serial)s", serial=serial))
     if not reason:
         raise ServiceError(f"Cần ghi lý do hủy phiếu {serial}.")
     if form.response is not None:

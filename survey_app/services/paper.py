@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import Campaign, IssuedForm, Item, PaperEntry, Response, canonical_json
 from ..survey_form import spec
 from . import ServiceError, audit, responses
+from .campaigns import archived_now
 
 MAX_SERIAL = 60
 
@@ -94,7 +95,7 @@ def stage(form: IssuedForm) -> str:
 def check_enterable(form: IssuedForm, clerk_id: int) -> None:
     """Refuse (EntryRefused) when this clerk may not key this form now."""
     serial = form.serial
-    if form.campaign.archived_at is not None:
+    if archived_now(form.campaign) is not None:
         raise EntryRefused(f"Phiếu {serial} thuộc đợt khảo sát đã lưu trữ; không nhận thêm "
                            "phiếu.")
     if form.response is not None:
@@ -201,7 +202,7 @@ def disagreements(campaign: Campaign) -> list[Disagreement]:
 
 def resolve(form: IssuedForm, answers: dict, supervisor_id: int) -> Response:
     """Record the supervisor's final answers for a form whose two entries disagree."""
-    if form.campaign.archived_at is not None:
+    if archived_now(form.campaign) is not None:
         raise EntryRefused(f"Phiếu {form.serial} thuộc đợt khảo sát đã lưu trữ; không nhận "
                            "thêm phiếu.")
     if form.response is not None:

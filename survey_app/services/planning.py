@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 import analysis
 
 from ..extensions import db
 from ..models import Campaign
 from . import ServiceError, audit
+from .campaigns import ensure_writable
 
 METHODS = {"yamane": "Yamane, n = N / (1 + N·e²) (Quyết định 1383/QĐ-BNV)",
            "cochran": "Cochran có hiệu chỉnh tổng thể hữu hạn (p = 0,5; z = 1,96)"}
@@ -102,6 +105,7 @@ def propose(campaign: Campaign, plan: Plan) -> tuple[list[dict], int]:
 def save(campaign: Campaign, plan: Plan) -> tuple[list[dict], int]:
     """Store populations and proposed sizes on the campaign's scope (agencies without a
     population keep what they had) and record the change in the audit log."""
+    ensure_writable(campaign, _("Không lưu được kế hoạch mẫu"))
     rows, total = propose(campaign, plan)
     if not total:
         raise ServiceError("Chưa có dân số của cơ quan nào: không có gì để lưu.")

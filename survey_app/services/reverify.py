@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 from flask import has_request_context
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -31,6 +32,7 @@ from ..models import (
     utcnow,
 )
 from . import ServiceError, audit, contacts, flags
+from .campaigns import ensure_writable
 from .review import DECIDERS, clean_note
 
 OUTCOMES = REVERIFY_OUTCOMES
@@ -55,6 +57,7 @@ def draw_sample(campaign: Campaign, rate: float, seed: int, oversample_flagged: 
                 *, user: User | None = None) -> ReverifyDraw:
     """Draw and record a re-verification sample of the campaign's responses so far."""
     user = _user(user)
+    ensure_writable(campaign, _("Không rút được mẫu phúc tra"))
     errors = []
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1:
         errors.append("tỷ lệ phúc tra phải lớn hơn 0 và không quá 1 (ví dụ 0.1 là 10 %)")
@@ -123,6 +126,7 @@ def record_outcome(response_id: int, outcome: str, note: str = "", *,
     response = db.session.get(Response, response_id)
     if response is None:
         raise ReverifyRefused(f"Không có phiếu số {response_id}.")
+    ensure_writable(response.campaign, _("Không ghi được kết quả phúc tra"))
     draw = _draw_of(response)
     if draw is None:
         raise ReverifyRefused(f"Phiếu {response_id} không nằm trong mẫu phúc tra nào.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from analysis import load_audit
@@ -20,6 +21,7 @@ from ..extensions import db
 from ..models import Campaign, Response, ResponseReview, User, utcnow
 from . import ServiceError, audit, contacts, flags
 from .agencies import subtree_ids
+from .campaigns import ensure_writable
 
 DECISIONS = ("approved", "has_issues", "rejected")
 NEEDS_REASON = ("has_issues", "rejected")
@@ -91,6 +93,8 @@ def decide(response_ids, state: str, reason: str, user: User) -> list[ResponseRe
     missing = [i for i in ids if i not in found]
     if missing:
         raise ReviewRefused(f"Không có phiếu số {', '.join(map(str, missing[:10]))}.")
+    for campaign in {found[i].campaign for i in ids}:
+        ensure_writable(campaign, _("Không ghi được quyết định duyệt phiếu"))
     if user.agency_id is not None:
         # Whoever belongs to an agency never decides about that agency's responses.
         own = subtree_ids(user.agency)
@@ -162,8 +166,12 @@ def response_table(campaign: Campaign, filters: Filters) -> Table:
     states = load_audit.review_states(db.session.connection(), campaign.id)
     rows = frame[["response_id", "agency_code", "channel", "collector", "form_serial",
                   "submitted_at", "duration_s"]].merge(states, on="response_id", how="left")
-    rows = rows.assign(flags=rows["response_id"].map(per).fillna(""),
-                       review_state=rows["review_state"].fillna("received"))
+    # Cast before filling: with no flagged response the mapping is all-NaN float64, which
+    # pandas refuses to fill with text.
+    mapped = rows["response_id"].map(per).astype(object)
+    rows = rows.assign(flags=mapped.where(mapped.notna(), ""),
+                       review_state=rows["review_state"].astype(object)
+                       .where(rows["review_state"].notna(), "received"))
     choices = {"agency": sorted(rows["agency_code"].unique()),
                "collector": sorted(rows["collector"].unique()),
                "channel": sorted(rows["channel"].unique())}
