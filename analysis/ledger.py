@@ -50,6 +50,17 @@ def parse_digest(digest: str) -> tuple[str, int, str]:
     return m.group(1), int(m.group(2)), prefix
 
 
+def export_value(kind: str, value) -> str:
+    """A stored answer as the export writes it (see the codebook)."""
+    if value is None:
+        return ""
+    if kind == "satisfaction":
+        return "" if value == 0 else str(value)
+    if kind == "multiple_choice":
+        return ";".join(value)
+    return str(value)
+
+
 # --- response payloads -------------------------------------------------------------------
 # A response's ledger payload is a line of fields separated by RS (\x1e): its identity,
 # where and when it was submitted, its answers exactly as the export writes them (cells

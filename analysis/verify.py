@@ -20,6 +20,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from .ledger import GENESIS, RESPONSE_FIELDS, RS, US, merkle_root_raw, parse_digest
+from .load import export_value
 
 META = ["response_id", "campaign", "agency_code", "channel", "submitted_at", "review_state"]
 
@@ -164,14 +165,15 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
         except (KeyError, ValueError) as exc:
             raise BundleError("the bundle has no readable manifest.json") from exc
         report = Report(campaign=str(manifest.get("campaign", "")))
-        codes = _codebook(zf)
+        book = _codebook(zf)
+        codes = [code for code, _ in book]
         # A million payloads kept by id are millions of small objects and none is in a
         # cycle: the cyclic collector would rescan them again and again (a third of the
         # time) for nothing.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            ledger, hashes, reviews = _check_chain(zf, report)
+            ledger, hashes, reviews = _check_chain(zf, report, book)
             _check_responses(zf, report, codes, ledger, reviews)
         finally:
             if collecting:
@@ -183,9 +185,10 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
 LEDGER_HEADER = b"seq,kind,ref,at,prev_hash,hash,payload"
 
 
-def _check_chain(zf, report: Report):
-    """Walk the chain; returns response payload fields (bytes) by id, the entry hashes (raw
-    bytes, for the checkpoints), and the latest review state (bytes) by response id."""
+def _check_chain(zf, report: Report, book: list[tuple[str, str]]):
+    """Walk the chain; returns response payload fields (bytes) by id, with the corrections
+    recorded after them replayed, the entry hashes (raw bytes, for the checkpoints), and the
+    latest review state (bytes) by response id."""
     lines = _lines(zf, "ledger.csv")
     header = next(lines, b"")
     if header.rstrip(b"\r") != LEDGER_HEADER:
@@ -240,7 +243,7 @@ def _check_chain(zf, report: Report):
                     else:
                         ledger[int(parts[1])] = (seq, parts)
                 else:
-                    _event(report, seq, kind, payload, reviews)
+                    _event(report, seq, kind, payload, reviews, ledger, book)
             else:
                 report.add("ledger", f"malformed ledger line after seq {expected - 1}")
             if not pending:
@@ -250,7 +253,8 @@ def _check_chain(zf, report: Report):
     return ledger, hashes, reviews
 
 
-def _event(report: Report, seq: int, kind: bytes, payload: bytes, reviews: dict) -> None:
+def _event(report: Report, seq: int, kind: bytes, payload: bytes, reviews: dict,
+           ledger: dict, book: list[tuple[str, str]]) -> None:
     report.events += 1
     try:
         body = json.loads(payload)
@@ -259,13 +263,52 @@ def _event(report: Report, seq: int, kind: bytes, payload: bytes, reviews: dict)
         return
     if kind == b"review" and "response_id" in body:
         reviews[int(body["response_id"])] = str(body.get("state", "received")).encode()
+    elif kind == b"correction":
+        _replay_correction(report, seq, body, ledger, book)
 
 
-def _codebook(zf) -> list[str]:
+def _replay_correction(report: Report, seq: int, body: dict, ledger: dict,
+                       book: list[tuple[str, str]]) -> None:
+    """Apply a recorded correction to the response's recorded answers, so that the bundle
+    row is compared with the effective answers. Each change must start from the answer
+    as recorded so far: a correction that does not is reported."""
+    rid, changes = body.get("response_id"), body.get("changes")
+    entry = ledger.get(rid) if isinstance(rid, int) else None
+    if entry is None or not isinstance(changes, dict) or not changes:
+        report.add("altered", f"ledger entry {seq}: a correction of response {rid!r}, which "
+                   "has no earlier response entry in the ledger")
+        return
+    position = {code: (i, kind) for i, (code, kind) in enumerate(book)}
+    response_seq, parts = entry
+    us = US.encode()
+    cells = parts[8].split(us)
+    for code, change in changes.items():
+        where = position.get(code)
+        if where is None or not isinstance(change, dict) or where[0] >= len(cells):
+            report.add("altered", f"ledger entry {seq}: correction of response {rid} names "
+                       f"an item not in the codebook: {code!r}")
+            continue
+        index, kind = where
+        try:
+            before = export_value(kind, change.get("from")).encode()
+            after = export_value(kind, change.get("to")).encode()
+        except (TypeError, ValueError):
+            report.add("altered", f"ledger entry {seq} has an unreadable payload")
+            continue
+        if cells[index] != before:
+            report.add("altered", f"ledger entry {seq}: correction of response {rid} changes "
+                       f"{code} from {_text(before)!r}, but the recorded answer is "
+                       f"{_text(cells[index])!r}")
+        cells[index] = after
+    ledger[rid] = (response_seq, [*parts[:8], us.join(cells), *parts[9:]])
+
+
+def _codebook(zf) -> list[tuple[str, str]]:
+    """(item code, type) in codebook order."""
     book = list(_reader(zf, "codebook.csv"))
     if not book or book[0][:4] != ["item_code", "element_code", "element_name", "type"]:
         raise BundleError("codebook.csv does not have the expected columns")
-    return [r[0] for r in book[1:]]
+    return [(r[0], r[3]) for r in book[1:]]
 
 
 def _check_responses(zf, report: Report, codes: list[str], ledger: dict,

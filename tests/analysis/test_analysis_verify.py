@@ -29,9 +29,11 @@ def _csv(rows, terminator="\n") -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def make_files(reviews=((4, "rejected"),), rows=ROWS) -> dict[str, bytes]:
+def make_files(reviews=((4, "rejected"),), rows=ROWS, events=(), shown=None
+               ) -> dict[str, bytes]:
     """The members of a bundle as `flask export-audit` writes them: five responses, then
-    one review event per (response id, state)."""
+    one review event per (response id, state), then `events` (kind, ref, payload); the
+    responses file shows `shown` (default: the rows as recorded)."""
     ledger, hashes, prev = [], [], GENESIS
     states = dict(reviews)
     entries = []
@@ -44,6 +46,7 @@ def make_files(reviews=((4, "rejected"),), rows=ROWS) -> dict[str, bytes]:
     for rid, state in reviews:
         entries.append(("review", f"R{rid}", json.dumps(
             {"response_id": rid, "state": state, "reason": "Thử, kiểm tra"})))
+    entries += [(kind, ref, json.dumps(body)) for kind, ref, body in events]
     for seq, (kind, ref, payload) in enumerate(entries, start=1):
         digest = entry_hash(prev, seq, payload)
         ledger.append([seq, kind, ref, "2026-06-10T00:00:00Z", prev, digest, payload])
@@ -53,7 +56,7 @@ def make_files(reviews=((4, "rejected"),), rows=ROWS) -> dict[str, bytes]:
                   "review_state", *[c for c, _ in CODES]]]
     responses += [[rid, "t", agency, "open", f"2026-06-0{rid}T08:00:00Z",
                    states.get(rid, "received"), tc1, tc2, text]
-                  for rid, agency, tc1, tc2, text in rows]
+                  for rid, agency, tc1, tc2, text in (shown or rows)]
     book = [["item_code", "element_code", "element_name", "type", "scale_min", "scale_max",
              "text_vi", "text_en", "choices"]]
     book += [[code, "TC", "Tiếp cận", kind, "", "", code, code, ""] for code, kind in CODES]
@@ -209,3 +212,42 @@ def test_unquoted_payload_with_commas_is_malformed(tmp_path):
     assert "REMOVED: response 2 (receipt R2, ledger entry 2) is in the ledger but not in the " \
            "responses" not in out  # response 2 still has no ledger entry, so it is inserted
     assert "INSERTED: response 2 has no ledger entry: added after collection or forged" in out
+
+
+def correction(rid: int, **changes) -> tuple[str, str, dict]:
+    return ("correction", f"R{rid}", {"kind": "correction", "response_id": rid,
+                                      "changes": {code: {"from": before, "to": after}
+                                                  for code, (before, after) in changes.items()},
+                                      "reason": "Nhập nhầm"})
+
+
+def test_corrections_are_replayed(tmp_path):
+    """Response 1: TC1 5 → 3 → 2 and TC2 4 → not applicable; response 3's comment cleared."""
+    shown = [(1, "A01", "2", "", ""), *ROWS[1:2], (3, "B02", "4", "5", ""), *ROWS[3:]]
+    files = make_files(events=[correction(1, TC1=(5, 3)), correction(1, TC1=(3, 2), TC2=(4, 0)),
+                               correction(3, Y_KIEN=("dòng một\ndòng hai", None))],
+                       shown=shown)
+    report = verify_bundle(write(tmp_path, files))
+    assert report.ok, report.findings
+    assert report.events == 4
+
+
+def test_correction_not_in_the_ledger_is_caught(tmp_path):
+    shown = [(1, "A01", "3", "4", ""), *ROWS[1:]]
+    assert findings(verify_bundle(write(tmp_path, make_files(shown=shown)))) == [
+        "ALTERED: response 1 (receipt R1): answers differ from ledger entry 1: "
+        "TC1: ledger '5' bundle '3'"]
+
+
+@pytest.mark.parametrize("event, expected", [
+    (correction(1, TC1=(4, 3)), "ALTERED: ledger entry 7: correction of response 1 changes "
+                                "TC1 from '4', but the recorded answer is '5'"),
+    (correction(9, TC1=(5, 3)), "ALTERED: ledger entry 7: a correction of response 9, which "
+                                "has no earlier response entry in the ledger"),
+    (correction(1, XX=(5, 3)), "ALTERED: ledger entry 7: correction of response 1 names an "
+                               "item not in the codebook: 'XX'"),
+])
+def test_inconsistent_correction_event(tmp_path, event, expected):
+    """A correction event that does not start from the recorded answer, or names no
+    recorded response or item, is reported even when the chain is intact."""
+    assert expected in findings(verify_bundle(write(tmp_path, make_files(events=[event]))))
