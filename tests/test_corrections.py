@@ -117,7 +117,6 @@ def test_admin_corrects_answers_from_the_response_page(collected, client, login,
     assert log.after["TC1"] == 3 and log.after["reason"] == "Nhập nhầm từ phiếu giấy"
 
     # the auditor sees the effective answer, the original, and the history
-    client.get("/auth/logout")
     login("mttq")
     page = client.get("/audit/responses/1").text
     assert "<del>5 — Rất hài lòng</del>" in page and "3 — Bình thường" in page
