@@ -187,8 +187,8 @@ LEDGER_HEADER = b"seq,kind,ref,at,prev_hash,hash,payload"
 
 def _check_chain(zf, report: Report, book: list[tuple[str, str]]):
     """Walk the chain; returns response payload fields (bytes) by id, with the corrections
-    recorded after them replayed, the entry hashes (raw bytes, for the checkpoints), and the
-    latest review state (bytes) by response id."""
+    recorded after them replayed, the recorded entry hashes (hex, as bytes), and the latest
+    review state (bytes) by response id."""
     lines = _lines(zf, "ledger.csv")
     header = next(lines, b"")
     if header.rstrip(b"\r") != LEDGER_HEADER:
@@ -199,7 +199,7 @@ def _check_chain(zf, report: Report, book: list[tuple[str, str]]):
     add_hash = hashes.append
     prev, expected = GENESIS.encode(), 1
     n_fields = len(RESPONSE_FIELDS)
-    sha256, unhex, rs, quote, cr = hashlib.sha256, binascii.unhexlify, RS.encode(), b'"', b"\r"
+    sha256, hexlify, rs, quote, cr = hashlib.sha256, binascii.hexlify, RS.encode(), b'"', b"\r"
     pending: list[list[bytes]] = []
     # The loop runs once per record of a million-response bundle: plain locals only.
     for line in lines:
@@ -223,16 +223,12 @@ def _check_chain(zf, report: Report, book: list[tuple[str, str]]):
                     report.add("reordered", f"ledger entry {seq} ({_text(ref)}) does not follow "
                                f"entry {seq - 1}: an entry was inserted, removed or moved "
                                "before it")
-                try:
-                    recorded = unhex(digest)
-                except ValueError:
-                    recorded = b""
-                if sha256(b"\n".join((prev_hash, seq_b, payload))).digest() != recorded and (
-                        seq_b == str(seq).encode() or sha256(b"\n".join(
-                            (prev_hash, str(seq).encode(), payload))).digest() != recorded):
+                if hexlify(sha256(b"\n".join((prev_hash, seq_b, payload))).digest()) != digest \
+                        and (seq_b == str(seq).encode() or hexlify(sha256(b"\n".join(
+                            (prev_hash, str(seq).encode(), payload))).digest()) != digest):
                     report.add("altered", f"ledger entry {seq} ({_text(kind)} {_text(ref)}) "
                                "does not match its hash")
-                add_hash(recorded)
+                add_hash(digest)
                 prev = digest
                 # after an entry moved back, the ones that follow it are in sequence again
                 expected = seq + 1 if seq >= expected else expected
@@ -386,6 +382,14 @@ def _diff(names, expected, actual) -> str:
     return ", ".join(n for n, e, a in zip(names, expected, actual, strict=False) if e != a) or "fields"
 
 
+def _merkle(hashes: list[bytes]) -> str | None:
+    """The Merkle root over recorded hex hashes; None when one is not hexadecimal."""
+    try:
+        return merkle_root_raw([binascii.unhexlify(h) for h in hashes])
+    except ValueError:
+        return None
+
+
 def _check_checkpoints(zf, report: Report, hashes: list[bytes], held: str | None) -> None:
     rows = _reader(zf, "checkpoints.csv")
     header = next(rows, None)
@@ -395,12 +399,12 @@ def _check_checkpoints(zf, report: Report, hashes: list[bytes], held: str | None
     for i, row in enumerate(recorded):
         report.checkpoints += 1
         seq, head = int(row[1]), row[2]
-        actual = (hashes[seq - 1].hex() if 0 < seq <= len(hashes)
+        actual = (_text(hashes[seq - 1]) if 0 < seq <= len(hashes)
                   else (GENESIS if seq == 0 else None))
         if actual != head:
             report.add("checkpoint", f"checkpoint of {row[0]} (entry {seq}) does not match the "
                        "ledger: entries up to it were changed")
-        elif i == len(recorded) - 1 and merkle_root_raw(hashes[:seq]) != row[3]:
+        elif i == len(recorded) - 1 and _merkle(hashes[:seq]) != row[3]:
             report.add("checkpoint", f"Merkle root of checkpoint {row[0]} does not match")
     if held:
         try:
@@ -413,6 +417,6 @@ def _check_checkpoints(zf, report: Report, hashes: list[bytes], held: str | None
         elif seq > len(hashes):
             report.add("removed", f"the checkpoint you hold covers {seq} entries; the ledger "
                        f"has only {len(hashes)}")
-        elif not (hashes[seq - 1].hex() if seq else GENESIS).startswith(prefix):
+        elif not (_text(hashes[seq - 1]) if seq else GENESIS).startswith(prefix):
             report.add("checkpoint", f"the ledger does not match the checkpoint you hold at "
                        f"entry {seq}: it was rewritten after that checkpoint")

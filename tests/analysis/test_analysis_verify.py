@@ -251,3 +251,16 @@ def test_inconsistent_correction_event(tmp_path, event, expected):
     """A correction event that does not start from the recorded answer, or names no
     recorded response or item, is reported even when the chain is intact."""
     assert expected in findings(verify_bundle(write(tmp_path, make_files(events=[event]))))
+
+
+def test_recorded_hash_must_be_written_as_computed(tmp_path):
+    """The same hash in capitals is not the recorded hash (the chain is over the text)."""
+    files = make_files()
+    rows = rows_of(files["ledger.csv"])
+    rows[1][5] = rows[1][5].upper()
+    files["ledger.csv"] = _csv(rows)
+    out = findings(verify_bundle(write(tmp_path, files)))
+    assert out[:2] == [
+        "ALTERED: ledger entry 1 (response R1) does not match its hash",
+        "REORDERED: ledger entry 2 (R2) does not follow entry 1: an entry was inserted, "
+        "removed or moved before it"]
