@@ -18,14 +18,18 @@ def entry_hash(prev_hash: str, seq: int, payload: str) -> str:
 
 def merkle_root(hashes: list[str]) -> str:
     """Binary Merkle tree over hex leaf hashes (last node duplicated on odd levels)."""
-    if not hashes:
+    return merkle_root_raw([bytes.fromhex(h) for h in hashes])
+
+
+def merkle_root_raw(leaves: list[bytes]) -> str:
+    """:func:`merkle_root` over leaves already decoded to bytes (the verifier has them)."""
+    if not leaves:
         return GENESIS
-    level = [bytes.fromhex(h) for h in hashes]
+    level, sha256 = list(leaves), hashlib.sha256
     while len(level) > 1:
         if len(level) % 2:
             level.append(level[-1])
-        level = [hashlib.sha256(level[i] + level[i + 1]).digest()
-                 for i in range(0, len(level), 2)]
+        level = [sha256(a + b).digest() for a, b in zip(level[::2], level[1::2], strict=True)]
     return level[0].hex()
 
 
@@ -44,6 +48,17 @@ def parse_digest(digest: str) -> tuple[str, int, str]:
     if len(prefix) < 16:
         raise ValueError("a checkpoint digest needs at least 16 hexadecimal digits")
     return m.group(1), int(m.group(2)), prefix
+
+
+def export_value(kind: str, value) -> str:
+    """A stored answer as the export writes it (see the codebook)."""
+    if value is None:
+        return ""
+    if kind == "satisfaction":
+        return "" if value == 0 else str(value)
+    if kind == "multiple_choice":
+        return ";".join(value)
+    return str(value)
 
 
 # --- response payloads -------------------------------------------------------------------

@@ -16,12 +16,41 @@ import pandas as pd
 from sqlalchemy import text
 
 from .io import CODEBOOK_COLUMNS, META_COLUMNS, TALLY_COLUMNS
+from .ledger import export_value  # the stored → export conversion, shared with verify
 
 LATEST_REVIEW = """
     SELECT rr.response_id, rr.state FROM response_review rr
     JOIN (SELECT response_id, max(id) AS id FROM response_review GROUP BY response_id) last
       ON last.id = rr.id
 """
+
+
+def apply_corrections(answers: dict, changes: list[dict]) -> dict:
+    """The effective answers: the stored ones with each correction's {item_code: value}
+    applied in order (a null value leaves the item unanswered). Never mutates its input."""
+    out = dict(answers)
+    for change in changes:
+        for code, value in change.items():
+            if value is None:
+                out.pop(code, None)
+            else:
+                out[code] = value
+    return out
+
+
+def corrections(conn, campaign_id: int, first: int = 0, last: int | None = None
+                ) -> dict[int, list[dict]]:
+    """Response id → its corrections' changes in order, for the campaign's responses with
+    ids in [first, last]. Corrections are rare: this reads only them."""
+    rows = conn.execute(text("""
+        SELECT c.response_id, c.changes FROM response_correction c
+        JOIN response r ON r.id = c.response_id
+        WHERE r.campaign_id = :c AND r.id >= :first AND r.id <= :last ORDER BY c.id"""),
+        {"c": campaign_id, "first": first, "last": last if last is not None else 2**62}).all()
+    out: dict[int, list[dict]] = {}
+    for rid, changes in rows:
+        out.setdefault(rid, []).append(json.loads(changes))
+    return out
 
 
 def _frame(conn, sql: str, params: dict | None = None, columns=None) -> pd.DataFrame:
@@ -91,15 +120,18 @@ def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataF
         ORDER BY a.code, i.code, t.score""", {"c": campaign_id}, TALLY_COLUMNS)
     if exclude_rejected:
         rejected = _frame(conn, f"""
-            SELECT a.code AS agency_code, r.answers FROM response r
+            SELECT r.id, a.code AS agency_code, r.answers FROM response r
             JOIN ({LATEST_REVIEW}) rv ON rv.response_id = r.id AND rv.state = 'rejected'
             JOIN agency a ON a.id = r.agency_id WHERE r.campaign_id = :c""", {"c": campaign_id})
         if len(rejected):
             items = set(counts["item_code"])
+            # The tally counts effective answers: subtract those, corrections applied.
+            fixes = corrections(conn, campaign_id)
             rows = [(agency, code, value)
-                    for agency, answers in zip(rejected["agency_code"], rejected["answers"],
-                                               strict=True)
-                    for code, value in json.loads(answers).items()
+                    for rid, agency, answers in zip(rejected["id"], rejected["agency_code"],
+                                                    rejected["answers"], strict=True)
+                    for code, value in apply_corrections(json.loads(answers),
+                                                         fixes.get(rid, [])).items()
                     if code in items and isinstance(value, int)]
             minus = (pd.DataFrame(rows, columns=["agency_code", "item_code", "score"])
                      .value_counts().rename("minus").reset_index())
@@ -121,20 +153,10 @@ def channel_counts(conn, campaign_id: int) -> pd.DataFrame:
         ["agency_code", "channel", "n"])
 
 
-def export_value(kind: str, value) -> str:
-    """A stored answer as the export writes it (see the codebook)."""
-    if value is None:
-        return ""
-    if kind == "satisfaction":
-        return "" if value == 0 else str(value)
-    if kind == "multiple_choice":
-        return ";".join(value)
-    return str(value)
-
-
 def iter_responses(conn, campaign_id: int, book: pd.DataFrame,
                    chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:
-    """The campaign's responses in the export format, a chunk at a time (by id)."""
+    """The campaign's responses in the export format, a chunk at a time (by id), with
+    their effective answers (corrections applied)."""
     kinds = list(zip(book["item_code"], book["type"], strict=True))
     last = 0
     while True:
@@ -149,8 +171,11 @@ def iter_responses(conn, campaign_id: int, book: pd.DataFrame,
         if not rows:
             return
         out = []
+        fixes = corrections(conn, campaign_id, rows[0][0], rows[-1][0])
         for rid, camp, agency, channel, submitted, state, answers in rows:
             values = json.loads(answers)
+            if rid in fixes:
+                values = apply_corrections(values, fixes[rid])
             if isinstance(submitted, str):
                 submitted = pd.Timestamp(submitted).to_pydatetime()
             record = [rid, camp, agency, channel,

@@ -1,20 +1,26 @@
 """Verify an audit bundle without the application: recompute the hash chain, match every
-response against its ledger entry, and check the checkpoints — including one the auditor
-kept outside the system.
+response against its ledger entry (with the corrections recorded after it replayed in
+order), and check the checkpoints — including one the auditor kept outside the system.
 
     python -m analysis verify BUNDLE.zip [--checkpoint 'demo#1234:3f2a-91bc-07de-55aa-c0e1']
 """
 
 from __future__ import annotations
 
+import binascii
 import csv
+import gc
 import hashlib
 import io
+import itertools
 import json
+import queue
+import threading
 import zipfile
 from dataclasses import dataclass, field
 
-from .ledger import GENESIS, RESPONSE_FIELDS, RS, US, merkle_root, parse_digest
+from .ledger import GENESIS, RESPONSE_FIELDS, RS, US, merkle_root_raw, parse_digest
+from .load import export_value
 
 META = ["response_id", "campaign", "agency_code", "channel", "submitted_at", "review_state"]
 
@@ -59,6 +65,94 @@ def _reader(zf: zipfile.ZipFile, name: str):
     return csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
 
 
+# --- reading a million lines ---------------------------------------------------------------
+# ledger.csv and responses.csv are read as bytes, in large blocks, and a line is split on
+# commas directly when it holds no quote and no carriage return: then the csv module would
+# split it the same way, and a response's ledger line hashes as the bytes it is written
+# in. Any other line (a JSON event, an answer with a comma or a line break, a file saved
+# with CRLF) goes through the csv module with the lines it needs to be a complete record.
+
+BLOCK = 1 << 23
+
+
+def _lines(zf: zipfile.ZipFile, name: str):
+    """Every line of a member as bytes without its "\\n", as one iterator (C-level chain
+    over blocks) that a caller may also advance to complete a quoted record."""
+    try:
+        raw = zf.open(name)
+    except KeyError as exc:
+        raise BundleError(f"the bundle has no {name}") from exc
+    return itertools.chain.from_iterable(_split_blocks(_prefetch(raw)))
+
+
+def _prefetch(raw, depth: int = 4):
+    """The member's decompressed blocks, read ahead by a thread: zlib releases the GIL,
+    so on a second core inflating overlaps with checking. Closes ``raw`` when done."""
+    blocks: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read():
+        try:
+            with raw:
+                while not stop.is_set():
+                    block = raw.read(BLOCK)
+                    blocks.put(block)
+                    if not block:
+                        return
+        except Exception as exc:  # handed to the reader, raised there
+            blocks.put(exc)
+
+    worker = threading.Thread(target=read, name=f"verify-read-{raw.name}", daemon=True)
+    worker.start()
+    try:
+        while True:
+            block = blocks.get()
+            if isinstance(block, Exception):
+                raise block
+            if not block:
+                return
+            yield block
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                blocks.get_nowait()
+            except queue.Empty:
+                worker.join(0.01)
+
+
+def _split_blocks(blocks):
+    tail = b""
+    for block in blocks:
+        lines = (tail + block).split(b"\n")
+        tail = lines.pop()
+        yield lines
+    if tail:
+        yield [tail]
+
+
+def _parse(line: bytes, lines) -> list[list[bytes]]:
+    """The csv module's rows for the record starting at ``line`` (taking the following
+    lines while a quoted field is open), each field back in UTF-8 bytes. Undecodable
+    bytes survive the round trip, so they are hashed as written."""
+    record = line
+    while record.count(b'"') % 2:
+        more = next(lines, None)
+        if more is None:
+            break
+        record += b"\n" + more
+    text = record.decode("utf-8", "surrogateescape")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        rows = [[text]]  # reported as malformed by the caller: it has the wrong width
+    return [[f.encode("utf-8", "surrogateescape") for f in row] for row in rows]
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
 def verify_bundle(path, checkpoint: str | None = None) -> Report:
     csv.field_size_limit(1 << 26)
     try:
@@ -71,109 +165,232 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
         except (KeyError, ValueError) as exc:
             raise BundleError("the bundle has no readable manifest.json") from exc
         report = Report(campaign=str(manifest.get("campaign", "")))
-        ledger, hashes, reviews = _check_chain(zf, report)
-        _check_responses(zf, report, ledger, reviews)
+        book = _codebook(zf)
+        codes = [code for code, _ in book]
+        # A million payloads kept by id are millions of small objects and none is in a
+        # cycle: the cyclic collector would rescan them again and again (a third of the
+        # time) for nothing.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            ledger, hashes, reviews = _check_chain(zf, report, book)
+            _check_responses(zf, report, codes, ledger, reviews)
+        finally:
+            if collecting:
+                gc.enable()
         _check_checkpoints(zf, report, hashes, checkpoint)
     return report
 
 
-def _check_chain(zf, report: Report):
-    """Walk the chain; returns response payload fields by id, entry hashes, latest reviews."""
-    rows = _reader(zf, "ledger.csv")
-    header = next(rows, None)
-    if header != ["seq", "kind", "ref", "at", "prev_hash", "hash", "payload"]:
+LEDGER_HEADER = b"seq,kind,ref,at,prev_hash,hash,payload"
+
+
+def _check_chain(zf, report: Report, book: list[tuple[str, str]]):
+    """Walk the chain; returns response payload fields (bytes) by id, with the corrections
+    recorded after them replayed, the recorded entry hashes (hex, as bytes), and the latest
+    review state (bytes) by response id."""
+    lines = _lines(zf, "ledger.csv")
+    header = next(lines, b"")
+    if header.rstrip(b"\r") != LEDGER_HEADER:
         raise BundleError("ledger.csv does not have the expected columns")
-    ledger: dict[int, tuple[int, list[str]]] = {}
-    reviews: dict[int, str] = {}
-    hashes: list[str] = []
-    prev, expected = GENESIS, 1
+    ledger: dict[int, tuple[int, list[bytes]]] = {}
+    reviews: dict[int, bytes] = {}
+    hashes: list[bytes] = []
+    add_hash = hashes.append
+    prev, expected = GENESIS.encode(), 1
     n_fields = len(RESPONSE_FIELDS)
-    sha256 = hashlib.sha256
+    sha256, hexlify, rs, quote, cr = hashlib.sha256, binascii.hexlify, RS.encode(), b'"', b"\r"
+    pending: list[list[bytes]] = []
     # The loop runs once per record of a million-response bundle: plain locals only.
-    for row in rows:
-        if len(row) != 7 or not row[0].isdigit():
-            report.add("ledger", f"malformed ledger line after seq {expected - 1}")
-            continue
-        seq, kind, ref, _at, prev_hash, digest, payload = row
-        seq = int(seq)
-        if seq != expected:
-            what = "removed" if seq > expected else "reordered"
-            report.add(what, f"ledger sequence jumps from {expected - 1} to {seq}"
-                       + (f" (entries {expected}–{seq - 1} missing)" if seq > expected else ""))
-        if prev_hash != prev:
-            report.add("reordered", f"ledger entry {seq} ({ref}) does not follow entry "
-                       f"{seq - 1}: an entry was inserted, removed or moved before it")
-        if sha256(f"{prev_hash}\n{seq}\n{payload}".encode()).hexdigest() != digest:
-            report.add("altered", f"ledger entry {seq} ({kind} {ref}) does not match its hash")
-        hashes.append(digest)
-        prev = digest
-        expected = seq + 1 if seq >= expected else expected + 1
-        if kind == "response":
-            parts = payload.split(RS)
-            if len(parts) != n_fields or not parts[1].isdigit():
-                report.add("altered", f"ledger entry {seq} has an unreadable payload")
+    for line in lines:
+        if quote in line or cr in line:
+            pending = _parse(line, lines)
+            if not pending:
                 continue
-            ledger[int(parts[1])] = (seq, parts)
-            continue
-        report.events += 1
-        try:
-            body = json.loads(payload)
-        except ValueError:
-            report.add("altered", f"ledger entry {seq} has an unreadable payload")
-            continue
-        if kind == "review" and "response_id" in body:
-            reviews[int(body["response_id"])] = body.get("state", "received")
+            row = pending.pop(0)
+        else:
+            row = line.split(b",")
+        while True:
+            if len(row) == 7 and row[0].isdigit():
+                seq_b, kind, ref, _at, prev_hash, digest, payload = row
+                seq = int(seq_b)
+                if seq != expected:
+                    what = "removed" if seq > expected else "reordered"
+                    report.add(what, f"ledger sequence jumps from {expected - 1} to {seq}"
+                               + (f" (entries {expected}–{seq - 1} missing)"
+                                  if seq > expected else ""))
+                if prev_hash != prev:
+                    report.add("reordered", f"ledger entry {seq} ({_text(ref)}) does not follow "
+                               f"entry {seq - 1}: an entry was inserted, removed or moved "
+                               "before it")
+                if hexlify(sha256(b"\n".join((prev_hash, seq_b, payload))).digest()) != digest \
+                        and (seq_b == str(seq).encode() or hexlify(sha256(b"\n".join(
+                            (prev_hash, str(seq).encode(), payload))).digest()) != digest):
+                    report.add("altered", f"ledger entry {seq} ({_text(kind)} {_text(ref)}) "
+                               "does not match its hash")
+                add_hash(digest)
+                prev = digest
+                # after an entry moved back, the ones that follow it are in sequence again
+                expected = seq + 1 if seq >= expected else expected
+                if kind == b"response":
+                    parts = payload.split(rs)
+                    if len(parts) != n_fields or not parts[1].isdigit():
+                        report.add("altered", f"ledger entry {seq} has an unreadable payload")
+                    else:
+                        ledger[int(parts[1])] = (seq, parts)
+                else:
+                    _event(report, seq, kind, payload, reviews, ledger, book)
+            else:
+                report.add("ledger", f"malformed ledger line after seq {expected - 1}")
+            if not pending:
+                break
+            row = pending.pop(0)
     report.ledger_entries = len(hashes)
     return ledger, hashes, reviews
 
 
-def _check_responses(zf, report: Report, ledger: dict, reviews: dict) -> None:
+def _event(report: Report, seq: int, kind: bytes, payload: bytes, reviews: dict,
+           ledger: dict, book: list[tuple[str, str]]) -> None:
+    report.events += 1
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        report.add("altered", f"ledger entry {seq} has an unreadable payload")
+        return
+    if kind == b"review" and "response_id" in body:
+        reviews[int(body["response_id"])] = str(body.get("state", "received")).encode()
+    elif kind == b"correction":
+        _replay_correction(report, seq, body, ledger, book)
+
+
+def _replay_correction(report: Report, seq: int, body: dict, ledger: dict,
+                       book: list[tuple[str, str]]) -> None:
+    """Apply a recorded correction to the response's recorded answers, so that the bundle
+    row is compared with the effective answers. Each change must start from the answer
+    as recorded so far: a correction that does not is reported."""
+    rid, changes = body.get("response_id"), body.get("changes")
+    entry = ledger.get(rid) if isinstance(rid, int) else None
+    if entry is None or not isinstance(changes, dict) or not changes:
+        report.add("altered", f"ledger entry {seq}: a correction of response {rid!r}, which "
+                   "has no earlier response entry in the ledger")
+        return
+    position = {code: (i, kind) for i, (code, kind) in enumerate(book)}
+    response_seq, parts = entry
+    us = US.encode()
+    cells = parts[8].split(us)
+    for code, change in changes.items():
+        where = position.get(code)
+        if where is None or not isinstance(change, dict) or where[0] >= len(cells):
+            report.add("altered", f"ledger entry {seq}: correction of response {rid} names "
+                       f"an item not in the codebook: {code!r}")
+            continue
+        index, kind = where
+        try:
+            before = export_value(kind, change.get("from")).encode()
+            after = export_value(kind, change.get("to")).encode()
+        except (TypeError, ValueError):
+            report.add("altered", f"ledger entry {seq} has an unreadable payload")
+            continue
+        if cells[index] != before:
+            report.add("altered", f"ledger entry {seq}: correction of response {rid} changes "
+                       f"{code} from {_text(before)!r}, but the recorded answer is "
+                       f"{_text(cells[index])!r}")
+        cells[index] = after
+    ledger[rid] = (response_seq, [*parts[:8], us.join(cells), *parts[9:]])
+
+
+def _codebook(zf) -> list[tuple[str, str]]:
+    """(item code, type) in codebook order."""
     book = list(_reader(zf, "codebook.csv"))
     if not book or book[0][:4] != ["item_code", "element_code", "element_name", "type"]:
         raise BundleError("codebook.csv does not have the expected columns")
-    codes = [r[0] for r in book[1:]]
-    rows = _reader(zf, "responses.csv")
-    header = next(rows, None)
-    if header is None or header[:6] != META or header[6:] != codes:
+    return [(r[0], r[3]) for r in book[1:]]
+
+
+def _check_responses(zf, report: Report, codes: list[str], ledger: dict,
+                     reviews: dict) -> None:
+    lines = _lines(zf, "responses.csv")
+    first = next(lines, None)
+    header = _parse(first, lines)[0] if first is not None else None
+    if header is None or [_text(h) for h in header] != META + codes:
         raise BundleError("responses.csv does not match the export format and its codebook")
-    width = len(header)
-    for row in rows:
-        report.responses += 1
+    width, commas = len(header), len(header) - 7
+    us, quote, cr, received = US.encode(), b'"', b"\r", b"received"
+    pop, state_of = ledger.pop, reviews.get
+    count = 0
+    # Each line is split once; the answers are compared as one string with the ledger's
+    # export field: a response that matches costs a handful of C calls.
+    for line in lines:
+        if quote in line or cr in line:
+            for row in _parse(line, lines):
+                count += 1
+                _check_row(report, row, codes, width, pop, state_of)
+            continue
+        count += 1
+        row = line.split(b",", 6)
         try:
             rid = int(row[0])
-        except (ValueError, IndexError):
-            report.add("inserted", f"a response line without a valid id: {row[:2]}")
+            seq, parts = pop(rid)
+        except (ValueError, IndexError, KeyError):
+            _check_row(report, line.split(b","), codes, width, pop, state_of)
             continue
-        entry = ledger.pop(rid, None)
-        if entry is None:
-            report.add("inserted", f"response {rid} has no ledger entry: added after "
-                       "collection or forged")
-            continue
-        seq, parts = entry
-        # parts: kind, id, receipt, campaign, agency_code, channel, submitted_at, form,
-        # export, answers — the bundle row must show exactly what was recorded.
-        if row[1:5] != parts[3:7]:
-            report.add("altered", f"response {rid} (receipt {parts[2]}): "
-                       f"{_diff(META[1:5], parts[3:7], row[1:5])} differ from ledger entry {seq}")
-        if len(row) != width or US.join(row[6:]) != parts[8]:
-            recorded = parts[8].split(US)
-            shown = ", ".join(f"{c}: ledger {a!r} bundle {b!r}" for c, a, b in
-                              zip(codes, recorded, row[6:], strict=False) if a != b)
-            report.add("altered", f"response {rid} (receipt {parts[2]}): answers differ from "
-                       f"ledger entry {seq}: {shown or '(number of columns)'}")
-        state = reviews.get(rid, "received")
-        if row[5] != state:
-            report.add("altered", f"response {rid}: review state {row[5]!r}, ledger says {state!r}")
+        if (len(row) != 7 or row[1:5] != parts[3:7] or row[6].count(b",") != commas
+                or row[6].replace(b",", us) != parts[8]
+                or row[5] != state_of(rid, received)):
+            ledger[rid] = (seq, parts)  # put back: the slow check reports what differs
+            _check_row(report, line.split(b","), codes, width, pop, state_of)
+    report.responses += count
     for rid, (seq, parts) in sorted(ledger.items()):
-        report.add("removed", f"response {rid} (receipt {parts[2]}, ledger entry "
+        report.add("removed", f"response {rid} (receipt {_text(parts[2])}, ledger entry "
                    f"{seq}) is in the ledger but not in the responses")
+
+
+def _check_row(report: Report, row: list[bytes], codes: list[str], width: int, pop,
+               state_of) -> None:
+    """Compare one bundle row with its ledger entry field by field and name what differs."""
+    try:
+        rid = int(row[0])
+    except (ValueError, IndexError):
+        report.add("inserted", f"a response line without a valid id: {[_text(c) for c in row[:2]]}")
+        return
+    entry = pop(rid, None)
+    if entry is None:
+        report.add("inserted", f"response {rid} has no ledger entry: added after "
+                   "collection or forged")
+        return
+    seq, parts = entry
+    # parts: kind, id, receipt, campaign, agency_code, channel, submitted_at, form,
+    # export, answers — the bundle row must show exactly what was recorded.
+    receipt = _text(parts[2])
+    if row[1:5] != parts[3:7]:
+        report.add("altered", f"response {rid} (receipt {receipt}): "
+                   f"{_diff(META[1:5], parts[3:7], row[1:5])} differ from ledger entry {seq}")
+    if len(row) != width or US.encode().join(row[6:]) != parts[8]:
+        recorded = parts[8].split(US.encode())
+        shown = ", ".join(f"{c}: ledger {_text(a)!r} bundle {_text(b)!r}" for c, a, b in
+                          zip(codes, recorded, row[6:], strict=False) if a != b)
+        report.add("altered", f"response {rid} (receipt {receipt}): answers differ from "
+                   f"ledger entry {seq}: {shown or '(number of columns)'}")
+    state = state_of(rid, b"received")
+    shown_state = row[5] if len(row) > 5 else b""
+    if shown_state != state:
+        report.add("altered", f"response {rid}: review state {_text(shown_state)!r}, "
+                   f"ledger says {_text(state)!r}")
 
 
 def _diff(names, expected, actual) -> str:
     return ", ".join(n for n, e, a in zip(names, expected, actual, strict=False) if e != a) or "fields"
 
 
-def _check_checkpoints(zf, report: Report, hashes: list[str], held: str | None) -> None:
+def _merkle(hashes: list[bytes]) -> str | None:
+    """The Merkle root over recorded hex hashes; None when one is not hexadecimal."""
+    try:
+        return merkle_root_raw([binascii.unhexlify(h) for h in hashes])
+    except ValueError:
+        return None
+
+
+def _check_checkpoints(zf, report: Report, hashes: list[bytes], held: str | None) -> None:
     rows = _reader(zf, "checkpoints.csv")
     header = next(rows, None)
     if header is None or header[:4] != ["at", "seq", "head_hash", "merkle_root"]:
@@ -182,11 +399,12 @@ def _check_checkpoints(zf, report: Report, hashes: list[str], held: str | None) 
     for i, row in enumerate(recorded):
         report.checkpoints += 1
         seq, head = int(row[1]), row[2]
-        actual = hashes[seq - 1] if 0 < seq <= len(hashes) else (GENESIS if seq == 0 else None)
+        actual = (_text(hashes[seq - 1]) if 0 < seq <= len(hashes)
+                  else (GENESIS if seq == 0 else None))
         if actual != head:
             report.add("checkpoint", f"checkpoint of {row[0]} (entry {seq}) does not match the "
                        "ledger: entries up to it were changed")
-        elif i == len(recorded) - 1 and merkle_root(hashes[:seq]) != row[3]:
+        elif i == len(recorded) - 1 and _merkle(hashes[:seq]) != row[3]:
             report.add("checkpoint", f"Merkle root of checkpoint {row[0]} does not match")
     if held:
         try:
@@ -199,6 +417,6 @@ def _check_checkpoints(zf, report: Report, hashes: list[str], held: str | None) 
         elif seq > len(hashes):
             report.add("removed", f"the checkpoint you hold covers {seq} entries; the ledger "
                        f"has only {len(hashes)}")
-        elif not (hashes[seq - 1] if seq else GENESIS).startswith(prefix):
+        elif not (_text(hashes[seq - 1]) if seq else GENESIS).startswith(prefix):
             report.add("checkpoint", f"the ledger does not match the checkpoint you hold at "
                        f"entry {seq}: it was rewritten after that checkpoint")

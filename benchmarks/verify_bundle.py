@@ -132,11 +132,14 @@ def main(argv=None) -> int:
     print(f"bundle of {args.responses:,} responses built in {time.perf_counter() - t0:.1f} s "
           f"({path.stat().st_size / 2**20:.0f} MiB compressed)")
     reference = min(sha256_pass(path) for _ in range(2))
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     report = verify_bundle(path, digest)
-    took = time.perf_counter() - t0
+    took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     print(report.lines()[0])
     print(f"verify                 {took:.2f} s   (target < 10 s)")
+    # On a shared machine the wall time also counts other people's work; the CPU time
+    # and the ratio to the reference measured alongside are the steadier figures.
+    print(f"verify CPU time        {cpu:.2f} s")
     print(f"plain SHA-256 pass     {reference:.2f} s")
     print(f"ratio verify/SHA-256   {took / reference:.1f}")
     path.unlink()

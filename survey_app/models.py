@@ -380,6 +380,9 @@ class Response(db.Model):
     reviews: Mapped[list[ResponseReview]] = relationship(
         back_populates="response", order_by="ResponseReview.id"
     )
+    corrections: Mapped[list[ResponseCorrection]] = relationship(
+        back_populates="response", order_by="ResponseCorrection.id"
+    )
 
     __table_args__ = (
         CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
@@ -393,6 +396,13 @@ class Response(db.Model):
     @property
     def review_state(self) -> str:
         return self.reviews[-1].state if self.reviews else "received"
+
+    @property
+    def effective_answers(self) -> dict:
+        """The answers as submitted, with every correction applied in order."""
+        from analysis.load import apply_corrections
+
+        return apply_corrections(self.answer_dict, [c.change_dict for c in self.corrections])
 
 
 class AnswerTally(db.Model):
@@ -427,6 +437,35 @@ class ResponseReview(db.Model):
     decided_by: Mapped[User | None] = relationship()
 
     __table_args__ = (CheckConstraint(f"state IN {REVIEW_STATES!r}", name="state"),)
+
+
+class ResponseCorrection(db.Model):
+    """An administrator's correction of one or more answers of a response (typically a
+    paper-entry typo), with the reason. The response stays as submitted: its effective
+    answers are the original ones updated by its corrections in id order."""
+
+    __tablename__ = "response_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
+    # Canonical JSON {item_code: value} as answers are stored; null: left unanswered.
+    changes: Mapped[str] = mapped_column(Text)
+    # The same items' effective values just before this correction.
+    previous: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    corrected_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    response: Mapped[Response] = relationship(back_populates="corrections")
+    corrected_by: Mapped[User | None] = relationship()
+
+    @property
+    def change_dict(self) -> dict:
+        return json.loads(self.changes)
+
+    @property
+    def previous_dict(self) -> dict:
+        return json.loads(self.previous)
 
 
 class PaperEntry(db.Model):
@@ -621,7 +660,8 @@ class RecheckContact(db.Model):
 # Rows a citizen submitted, and the records about them, are never updated or deleted by
 # the application; the database refuses it too, so a slip in code cannot do it silently.
 APPEND_ONLY_TABLES = ("response", "response_review", "audit_log", "ledger_entry",
-                      "ledger_checkpoint", "reverify_draw", "reverification")
+                      "ledger_checkpoint", "reverify_draw", "reverification",
+                      "response_correction")
 
 
 def append_only_ddl(dialect: str, table: str) -> list[str]:

@@ -38,6 +38,7 @@ from survey_app.models import (
     PaperEntry,
     RecheckContact,
     Response,
+    ResponseCorrection,
     ResponseReview,
     Reverification,
     ReverifyDraw,
@@ -186,7 +187,7 @@ def _state(db) -> dict:
     counts = {model.__name__: db.session.scalar(select(func.count()).select_from(model))
               for model in (Response, ResponseReview, LedgerEntry, LedgerCheckpoint,
                             ReverifyDraw, Reverification, AuditLog, IssuedForm, FormBatch,
-                            PaperEntry, RecheckContact)}
+                            PaperEntry, RecheckContact, ResponseCorrection)}
     return {**counts,
             "campaign": (campaign.name, campaign.opens_at, campaign.closes_at,
                          campaign.archived_at, campaign.archived_by, campaign.next_serial),
@@ -377,6 +378,12 @@ def _edit_campaign(app, db):
         400, "Không sửa được đợt khảo sát")
 
 
+def _correct(app, db):
+    return (_post(app, "admin", "/audit/responses/1/correct", {
+        "new-TC1": "2", "reason": "Nhập nhầm khi gõ phiếu giấy"}),
+        400, "Không ghi được đính chính: đợt khảo sát 'demo' đã được lưu trữ")
+
+
 def _archive_again(app, db):
     return (_post(app, "admin", "/admin/campaigns/demo/archive", {"confirm": "y"}),
             409, "không lưu trữ lại")
@@ -389,7 +396,8 @@ WRITE_PATHS = {
     "paper entry": _paper_entry, "paper disagreement": _paper_resolve,
     "review one": _review_one, "review many": _review_bulk, "re-verification draw": _draw,
     "re-verification outcome": _outcome, "checkpoint": _checkpoint, "sample plan": _plan,
-    "edit campaign": _edit_campaign, "archive again": _archive_again,
+    "edit campaign": _edit_campaign, "correction": _correct,
+    "archive again": _archive_again,
 }
 
 

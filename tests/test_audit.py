@@ -222,13 +222,14 @@ def test_services_refuse_undue_deciders(collected, db, make_user):
 
 
 def test_no_audit_route_changes_a_response(collected, client, login, db, app):
-    """Every write the audit blueprint offers, done by an auditor: the responses stay
-    byte-identical (only new review, draw, outcome and ledger rows appear)."""
+    """Every write the audit blueprint offers, done by an auditor (and the correction, which
+    only an admin may make): the responses stay byte-identical (only new review, draw,
+    outcome, correction and ledger rows appear)."""
     writes = sorted(r.rule for r in app.url_map.iter_rules()
                     if r.endpoint.startswith("audit.") and "POST" in r.methods)
     assert writes == ["/audit/<code>/checkpoint", "/audit/<code>/responses/review",
-                      "/audit/<code>/reverify/draw", "/audit/responses/<int:rid>/outcome",
-                      "/audit/responses/<int:rid>/review"]
+                      "/audit/<code>/reverify/draw", "/audit/responses/<int:rid>/correct",
+                      "/audit/responses/<int:rid>/outcome", "/audit/responses/<int:rid>/review"]
     assert not any({"PUT", "PATCH", "DELETE"} & r.methods for r in app.url_map.iter_rules()
                    if r.endpoint.startswith("audit."))
     before = _responses_snapshot(db)
@@ -244,6 +245,12 @@ def test_no_audit_route_changes_a_response(collected, client, login, db, app):
     assert client.post("/audit/demo/responses/review", data={
         "csrf_token": csrf_token(page.text), "expected": "5", "decision": "approved"}
     ).status_code == 302
+    assert _post(client, "/audit/responses/1", "/audit/responses/1/correct",
+                 reason="Nhập nhầm", **{"new-TC1": "1"}).status_code == 403
+    login("admin")
+    assert _post(client, "/audit/responses/1", "/audit/responses/1/correct",
+                 reason="Nhập nhầm", **{"new-TC1": "1"}).status_code == 302
+    assert db.session.scalar(select(LedgerEntry.id).filter_by(kind="correction")) is not None
     assert _responses_snapshot(db) == before
 
 

@@ -72,3 +72,33 @@ def test_downgrade_to_empty(migration_app):
         upgrade()
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+def _triggers(conn, table: str) -> set[str]:
+    if conn.dialect.name == "sqlite":
+        return set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                     "AND tbl_name = :t"), {"t": table}).scalars())
+    return set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgrelid = "
+                                 "CAST(:t AS regclass) AND NOT tgisinternal"),
+                            {"t": table}).scalars())
+
+
+def test_corrections_migration_up_and_down(migration_app):
+    """0005 adds the corrections table, append-only like the responses; going back to
+    0004_archive removes it and nothing else, and upgrading again restores it."""
+    with migration_app.app_context():
+        upgrade(revision="0004_archive")
+        before = set(inspect(db.engine).get_table_names())
+        assert "response_correction" not in before
+        upgrade()
+        with db.engine.connect() as conn:
+            assert _triggers(conn, "response_correction") in (
+                {"response_correction_no_update", "response_correction_no_delete"},
+                {"response_correction_append_only"})
+        columns = {c["name"] for c in inspect(db.engine).get_columns("response_correction")}
+        assert {"response_id", "changes", "previous", "reason", "corrected_by_id",
+                "corrected_at"} <= columns
+        downgrade(revision="0004_archive")
+        assert set(inspect(db.engine).get_table_names()) == before
+        upgrade()
+        assert "response_correction" in inspect(db.engine).get_table_names()

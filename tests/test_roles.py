@@ -71,6 +71,8 @@ MATRIX = [
     ("GET", "/audit/demo/reverify", READERS),
     ("POST", "/audit/demo/reverify/draw", READERS),
     ("POST", "/audit/responses/1/outcome", READERS),
+    # Corrections of answers: Sở Nội vụ only; the auditor changes no response.
+    ("POST", "/audit/responses/1/correct", ADMIN),
     ("GET", "/results/", RESULTS),
     ("GET", "/results/demo", RESULTS),
     ("GET", "/results/demo/chart/ranking.png", RESULTS),
@@ -144,6 +146,7 @@ def test_matrix_covers_every_protected_route(app):
         "/audit/<code>/reverify": "/audit/demo/reverify",
         "/audit/<code>/reverify/draw": "/audit/demo/reverify/draw",
         "/audit/responses/<int:rid>/outcome": "/audit/responses/1/outcome",
+        "/audit/responses/<int:rid>/correct": "/audit/responses/1/correct",
         "/results/<code>": "/results/demo",
         "/results/<code>/chart/<any(ranking, heatmap, likert, trend):kind>.<any(png, svg):fmt>":
             "/results/demo/chart/ranking.png",

@@ -2,8 +2,9 @@
 bundle, reconciliation of forms, quality flags, review of responses and re-verification.
 
 Auditors and admins read every page and may append reviews, checkpoints, draws and
-re-check outcomes; nothing here changes a response. Phone numbers left for a re-check
-are shown to auditors only.
+re-check outcomes; admins alone may also correct answers (a correction is a row of its
+own). Nothing here changes a response. Phone numbers left for a re-check are shown to
+auditors only.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..services import (
     ServiceError,
     auditing,
     contacts,
+    corrections,
     flags,
     reconciliation,
     reverify,
@@ -47,6 +49,7 @@ from .forms import (
     STATE_LABELS,
     ActionForm,
     BulkReviewForm,
+    CorrectionForm,
     DrawForm,
     OutcomeForm,
     ReviewForm,
@@ -232,32 +235,51 @@ def bulk_review(code: str):
     return redirect(url_for(".responses", code=campaign.code, **filters.as_dict()))
 
 
+def _shown(item, value, lang: str) -> str:
+    if value is None:
+        return ""
+    if item.type == "satisfaction":
+        return f"{value} — {SATISFACTION_LABELS[lang].get(value, '')}"
+    if item.type == "priority":
+        return f"{value} — {PRIORITY_LABELS[lang].get(value, '')}"
+    if item.type in ("single_choice", "multiple_choice"):
+        labels = {c["code"]: c["label"].get(lang) or c["label"]["vi"] for c in item.choices}
+        codes = value if isinstance(value, list) else [value]
+        return "; ".join(f"{c} — {labels.get(c, '?')}" for c in codes)
+    return str(value)
+
+
 def _answer_rows(response: Response, lang: str) -> list[dict]:
-    answers = response.answer_dict
+    """Each item's effective answer, and the answer as submitted when a correction
+    changed it."""
+    original = response.answer_dict
+    answers = corrections.effective(response)
     out = []
     for item in response.campaign.version.items:
         value = answers.get(item.code)
-        if value is None:
-            shown = ""
-        elif item.type == "satisfaction":
-            shown = f"{value} — {SATISFACTION_LABELS[lang].get(value, '')}"
-        elif item.type == "priority":
-            shown = f"{value} — {PRIORITY_LABELS[lang].get(value, '')}"
-        elif item.type in ("single_choice", "multiple_choice"):
-            labels = {c["code"]: c["label"].get(lang) or c["label"]["vi"] for c in item.choices}
-            codes = value if isinstance(value, list) else [value]
-            shown = "; ".join(f"{c} — {labels.get(c, '?')}" for c in codes)
-        else:
-            shown = str(value)
+        before = original.get(item.code)
         out.append({"code": item.code, "text": item.text(lang), "type": item.type,
-                    "value": shown})
+                    "value": _shown(item, value, lang),
+                    "original": _shown(item, before, lang) if before != value else None})
     return out
+
+
+def _correction_rows(response: Response, lang: str) -> list[dict]:
+    items = {item.code: item for item in response.campaign.version.items}
+    return [{"row": c, "changes": [
+        (code, _shown(items[code], before, lang) if code in items else str(before),
+         _shown(items[code], c.change_dict[code], lang) if code in items
+         else str(c.change_dict[code]))
+        for code, before in c.previous_dict.items()]}
+        for c in corrections.history(response)]
 
 
 @bp.get("/responses/<int:rid>")
 @roles_required(*AUDITORS)
 def response_detail(rid: int, review_form: ReviewForm | None = None,
-                    outcome_form: OutcomeForm | None = None, status: int = 200):
+                    outcome_form: OutcomeForm | None = None,
+                    correction_form: CorrectionForm | None = None, typed: dict | None = None,
+                    status: int = 200):
     response = _response_or_404(rid)
     lang = "en" if str(get_locale()) == "en" else "vi"
     _, table = flags.campaign_flags(response.campaign)
@@ -275,6 +297,9 @@ def response_detail(rid: int, review_form: ReviewForm | None = None,
         answers=_answer_rows(response, lang), flags=own_flags,
         reviews=review.history(response), events=events, checks=checks, in_sample=in_sample,
         phone=phone, has_contact=has_contact, collector=_collector(response),
+        corrections=_correction_rows(response, lang),
+        may_correct=corrections.may_correct(current_user), typed=typed or {},
+        correction_form=correction_form or CorrectionForm(formdata=None),
         review_form=review_form or ReviewForm(formdata=None),
         outcome_form=outcome_form or OutcomeForm(formdata=None)), status
 
@@ -299,6 +324,26 @@ def response_review(rid: int):
         return response_detail(rid, review_form=form, status=400)
     db.session.commit()
     flash(_("Đã ghi quyết định."), "success")
+    return redirect(url_for(".response_detail", rid=rid))
+
+
+@bp.post("/responses/<int:rid>/correct")
+@roles_required(*corrections.CORRECTORS)
+def response_correct(rid: int):
+    _response_or_404(rid)
+    form = CorrectionForm()
+    typed = {key.removeprefix("new-"): value for key, value in request.form.items()
+             if key.startswith("new-") and value.strip()}
+    if not form.validate_on_submit():
+        return response_detail(rid, correction_form=form, typed=typed, status=400)
+    try:
+        corrections.correct(rid, typed, form.reason.data, current_user)
+    except ServiceError as exc:
+        _refused(exc)
+        return response_detail(rid, correction_form=form, typed=typed, status=400)
+    db.session.commit()
+    flash(_("Đã ghi đính chính phiếu %(id)d: %(items)s.", id=rid, items=", ".join(typed)),
+          "success")
     return redirect(url_for(".response_detail", rid=rid))
 
 

@@ -62,3 +62,11 @@ class OutcomeForm(FlaskForm):
                           choices=[SelectChoice(k, v) for k, v in OUTCOME_LABELS.items()])
     note = TextAreaField(_l("Ghi chú (bắt buộc khi trả lời khác)"),
                          validators=[Optional(), Length(max=1000)])
+
+
+class CorrectionForm(FlaskForm):
+    """New values are typed in inputs named ``new-<item code>`` (one per item, built from
+    the questionnaire), read by the view; the form holds the reason."""
+
+    reason = TextAreaField(_l("Lý do đính chính (bắt buộc)"),
+                           validators=[Optional(), Length(max=1000)])

@@ -17,8 +17,8 @@ Where the numbers come from:
   those of ``python -m analysis indices --bootstrap N --seed S`` on the export.
 
 Results are cached per application, keyed by the campaign(s), the options and a
-fingerprint of the data (responses and reviews are append-only, so their count and
-largest id identify them), so pages, charts and downloads of one view compute once.
+fingerprint of the data (responses, reviews and corrections are append-only, so their
+count and largest id identify them), so pages, charts and downloads of one view compute once.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from analysis import report as rep
 from analysis.io import META_COLUMNS
 
 from ..extensions import db
-from ..models import Agency, Campaign, Response, ResponseReview
+from ..models import Agency, Campaign, Response, ResponseCorrection, ResponseReview
 from . import ServiceError
 from .campaigns import get_campaign
 
@@ -118,9 +118,10 @@ def _fingerprint(campaign_ids: Sequence[int]) -> tuple:
         select(func.count(Response.id), func.max(Response.id))
         .where(Response.campaign_id.in_(campaign_ids))).one()
     review = db.session.scalar(select(func.max(ResponseReview.id)))
+    correction = db.session.scalar(select(func.max(ResponseCorrection.id)))
     tree = db.session.execute(
         select(Agency.id, Agency.code, Agency.parent_id, Agency.name).order_by(Agency.id)).all()
-    return count, last, review, zlib.crc32(repr(tree).encode("utf-8"))
+    return count, last, review, correction, zlib.crc32(repr(tree).encode("utf-8"))
 
 
 # --- campaigns and scope --------------------------------------------------------------------

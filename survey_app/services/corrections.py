@@ -1,0 +1,154 @@
+"""Corrections of a response's answers by the administration (Sở Nội vụ), typically a
+typo made when a paper form was keyed.
+
+The response itself is never changed: a correction is a ResponseCorrection row holding
+the new values and the reason, and its effective answers (what exports, the tally and
+the results use) are the submitted ones with every correction applied in order. In the
+caller's transaction, a correction also moves the affected answers in the tally,
+appends a "correction" event to the campaign's ledger (carrying what `python -m analysis
+verify` needs to replay it) and an audit-log row.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+from sqlalchemy import select, text
+
+from analysis.load import apply_corrections
+
+from .. import ledger
+from ..extensions import db
+from ..models import Response, ResponseCorrection, User, canonical_json, utcnow
+from . import ServiceError, audit
+from .agencies import subtree_ids
+from .campaigns import CampaignArchived, ensure_writable
+from .responses import _UPSERT_TALLY, validate_answers
+from .review import ReviewRefused, clean_note
+
+CORRECTORS = ("admin",)
+CLEAR = "-"  # typed instead of a value: the item becomes unanswered
+
+_DECREMENT_TALLY = text(
+    "UPDATE answer_tally SET n = n - 1 WHERE campaign_id = :campaign_id AND "
+    "agency_id = :agency_id AND item_id = :item_id AND score = :score AND n > 0")
+
+
+class CorrectionRefused(ServiceError):
+    """The correction was not recorded (not allowed, or invalid); nothing changed."""
+
+
+def may_correct(user: User | None) -> bool:
+    return user is not None and user.is_authenticated and user.role in CORRECTORS
+
+
+def typed_value(item_type: str, typed):
+    """A value as typed on the correction form (or given by a caller) in the shape
+    answers are validated in: ``-`` clears, multiple choices are separated by ; or ,."""
+    if not isinstance(typed, str):
+        return typed
+    typed = typed.strip()
+    if typed == CLEAR:
+        return None
+    if item_type == "multiple_choice":
+        return [code for code in re.split(r"[;,\s]+", typed) if code]
+    return typed
+
+
+def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorrection:
+    """Correct one or more answers of a response; returns the correction row.
+
+    `changes` maps item codes to new values (as typed: see :func:`typed_value`; ``-`` or
+    None leaves the item unanswered). Refused as a whole (CorrectionRefused, in
+    Vietnamese) when the user is not an administrator or belongs to the response's agency,
+    the response is unknown or archived, the reason is missing, an item is unknown, a
+    value is out of range, or a value is the one the response already has.
+    """
+    if not may_correct(user):
+        raise CorrectionRefused("Chỉ quản trị viên (Sở Nội vụ) được đính chính câu trả lời.")
+    try:
+        response = db.session.get(Response, int(response_id))
+    except (TypeError, ValueError):
+        response = None
+    if response is None:
+        raise CorrectionRefused(f"Không có phiếu số {response_id}.")
+    if user.agency_id is not None and response.agency_id in subtree_ids(user.agency):
+        raise CorrectionRefused("Không được đính chính phiếu của chính cơ quan mình.")
+    try:
+        ensure_writable(response.campaign, _("Không ghi được đính chính"))
+    except CampaignArchived as exc:
+        raise CorrectionRefused(exc.message) from exc
+    try:
+        reason = clean_note(reason, "Lý do đính chính")
+    except ReviewRefused as exc:
+        raise CorrectionRefused(exc.message) from exc
+    if not reason:
+        raise CorrectionRefused("Cần ghi lý do đính chính.")
+    if not isinstance(changes, dict) or not changes:
+        raise CorrectionRefused("Chưa nhập giá trị mới nào để đính chính.")
+
+    version = response.campaign.version
+    items = {item.code: item for item in version.items}
+    current = effective(response)
+    new, errors = {}, []
+    for code, typed in changes.items():
+        item = items.get(code)
+        if item is None:
+            errors.append(f"{code}: không có câu hỏi mã này trong phiếu.")
+            continue
+        value = typed_value(item.type, typed)
+        if value is None:
+            new[code] = None
+        else:
+            clean, problems = validate_answers(version, {code: value}, require=False)
+            if problems or code not in clean:
+                errors.append(f"{code}: {problems.get(code, 'giá trị trống')}.")
+                continue
+            new[code] = clean[code]
+        if new[code] == current.get(code):
+            errors.append(f"{code}: giá trị mới trùng với giá trị hiện có.")
+            del new[code]
+    if errors:
+        raise CorrectionRefused("Không ghi được đính chính; hãy sửa các mục sau:",
+                                details=errors)
+
+    previous = {code: current.get(code) for code in new}
+    now = utcnow()
+    row = ResponseCorrection(response=response, changes=canonical_json(new),
+                             previous=canonical_json(previous), reason=reason,
+                             corrected_by_id=user.id, corrected_at=now)
+    db.session.add(row)
+    _move_tally(response, items, previous, new)
+    ledger.append(response.campaign_id, "correction", response.receipt_code, {
+        "kind": "correction", "response_id": response.id, "receipt": response.receipt_code,
+        "changes": {code: {"from": previous[code], "to": new[code]} for code in new},
+        "reason": reason, "by": user.username, "at": ledger.iso(now)})
+    audit.record("response.correct", "response", response.receipt_code, previous,
+                 {**new, "reason": reason})
+    db.session.flush()
+    return row
+
+
+def _move_tally(response: Response, items: dict, previous: dict, new: dict) -> None:
+    """The tally counts effective satisfaction answers (0 = not applicable included)."""
+    conn = db.session.connection()
+    for code, after in new.items():
+        item = items[code]
+        if item.type != "satisfaction":
+            continue
+        key = {"campaign_id": response.campaign_id, "agency_id": response.agency_id,
+               "item_id": item.id}
+        if previous[code] is not None:
+            conn.execute(_DECREMENT_TALLY, {**key, "score": previous[code]})
+        if after is not None:
+            _UPSERT_TALLY.execute({**key, "score": after})
+
+
+def history(response: Response) -> list[ResponseCorrection]:
+    return list(db.session.scalars(select(ResponseCorrection).filter_by(
+        response_id=response.id).order_by(ResponseCorrection.id)))
+
+
+def effective(response: Response) -> dict:
+    return apply_corrections(response.answer_dict, [c.change_dict for c in history(response)])
