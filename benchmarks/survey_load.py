@@ -261,7 +261,7 @@ def main(argv=None) -> int:
     ap.add_argument("--visits", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--duration", type=int, default=5, help="seconds of wrk load per server")
-    ap.add_argument("--links", type=int, default=5000,
+    ap.add_argument("--links", type=int, default=15000,
                     help="single-use links to prepare for each of the two POST runs")
     args = ap.parse_args(argv)
     if not shutil.which("wrk"):

@@ -63,12 +63,29 @@ def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
     return digest
 
 
+_PLANS: dict[int, tuple[tuple[str, str], ...]] = {}
+
+
 def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
-    """A response's answers as the export writes them, and the items answered "not
-    applicable" — the answer part of its ledger payload (see analysis.ledger)."""
-    cells = [loader.export_value(item.type, answers.get(item.code)) for item in version.items]
-    not_applicable = [item.code for item in version.items
-                      if item.type == "satisfaction" and answers.get(item.code) == 0]
+    """A response's answers as the export writes them (`analysis.ledger.export_value`),
+    and the items answered "not applicable" — the answer part of its ledger payload.
+    Every submission passes here: the (code, type) list is kept per version."""
+    plan = _PLANS.get(version.id)
+    if plan is None:
+        plan = _PLANS[version.id] = tuple((i.code, i.type) for i in version.items)
+    cells, not_applicable = [], []
+    for code, kind in plan:
+        value = answers.get(code)
+        if value is None:
+            cells.append("")
+        elif kind == "satisfaction":
+            if value == 0:
+                cells.append("")
+                not_applicable.append(code)
+            else:
+                cells.append(str(value))
+        else:
+            cells.append(chain.export_value(kind, value))
     return cells, not_applicable
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from sqlalchemy import event
@@ -44,15 +46,54 @@ class Statement:
         (on or Cursor()).executemany(self, rows)
 
 
+_own: ContextVar = ContextVar("rawsql_own_connection", default=None)
+
+
+@contextmanager
+def own_connection():
+    """Run the enclosed statements on a pooled DBAPI connection of their own rather than
+    the session's — the citizen's fast path, which needs no ORM session. Commits when the
+    block ends normally, rolls back otherwise."""
+    fairy = db.engine.raw_connection()
+    token = _own.set(fairy)
+    try:
+        yield fairy
+        fairy.commit()
+    except BaseException:
+        fairy.rollback()
+        raise
+    finally:
+        _own.reset(token)
+        _end_turn(fairy.info)
+        fairy.close()
+
+
+def rollback() -> None:
+    """Roll back the transaction the statements run in (own connection or session)."""
+    fairy = _own.get()
+    if fairy is not None:
+        fairy.rollback()
+        _end_turn(fairy.info)
+    else:
+        db.session.rollback()
+
+
 class Cursor:
-    """A DBAPI cursor on the session's connection, reused by several statements."""
+    """A DBAPI cursor on the session's connection (or the block's own connection, see
+    `own_connection`), reused by several statements. `write`: this transaction is about to
+    write (on SQLite, wait for the writers' turn first)."""
 
     def __init__(self, write: bool = False):
-        conn = db.session.connection()
-        self.sqlite = conn.dialect.name == "sqlite"
-        if write:
-            writer_turn(conn)
-        self.raw = conn.connection.cursor()
+        fairy = _own.get()
+        if fairy is None:
+            conn = db.session.connection()
+            fairy, dialect = conn.connection, conn.dialect
+        else:
+            dialect = db.engine.dialect
+        self.sqlite = dialect.name == "sqlite"
+        if write and self.sqlite:
+            writer_turn(fairy)
+        self.raw = fairy.cursor()
 
     def _params(self, statement: Statement, params: dict) -> dict:
         if not (self.sqlite and statement.times):
@@ -80,7 +121,7 @@ class Cursor:
 
 
 def _translated(exc: Exception, sql: str, params) -> Exception:
-    base = db.session.get_bind().dialect.loaded_dbapi.Error
+    base = db.engine.dialect.loaded_dbapi.Error
     if not isinstance(exc, base):
         return exc
     return DBAPIError.instance(sql, params, exc, base)
@@ -101,16 +142,14 @@ def as_datetime(value):
 # that may already hold SQLite's lock never does, so the two locks cannot deadlock); every
 # other write still relies on SQLite's own locking.
 
-def writer_turn(conn) -> None:
-    """Wait for this connection's turn to write (SQLite file databases only)."""
-    info = conn.connection.info
-    if conn.dialect.name != "sqlite" or info.get("writer_turn"):
-        return
-    if conn.connection.driver_connection.in_transaction:
+def writer_turn(fairy) -> None:
+    """Wait for this pooled SQLite connection's turn to write (file databases only)."""
+    info = fairy.info
+    if info.get("writer_turn") or fairy.driver_connection.in_transaction:
         return
     fd = info.get("writer_fd")
     if fd is None:
-        database = conn.engine.url.database
+        database = db.engine.url.database
         if not database or database == ":memory:" or database.startswith("file:"):
             return
         fd = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o600)

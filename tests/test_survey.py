@@ -310,3 +310,21 @@ def test_phone_for_recheck_needs_explicit_consent(scope, app, db):
     response = db.session.scalars(select(Response)).one()
     assert contact.response_id == response.id and contact.phone == "0912345678"
     assert "0912345678" not in response.answers  # stored apart from the answers
+
+
+def test_form_voided_after_the_link_was_looked_up_is_refused(make_form, app, db):
+    """A form voided between the citizen opening the link and the answers being stored
+    is refused at storing time, and nothing is stored."""
+    from survey_app.services import issuance, responses
+
+    path, form_id = make_form()
+    target = responses.find_form(path[3:])
+    assert target is not None and responses.refusal(target) is None
+    db.session.commit()
+    issuance.void_form(db.session.get(IssuedForm, form_id).serial, "thất lạc")
+    db.session.commit()
+    with pytest.raises(responses.FormAlreadyUsed):
+        responses.record(campaign=target.campaign, agency=target.agency, channel="single_use",
+                         answers={"TC1": 4}, form=target.form)
+    db.session.rollback()
+    assert _counts(db) == (0, 0)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from analysis import ledger as chain
 
-from .. import ledger
+from .. import ledger, rawsql
 from ..extensions import db
 from ..models import (
     Campaign,
@@ -229,6 +229,7 @@ class Recorded:
 
 _LOCK_FORM = Statement(
     "UPDATE issued_form SET voided_at = NULL WHERE id = :id AND voided_at IS NULL")
+_FORM_NOT_VOID = Statement("SELECT 1 FROM issued_form WHERE id = :id AND voided_at IS NULL")
 _INSERT_RESPONSE = Statement("""
     INSERT INTO response (campaign_id, agency_id, channel, form_id, receipt_code, opened_at,
                           submitted_at, duration_s, answers, client_hash, device_hash,
@@ -277,7 +278,7 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
         cells, not_applicable = ledger.answer_cells(version, answers)
 
     sql = Cursor(write=True)
-    if form is not None:
+    if form is not None and not sql.sqlite:
         # Takes the form's row lock, as voiding does: a form voided at this very moment is
         # either void before this answer (refused here) or answered before the void.
         if not _LOCK_FORM.execute({"id": form.id}, on=sql).rowcount:
@@ -285,8 +286,14 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
     try:
         response_id = _INSERT_RESPONSE.execute(row, on=sql).fetchall()[0][0]
     except IntegrityError as exc:
-        db.session.rollback()
+        rawsql.rollback()
         raise FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.") from exc
+    if form is not None and sql.sqlite:
+        # SQLite: the insert took the database's write lock, so no void can commit from
+        # here on; one that committed since the link was looked up is seen now.
+        if not _FORM_NOT_VOID.execute({"id": form.id}, on=sql).fetchall():
+            rawsql.rollback()
+            raise FormAlreadyUsed("Phiếu này đã bị hủy.")
     if tally:
         _UPSERT_TALLY.executemany(tally, on=sql)
     if in_ledger:
