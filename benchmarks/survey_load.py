@@ -6,13 +6,18 @@ measures, in one run:
 1. Server CPU per complete citizen visit: a fresh client GETs an open-link form, reads
    its hidden fields and POSTs answers; at least 2,000 visits by 16 concurrent clients.
    CPU comes from the gunicorn processes' own accounting (/proc/<pid>/stat).
-2. POSTs per second, each to a different single-use link prepared beforehand, driven by
-   wrk, against the bare WSGI + SQLite floor of ../shared/bench/ under the same load
-   (wrk -t2 -c32), and their ratio.
+2. POSTs per second, each to a different single-use link prepared beforehand (a browser
+   opened each once: its device cookie and form token), driven by wrk, against the bare
+   WSGI + SQLite floor of ../shared/bench/ under the same load (wrk -t2 -c32), and their
+   ratio; and the same application with the ledger switched off, for what the ledger
+   costs. The three servers run side by side and are measured in turn, in interleaved
+   rounds, so that a busy moment of the machine does not land on one of them alone; the
+   medians are reported.
 
 Every acknowledged submission must be stored: the script counts rows afterwards.
 
-    .venv/bin/python benchmarks/survey_load.py [--visits 2000] [--clients 16] [--duration 5]
+    .venv/bin/python benchmarks/survey_load.py [--visits 2000] [--clients 16]
+        [--duration 4] [--rounds 3] [--links 14000]
 """
 
 from __future__ import annotations
@@ -194,19 +199,9 @@ def run_wrk(url: str, duration: int, script: str, args: list[str]) -> dict:
             "socket_errors": errors.group(1) if errors else "", "raw": out}
 
 
-def post_phase(port: int, master: int, urls: list[str], work: Path, duration: int,
-               db_path: Path) -> dict:
-    """GET each single-use link once (its cookie and hidden fields), then replay the POSTs
-    with wrk, each to a different link."""
-    replay = work / f"replay-{port}-{len(urls)}-{time.monotonic_ns()}.tsv"
-    with replay.open("w") as fh:
-        for i, url in enumerate(urls):
-            path = urllib.parse.urlsplit(url).path
-            r, html = request(port, "GET", path)
-            cookie = "; ".join(h.split(";", 1)[0] for k, h in r.getheaders()
-                               if k.lower() == "set-cookie").replace(" ", "")
-            hidden = dict(HIDDEN.findall(html.decode()))
-            fh.write(f"{path}\t{cookie}\t{answers_body(hidden, i)}\n")
+def post_phase(port: int, master: int, replay: Path, work: Path, duration: int,
+               db_path: Path, links: int) -> dict:
+    """Replay prepared POSTs with wrk, each to a different single-use link."""
     script = work / "replay.lua"
     script.write_text(WRK_REPLAY)
     before = count_rows(db_path, "response")
@@ -214,12 +209,15 @@ def post_phase(port: int, master: int, urls: list[str], work: Path, duration: in
     run = run_wrk(f"http://127.0.0.1:{port}", duration, str(script), [str(replay), "2"])
     cpu = server_cpu(master) - cpu0
     stored = count_rows(db_path, "response") - before
-    run.update(stored=stored, cpu_per_post=cpu / max(stored, 1) * 1000, links=len(urls))
+    run.update(stored=stored, cpu_per_post=cpu / max(stored, 1) * 1000, links=links)
     return run
 
 
-def prepare_app(instance: Path, links: int) -> tuple[list[str], list[str]]:
-    """Migrate, seed, and issue `links` single-use forms; returns (open paths, form URLs)."""
+def prepare_app(instance: Path, links: int, batches: int, work: Path
+                ) -> tuple[list[str], list[Path]]:
+    """Migrate, seed, and issue `batches` × `links` single-use forms; a citizen's browser
+    opens each once (in process: its device cookie and form token) and its answers are
+    written to a replay file per batch. Returns (open-link paths, replay files)."""
     sys.path.insert(0, str(ROOT))
     os.environ["SURVEY_INSTANCE_PATH"] = str(instance)
     from survey_app import create_app
@@ -229,6 +227,7 @@ def prepare_app(instance: Path, links: int) -> tuple[list[str], list[str]]:
     from survey_app.services import issuance
 
     app = create_app({"PASSWORD_HASH_METHOD": "scrypt:1024:8:1"})
+    replays = []
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -237,16 +236,29 @@ def prepare_app(instance: Path, links: int) -> tuple[list[str], list[str]]:
         db.session.commit()
         campaign = db.session.query(Campaign).filter_by(code="demo").one()
         opens = [f"/k/{s.open_code}" for s in campaign.scope]
-        urls: list[str] = []
         agencies = campaign.agencies
-        while len(urls) < links:
-            agency = agencies[len(urls) // 5000 % len(agencies)]
-            _, forms = issuance.issue_batch(campaign, agency, min(5000, links - len(urls)),
-                                            "benchmark")
-            urls.extend(u for _, u in forms)
-        db.session.commit()
+        for b in range(batches):
+            urls: list[str] = []
+            while len(urls) < links:
+                agency = agencies[(b * links + len(urls)) // 5000 % len(agencies)]
+                _, forms = issuance.issue_batch(campaign, agency, min(5000, links - len(urls)),
+                                                "benchmark")
+                urls.extend(u for _, u in forms)
+            db.session.commit()
+            replay = work / f"replay-{b}.tsv"
+            browser = app.test_client()
+            with replay.open("w") as fh:
+                for i, url in enumerate(urls):
+                    path = urllib.parse.urlsplit(url).path
+                    browser.delete_cookie("sv_dev")
+                    page = browser.get(path)
+                    cookie = "; ".join(h.split(";", 1)[0] for h in page.headers.getlist(
+                        "Set-Cookie")).replace(" ", "")
+                    hidden = dict(HIDDEN.findall(page.get_data(as_text=True)))
+                    fh.write(f"{path}\t{cookie}\t{answers_body(hidden, i)}\n")
+            replays.append(replay)
         db.engine.dispose()
-    return opens, urls
+    return opens, replays
 
 
 def count_rows(db_path: Path, table: str) -> int:
@@ -260,9 +272,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--visits", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--duration", type=int, default=5, help="seconds of wrk load per server")
-    ap.add_argument("--links", type=int, default=15000,
-                    help="single-use links to prepare for each of the two POST runs")
+    ap.add_argument("--duration", type=int, default=4, help="seconds of each wrk run")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="POST runs of each server, interleaved; medians are reported")
+    ap.add_argument("--links", type=int, default=14000,
+                    help="single-use links prepared for each application POST run")
     args = ap.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk): part 2 needs it", file=sys.stderr)
@@ -270,50 +284,49 @@ def main(argv=None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="survey-bench-"))
     instance = work / "instance"
-    print(f"scratch folder: {work}")
-    opens, urls = prepare_app(instance, 2 * args.links)
-    half = args.links
+    print(f"scratch folder: {work}; preparing {2 * args.rounds} x {args.links} links")
+    opens, replays = prepare_app(instance, args.links, 2 * args.rounds, work)
     db_path = instance / "survey.sqlite"
-    port = free_port()
+    port, port_off, fport = free_port(), free_port(), free_port()
     env = {**os.environ, "SURVEY_INSTANCE_PATH": str(instance),
            "SURVEY_OPEN_LINK_RATE_LIMIT": "1000000 per minute",
            "SURVEY_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    server = start_gunicorn("survey_app:create_app()", port, env, ROOT)
-    try:
-        wait_ready(port)
-        # warm both workers up
-        for p in opens[:20]:
-            visit(port, p, 0)
-        before = count_rows(instance / "survey.sqlite", "response")
-        v = phase_visits(port, server.pid, opens, args.visits, args.clients)
-        stored = count_rows(instance / "survey.sqlite", "response") - before
-        acknowledged = v["statuses"].get(303, 0)
-
-        posts_on = post_phase(port, server.pid, urls[:half], work, args.duration, db_path)
-    finally:
-        stop(server)
-    # The same, on a server with the ledger switched off: what the ledger costs.
-    env_off = {**env, "SURVEY_LEDGER_ENABLED": "false"}
-    server = start_gunicorn("survey_app:create_app()", port, env_off, ROOT)
-    try:
-        wait_ready(port)
-        posts_off = post_phase(port, server.pid, urls[half:], work, args.duration, db_path)
-    finally:
-        stop(server)
-
-    # The floor, same machine, same wrk load.
+    # Three servers side by side, each idle while another is measured: the application,
+    # the same with the ledger switched off (what the ledger costs), and the floor.
     floor_db = work / "bare.sqlite"
     floor_env = {**os.environ, "BARE_DB": str(floor_db)}
     subprocess.run([sys.executable, str(BENCH / "bare_wsgi.py")], env=floor_env, check=True)
-    fport = free_port()
-    floor = start_gunicorn("bare_wsgi:app", fport, floor_env, BENCH)
+    servers = [start_gunicorn("survey_app:create_app()", port, env, ROOT),
+               start_gunicorn("survey_app:create_app()", port_off,
+                              {**env, "SURVEY_LEDGER_ENABLED": "false"}, ROOT),
+               start_gunicorn("bare_wsgi:app", fport, floor_env, BENCH)]
+    server = servers[0]
+    runs: dict[str, list[dict]] = {"on": [], "off": [], "floor": []}
     try:
+        wait_ready(port)
+        wait_ready(port_off)
         wait_ready(fport, "/")
-        floor_run = run_wrk(f"http://127.0.0.1:{fport}/submit", args.duration,
-                            str(BENCH / "post.lua"), [])
+        # warm both workers up
+        for p in opens[:20]:
+            visit(port, p, 0)
+        before = count_rows(db_path, "response")
+        v = phase_visits(port, server.pid, opens, args.visits, args.clients)
+        stored = count_rows(db_path, "response") - before
+        acknowledged = v["statuses"].get(303, 0)
+
+        for r in range(args.rounds):
+            runs["on"].append(post_phase(port, servers[0].pid, replays[2 * r], work,
+                                         args.duration, db_path, args.links))
+            runs["off"].append(post_phase(port_off, servers[1].pid, replays[2 * r + 1], work,
+                                          args.duration, db_path, args.links))
+            stored_before = count_rows(floor_db, "resp")
+            floor_run = run_wrk(f"http://127.0.0.1:{fport}/submit", args.duration,
+                                str(BENCH / "post.lua"), [])
+            floor_run["stored"] = count_rows(floor_db, "resp") - stored_before
+            runs["floor"].append(floor_run)
     finally:
-        stop(floor)
-    floor_stored = count_rows(floor_db, "resp")
+        for proc in servers:
+            stop(proc)
 
     cores = os.cpu_count() or 1
     per_visit_ms = v["server_cpu"] / v["visits"] * 1000
@@ -337,24 +350,29 @@ def main(argv=None) -> int:
     print(f"load generator CPU use    {gen_util:.0%} of 1 core")
     print(f"saturated side            {saturated}")
     print()
-    print("== 2. POST throughput, wrk -t2 -c32, each POST to a different single-use link")
-    for label, run in (("application", posts_on), ("  without ledger", posts_off)):
-        print(f"{label:<26}{run['rps']:.0f} POST/s  ({run['requests']} requests, non-2xx/3xx "
-              f"{run['non_2xx_3xx']}, stored {run['stored']}, server CPU "
-              f"{run['cpu_per_post']:.2f} ms/POST)")
-    print(f"bare WSGI + SQLite floor  {floor_run['rps']:.0f} POST/s  ({floor_run['requests']} "
-          f"requests, non-2xx/3xx {floor_run['non_2xx_3xx']}, stored {floor_stored})")
-    ratio = posts_on["rps"] / floor_run["rps"]
+    print(f"== 2. POST throughput, wrk -t2 -c32 for {args.duration} s, each POST to a different "
+          f"single-use link; {args.rounds} interleaved rounds, medians")
+    med = {k: statistics.median(r["rps"] for r in rs) for k, rs in runs.items()}
+    cpu = {k: statistics.median(r["cpu_per_post"] for r in runs[k]) for k in ("on", "off")}
+    for key, label in (("on", "application"), ("off", "  without ledger"),
+                       ("floor", "bare WSGI + SQLite floor")):
+        each = " / ".join(f"{r['rps']:.0f}" for r in runs[key])
+        extra = f", server CPU {cpu[key]:.2f} ms/POST" if key in cpu else ""
+        print(f"{label:<26}{med[key]:.0f} POST/s  (runs: {each}; requests "
+              f"{sum(r['requests'] for r in runs[key])}, non-2xx/3xx "
+              f"{sum(r['non_2xx_3xx'] for r in runs[key])}, stored "
+              f"{sum(r['stored'] for r in runs[key])}{extra})")
+    ratio = med["on"] / med["floor"]
     print(f"ratio application/floor   {ratio:.2f}   (target >= 0.5)")
-    overhead = posts_on["cpu_per_post"] / posts_off["cpu_per_post"] - 1
+    overhead = cpu["on"] / cpu["off"] - 1
     print(f"ledger cost               {overhead:+.1%} server CPU per POST "
-          f"({posts_off['rps'] / posts_on['rps'] - 1:+.1%} in POST/s)   (target < 10 %)")
+          f"({med['off'] / med['on'] - 1:+.1%} in POST/s)   (target < 10 %)")
     ok = (stored == acknowledged == v["visits"])
-    for run in (posts_on, posts_off):
+    for run in runs["on"] + runs["off"] + runs["floor"]:
         # wrk stops with up to 32 requests in flight: those may be stored but not counted.
         ok = ok and run["non_2xx_3xx"] == 0 and not run["socket_errors"] \
             and 0 <= run["stored"] - run["requests"] <= 32
-        if run["requests"] > run["links"]:
+        if run.get("links") and run["requests"] > run["links"]:
             print(f"warning: {run['requests']} POSTs for {run['links']} links; raise --links")
             ok = False
     print(f"errors                    {'none' if ok else 'SEE ABOVE'}")
