@@ -12,10 +12,12 @@ import json
 import re
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from .io import CODEBOOK_COLUMNS, META_COLUMNS, TALLY_COLUMNS
+from .indices import TallyCounts
+from .io import CODEBOOK_COLUMNS, META_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
 
 LATEST_REVIEW = """
     SELECT rr.response_id, rr.state FROM response_review rr
@@ -24,20 +26,24 @@ LATEST_REVIEW = """
 """
 
 
-def _frame(conn, sql: str, params: dict | None = None, columns=None) -> pd.DataFrame:
-    """Run SQL with :name parameters on the driver's own cursor and build a frame.
-
-    The driver's plain tuples go straight into pandas: wrapping ~20 000 tally rows in
-    SQLAlchemy Row objects first costs more than all the index arithmetic."""
+def _fetch(conn, sql: str, params: dict | None = None) -> tuple[list, list[str]]:
+    """Run SQL with :name parameters on the driver's own cursor: its plain tuples and the
+    column names. Wrapping ~20 000 tally rows in SQLAlchemy Row objects first costs more
+    than all the index arithmetic."""
     if conn.dialect.paramstyle in ("pyformat", "format"):
         sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(sql, params or {})
-        keys = columns or [d[0] for d in cursor.description]
-        return pd.DataFrame.from_records(cursor.fetchall(), columns=keys)
+        return cursor.fetchall(), [d[0] for d in cursor.description]
     finally:
         cursor.close()
+
+
+def _frame(conn, sql: str, params: dict | None = None, columns=None) -> pd.DataFrame:
+    """Run SQL with :name parameters (see :func:`_fetch`) and build a frame."""
+    rows, keys = _fetch(conn, sql, params)
+    return pd.DataFrame.from_records(rows, columns=columns or keys)
 
 
 def campaign(conn, code: str) -> dict | None:
@@ -110,6 +116,54 @@ def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataF
     if exclude_rejected:
         counts = counts.sort_values(["agency_code", "item_code", "score"])
     return counts.reset_index(drop=True)
+
+
+#: Answers per (agency, item) with one column per score 0..5: the database sums the
+#: scores of each cell, so a campaign comes back as agencies x items rows (2,850 for 150
+#: agencies and 19 items), whatever its number of responses.
+_TALLY_CELLS = """
+    SELECT a.code, i.code, s.n0, s.n1, s.n2, s.n3, s.n4, s.n5
+    FROM (SELECT agency_id, item_id, {sums} FROM answer_tally
+          WHERE campaign_id = :c GROUP BY agency_id, item_id) s
+    JOIN agency a ON a.id = s.agency_id JOIN item i ON i.id = s.item_id""".format(
+    sums=", ".join(f"coalesce(sum(n) FILTER (WHERE score = {k}), 0) AS n{k}"
+                   for k in range(SCALE_MAX + 1)))
+
+
+def tally_counts(conn, campaign_id: int, book: pd.DataFrame, *,
+                 exclude_rejected: bool = False) -> TallyCounts:
+    """The tally the database keeps, as :class:`analysis.TallyCounts` over the satisfaction
+    items of ``book``: the same answers as :func:`tally`, in the form indices are
+    computed from. Agencies without any answer are left out, as in :func:`tally`.
+
+    With `exclude_rejected`, the answers of responses whose latest review is "rejected"
+    are subtracted (they are few; their answers are read, not the whole campaign's).
+    """
+    items = [str(c) for c in satisfaction_items(book)["item_code"]]
+    item_pos = {code: k for k, code in enumerate(items)}
+    rows, _ = _fetch(conn, _TALLY_CELLS, {"c": campaign_id})
+    rows = [r for r in rows if r[1] in item_pos]
+    codes = sorted({r[0] for r in rows})
+    agency_pos = {code: k for k, code in enumerate(codes)}
+    counts = np.zeros((len(codes), len(items), SCALE_MAX + 1), dtype="int64")
+    if rows:
+        agencies, cells, *scores = zip(*rows, strict=True)
+        counts[[agency_pos[c] for c in agencies], [item_pos[c] for c in cells]] = \
+            np.array(scores, dtype="int64").T
+    if exclude_rejected and codes:
+        rejected, _ = _fetch(conn, f"""
+            SELECT a.code, r.answers FROM response r
+            JOIN ({LATEST_REVIEW}) rv ON rv.response_id = r.id AND rv.state = 'rejected'
+            JOIN agency a ON a.id = r.agency_id WHERE r.campaign_id = :c""", {"c": campaign_id})
+        for code, answers in rejected:
+            if code not in agency_pos:
+                continue
+            for item, value in json.loads(answers).items():
+                if item in item_pos and isinstance(value, int) and 0 <= value <= SCALE_MAX:
+                    counts[agency_pos[code], item_pos[item], value] -= 1
+        np.maximum(counts, 0, out=counts)
+    answered = counts.sum(axis=(1, 2)) > 0
+    return TallyCounts(np.array(codes, dtype=object)[answered], items, counts[answered])
 
 
 def channel_counts(conn, campaign_id: int) -> pd.DataFrame:

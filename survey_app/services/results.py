@@ -5,7 +5,7 @@ results pages, the reports and the command line all call these functions.
 Where the numbers come from:
 
 - point estimates (every level) from the answer tally the database keeps
-  (:func:`analysis.load.tally`), so their cost does not grow with the responses;
+  (:func:`analysis.load.tally_counts`), so their cost does not grow with the responses;
 - criterion intervals are Wilson intervals of the same counts;
 - element and service intervals are a seeded respondent bootstrap
   (:func:`analysis.bootstrap_indices`) on respondent-level data, read in one pass over
@@ -213,9 +213,14 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
     counts = _response_counts([c["id"] for c in campaigns])
     counted = counts["n"] - counts["rejected"] if exclude_rejected else counts["n"]
     responding = sorted(set(counts.loc[counted > 0, "agency_code"]))
-    tally = rep.sum_tallies(load.tally(conn, c["id"], exclude_rejected=exclude_rejected)
-                            for c in campaigns)
-    tally = rep.with_agencies(tally, responding, book)
+    # Every index comes from the counts array (cells); the long tally is kept for the answer
+    # distribution and its chart.
+    cells = load.tally_counts(conn, campaigns[0]["id"], book, exclude_rejected=exclude_rejected)
+    for campaign in campaigns[1:]:
+        cells = cells + load.tally_counts(conn, campaign["id"], book,
+                                            exclude_rejected=exclude_rejected)
+    cells = cells.with_agencies(responding)
+    tally = rep.with_agencies(cells.to_frame(), responding, book)
 
     members: dict[str, set] = defaultdict(set)
     for code in responding:
@@ -243,7 +248,7 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
             return set(capped.loc[capped["family"] == family, "group"])
 
         boot_own = rep.recentre(sample.bootstrap("agency", n_boot, seed),
-                                analysis.indices_table(tally, book), sampled("agency"))
+                                analysis.indices_table(cells, book), sampled("agency"))
         # A subtree with one responding agency holds exactly that agency's respondents:
         # it shows that agency's interval rather than a second draw on the same data.
         single = {a: next(iter(m)) for a, m in members.items() if len(m) == 1}
@@ -251,7 +256,7 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
         if pooled:
             parts.append(rep.recentre(
                 sample.bootstrap("subtree", n_boot, seed),
-                analysis.indices_table(tally, book, agencies=tree), sampled("subtree")))
+                analysis.indices_table(cells, book, agencies=tree), sampled("subtree")))
         if boot_own is not None and single:
             parts += [boot_own[boot_own["agency_code"] == code].assign(agency_code=ancestor)
                       for ancestor, code in single.items()]
@@ -260,15 +265,13 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
         if several_roots:
             boot_all = rep.recentre(
                 sample.bootstrap("all", n_boot, seed),
-                analysis.indices_table(rep.relabel_tally(tally, ALL_CODE), book),
-                sampled("all"))
+                analysis.indices_table(cells.total(ALL_CODE), book), sampled("all"))
 
-    own = analysis.indices_table(tally, book, bootstrap=boot_own)
-    subtree = analysis.indices_table(tally, book, agencies=tree, bootstrap=boot_subtree)
+    own = analysis.indices_table(cells, book, bootstrap=boot_own)
+    subtree = analysis.indices_table(cells, book, agencies=tree, bootstrap=boot_subtree)
     total = None
     if several_roots:
-        total = analysis.indices_table(rep.relabel_tally(tally, ALL_CODE), book,
-                                       bootstrap=boot_all)
+        total = analysis.indices_table(cells.total(ALL_CODE), book, bootstrap=boot_all)
     return _Full(campaigns=campaigns, codebook=book, tree=tree, ancestors=ancestors,
                  members=dict(members), responding=responding, tally=tally, counts=counts,
                  own=own, subtree=subtree, total=total, capped=capped)
