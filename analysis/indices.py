@@ -34,6 +34,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "TallyCounts",
     "answer_distribution",
+    "bootstrap_groups",
     "bootstrap_indices",
     "criterion_indices",
     "element_indices",
@@ -603,13 +604,32 @@ def bootstrap_indices(
         raise ValueError("n_boot must be at least 1")
     items = satisfaction_items(codebook)
     scores = satisfaction_scores(responses, codebook).to_numpy()
-    answered = (~np.isnan(scores)).astype("float64")
-    satisfied = (scores >= SATISFIED_MIN).astype("float64")  # NaN >= 4 is False
-    elements = list(dict.fromkeys(items["element_code"]))
-    membership = (items["element_code"].to_numpy()[:, None] == np.array(elements)[None, :]).astype(
+    keys = as_text(responses[by]).reset_index(drop=True)
+    groups = keys.groupby(keys).indices  # group value -> row positions; empty values dropped
+    rows = bootstrap_groups(scores, groups, items["element_code"].astype("str").to_numpy(),
+                            n_boot=n_boot, seed=seed)
+    return rows.rename(columns={"group": by})
+
+
+def bootstrap_groups(
+    scores: np.ndarray, groups, item_elements, n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """:func:`bootstrap_indices` on arrays: ``scores`` (respondents x satisfaction items,
+    NaN = no answer), ``groups`` a mapping from each group's value to its respondents'
+    row positions (in the order they are drawn from), ``item_elements`` each item's
+    element code. Returns ``group, level, code, index, ci_low, ci_high``."""
+    if n_boot < 1:
+        raise ValueError("n_boot must be at least 1")
+    scores = np.asarray(scores, dtype="float64")
+    item_elements = np.asarray(item_elements, dtype=object)
+    n_items = scores.shape[1]
+    elements = list(dict.fromkeys(item_elements))
+    membership = (item_elements[:, None] == np.array(elements, dtype=object)[None, :]).astype(
         "float64"
     )
     all_elements = np.ones((len(elements), 1))
+    # Answered and satisfied side by side, so that one product gives both weighted sums.
+    answers = np.hstack([~np.isnan(scores), scores >= SATISFIED_MIN])  # NaN >= 4 is False
 
     def indices(a, s):
         """Element and service indices (percent) of weighted answer sums, one row per replicate."""
@@ -619,13 +639,14 @@ def bootstrap_indices(
         service = _nan_mean_columns(element, all_elements)
         return 100 * np.hstack([element, service])
 
-    keys = as_text(responses[by]).reset_index(drop=True)
-    groups = keys.groupby(keys).indices  # group value -> row positions; empty values dropped
     rows = []
     for key in sorted(groups):
-        members = groups[key]
-        a, s = answered[members], satisfied[members]
+        members = np.asarray(groups[key])
         m = len(members)
+        # The weighted sums are whole numbers no larger than m: exact in single precision
+        # below 2**24, where the product runs twice as fast.
+        exact = "float32" if m < 2**24 else "float64"
+        x = answers[members].astype(exact)
         rng = np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
         # Replicates in batches so that the weight matrix stays a few MB even for the
         # province-wide group.
@@ -637,16 +658,16 @@ def bootstrap_indices(
             # draws with replacement (a multinomial vector), counted with one bincount;
             # several times faster than rng.multinomial for groups of hundreds.
             draws = rng.integers(0, m, size=(size, m)) + (np.arange(size) * m)[:, None]
-            weights = (
-                np.bincount(draws.ravel(), minlength=size * m).reshape(size, m).astype("float64")
-            )
-            replicates.append(indices(weights @ a, weights @ s))
+            weights = np.bincount(draws.ravel(), minlength=size * m).reshape(size, m)
+            sums = (weights.astype(exact) @ x).astype("float64")
+            replicates.append(indices(sums[:, :n_items], sums[:, n_items:]))
         low, high = _percentiles(np.vstack(replicates))
-        point = indices(a.sum(axis=0, keepdims=True), s.sum(axis=0, keepdims=True))[0]
+        total = x.sum(axis=0, dtype="float64", keepdims=True)
+        point = indices(total[:, :n_items], total[:, n_items:])[0]
         for j, code in enumerate([*elements, SERVICE_CODE]):
             level = "service" if code == SERVICE_CODE else "element"
             rows.append((key, level, code, point[j], low[j], high[j]))
-    return pd.DataFrame(rows, columns=[by, "level", "code", "index", "ci_low", "ci_high"])
+    return pd.DataFrame(rows, columns=["group", "level", "code", "index", "ci_low", "ci_high"])
 
 
 def rank_agencies(

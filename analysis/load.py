@@ -40,6 +40,23 @@ def _fetch(conn, sql: str, params: dict | None = None) -> tuple[list, list[str]]
         cursor.close()
 
 
+def _stream(conn, sql: str, params: dict | None = None, size: int = 100_000) -> Iterator[list]:
+    """Like :func:`_fetch`, the rows a batch at a time: a server-side cursor on PostgreSQL
+    (its default cursor would hold every row in memory), the plain cursor on SQLite,
+    which already reads as it goes."""
+    if conn.dialect.paramstyle in ("pyformat", "format"):
+        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+    raw = conn.connection.dbapi_connection
+    cursor = raw.cursor(name="survey_stream") if conn.dialect.name == "postgresql" \
+        else raw.cursor()
+    try:
+        cursor.execute(sql, params or {})
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()
+
+
 def _frame(conn, sql: str, params: dict | None = None, columns=None) -> pd.DataFrame:
     """Run SQL with :name parameters (see :func:`_fetch`) and build a frame."""
     rows, keys = _fetch(conn, sql, params)
@@ -173,6 +190,61 @@ def channel_counts(conn, campaign_id: int) -> pd.DataFrame:
         JOIN agency a ON a.id = r.agency_id WHERE r.campaign_id = :c
         GROUP BY a.code, r.channel ORDER BY a.code, r.channel""", {"c": campaign_id},
         ["agency_code", "channel", "n"])
+
+
+def response_agencies(conn, campaign_id: int, *, exclude_rejected: bool = False,
+                      chunk_size: int = 200_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The ids and agency codes of a campaign's responses, a chunk at a time, in no
+    particular order: two integers a response, read from the (campaign, agency) index
+    without touching the answers. With ``exclude_rejected``, responses whose latest
+    review is "rejected" are left out."""
+    agency_rows, _ = _fetch(conn, "SELECT id, code FROM agency")
+    codes = np.empty(max((i for i, _ in agency_rows), default=0) + 1, dtype=object)
+    for agency_id, code in agency_rows:
+        codes[agency_id] = code
+    rejected = np.array([], dtype="int64")
+    if exclude_rejected:
+        rows, _ = _fetch(conn, f"""
+            SELECT rv.response_id FROM ({LATEST_REVIEW}) rv
+            JOIN response r ON r.id = rv.response_id
+            WHERE rv.state = 'rejected' AND r.campaign_id = :c""", {"c": campaign_id})
+        rejected = np.array([r[0] for r in rows], dtype="int64")
+    for rows in _stream(conn, "SELECT id, agency_id FROM response WHERE campaign_id = :c",
+                        {"c": campaign_id}, chunk_size):
+        pairs = np.array(rows, dtype="int64").reshape(-1, 2)
+        if len(rejected):
+            pairs = pairs[~np.isin(pairs[:, 0], rejected)]
+        if len(pairs):
+            yield pairs[:, 0], codes[pairs[:, 1]]
+
+
+def satisfaction_answers(conn, ids, book: pd.DataFrame, chunk_size: int = 5_000) -> np.ndarray:
+    """The satisfaction answers of the responses ``ids`` (sorted, unique): one row per id
+    in that order, one column per satisfaction item of ``book``, NaN where an item has
+    no 1..5 answer (not applicable or left empty), as the export reads them."""
+    items = [str(c) for c in satisfaction_items(book)["item_code"]]
+    ids = np.asarray(ids, dtype="int64")
+    out = np.full((len(ids), len(items)), np.nan)
+    decode = json.JSONDecoder().decode
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start:start + chunk_size]
+        # The ids are integers from the database, written into the statement as such: one
+        # statement whatever their number, on SQLite and PostgreSQL alike.
+        rows, _ = _fetch(conn, "SELECT id, answers FROM response WHERE id IN ("
+                         + ",".join(str(int(i)) for i in chunk) + ")")
+        if not rows:
+            continue
+        # One parse of the chunk's answers as a JSON array: much faster than one a row.
+        parsed = decode("[" + ",".join(r[1] for r in rows) + "]")
+        values = [[*map(a.get, items)] for a in parsed]
+        try:
+            block = np.array(values, dtype="float64")  # None (no answer) becomes NaN
+        except (TypeError, ValueError):
+            block = np.array([[v if isinstance(v, int | float) and not isinstance(v, bool)
+                               else np.nan for v in row] for row in values], dtype="float64")
+        block[~np.isin(block, (1, 2, 3, 4, 5))] = np.nan
+        out[np.searchsorted(ids, [r[0] for r in rows])] = block
+    return out
 
 
 def export_value(kind: str, value) -> str:
