@@ -657,7 +657,8 @@ def bootstrap_groups(
             # Each replicate's weights are how often each respondent was drawn in m
             # draws with replacement (a multinomial vector), counted with one bincount;
             # several times faster than rng.multinomial for groups of hundreds.
-            draws = rng.integers(0, m, size=(size, m)) + (np.arange(size) * m)[:, None]
+            draws = rng.integers(0, m, size=(size, m))
+            draws += (np.arange(size) * m)[:, None]
             weights = np.bincount(draws.ravel(), minlength=size * m).reshape(size, m)
             sums = (weights.astype(exact) @ x).astype("float64")
             replicates.append(indices(sums[:, :n_items], sums[:, n_items:]))

@@ -242,6 +242,9 @@ class IdSample:
     chunking. Memory is bounded by the number of groups times ``cap``.
     """
 
+    #: Candidates held per family before the groups are cut back to ``cap``.
+    buffer = 200_000
+
     def __init__(self, cap: int | None = None, seed: int = 0):
         if cap is not None and cap < 1:
             raise ValueError("cap must be at least 1")
@@ -252,6 +255,7 @@ class IdSample:
         self._buffered: dict[str, int] = {}
         self._kept: dict[str, int] = {}
         self._sizes: dict[str, np.ndarray] = {}
+        self._bound: dict[str, np.ndarray] = {}
 
     def add(self, ids, seq, family: str, groups, rows=None) -> None:
         """Add a chunk: ``ids`` and ``seq`` (integers, one per response), and for the
@@ -270,11 +274,20 @@ class IdSample:
         previous = self._sizes.get(family, np.zeros(0, dtype="int64"))
         sizes[: len(previous)] += previous
         self._sizes[family] = sizes
-        keys = sample_keys(ids, self.seed)
-        self._parts.setdefault(family, []).append((label, keys[rows], seq[rows], ids[rows]))
-        self._buffered[family] = self._buffered.get(family, 0) + len(rows)
+        keys = sample_keys(ids, self.seed)[rows]
+        seq, ids = seq[rows], ids[rows]
+        # A group that already keeps cap respondents takes a newcomer only if its key is
+        # no larger than the largest kept one: most of a big campaign stops here.
+        bound = self._bound.get(family)
+        if bound is not None:
+            known = label < len(bound)
+            room = ~known
+            room[known] = keys[known] <= bound[label[known]]
+            label, keys, seq, ids = label[room], keys[room], seq[room], ids[room]
+        self._parts.setdefault(family, []).append((label, keys, seq, ids))
+        self._buffered[family] = self._buffered.get(family, 0) + len(label)
         if self.cap is not None and self._buffered[family] > max(
-            1_000_000, 2 * self._kept.get(family, 0)
+            self.buffer, 2 * self._kept.get(family, 0)
         ):
             self._trim(family)
 
@@ -286,6 +299,11 @@ class IdSample:
             rank = np.arange(len(ranked)) - np.searchsorted(ranked, ranked, side="left")
             keep = order[rank < self.cap]
             label, keys, seq, ids = label[keep], keys[keep], seq[keep], ids[keep]
+            groups = len(self._labels[family])
+            full = np.bincount(label, minlength=groups) >= self.cap
+            largest = np.zeros(groups, dtype="uint64")
+            np.maximum.at(largest, label, keys)
+            self._bound[family] = np.where(full, largest, np.iinfo("uint64").max)
         self._parts[family] = [(label, keys, seq, ids)]
         self._kept[family] = self._buffered[family] = len(label)
 

@@ -119,13 +119,15 @@ def _numbered(n=90, seed=0):
                          "TC1": scores[:, 0], "TC2": scores[:, 1], "TT1": scores[:, 2]})
 
 
-@pytest.mark.parametrize("cap", [None, 4, 25])
-def test_id_sample_keeps_what_the_respondent_sample_keeps(codebook, cap):
+@pytest.mark.parametrize(("cap", "buffer"), [(None, 200_000), (4, 200_000), (25, 200_000),
+                                             (4, 1), (25, 7)])
+def test_id_sample_keeps_what_the_respondent_sample_keeps(codebook, cap, buffer):
     frame = _numbered()
     whole = report.RespondentSample(codebook, cap=cap, seed=3)
     for chunk in chunks(frame, 10):
         whole.add(chunk, {"agency": chunk["agency_code"]})
     by_id = report.IdSample(cap=cap, seed=3)
+    by_id.buffer = buffer  # a small buffer cuts back after every chunk
     for chunk in chunks(frame.sample(frac=1, random_state=2), 13):  # any order, any chunks
         by_id.add(chunk["response_id"], chunk["response_id"], "agency", chunk["agency_code"])
     chosen = by_id.ids()
