@@ -52,7 +52,7 @@ DEFAULT_CAP = 2000
 #: Above this many responses the pages skip the bootstrap; `flask report` always
 #: computes it. At a million responses the first view takes a few seconds (README,
 #: Performance), most of it the bootstrap of the sampled respondents; beyond, choosing
-#: the samples adds about half a second a million responses.
+#: the samples adds just under a second a million responses.
 DEFAULT_MAX_RESPONSES = 1_000_000
 CHUNK_SIZE = 20_000
 CACHE_SIZE = 16
