@@ -12,10 +12,12 @@ import json
 import re
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from .io import CODEBOOK_COLUMNS, META_COLUMNS, TALLY_COLUMNS
+from .indices import TallyCounts
+from .io import CODEBOOK_COLUMNS, META_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
 from .ledger import export_value  # the stored → export conversion, shared with verify
 
 LATEST_REVIEW = """
@@ -53,20 +55,41 @@ def corrections(conn, campaign_id: int, first: int = 0, last: int | None = None
     return out
 
 
-def _frame(conn, sql: str, params: dict | None = None, columns=None) -> pd.DataFrame:
-    """Run SQL with :name parameters on the driver's own cursor and build a frame.
-
-    The driver's plain tuples go straight into pandas: wrapping ~20 000 tally rows in
-    SQLAlchemy Row objects first costs more than all the index arithmetic."""
+def _fetch(conn, sql: str, params: dict | None = None) -> tuple[list, list[str]]:
+    """Run SQL with :name parameters on the driver's own cursor: its plain tuples and the
+    column names. Wrapping ~20 000 tally rows in SQLAlchemy Row objects first costs more
+    than all the index arithmetic."""
     if conn.dialect.paramstyle in ("pyformat", "format"):
         sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(sql, params or {})
-        keys = columns or [d[0] for d in cursor.description]
-        return pd.DataFrame.from_records(cursor.fetchall(), columns=keys)
+        return cursor.fetchall(), [d[0] for d in cursor.description]
     finally:
         cursor.close()
+
+
+def _stream(conn, sql: str, params: dict | None = None, size: int = 100_000) -> Iterator[list]:
+    """Like :func:`_fetch`, the rows a batch at a time: a server-side cursor on PostgreSQL
+    (its default cursor would hold every row in memory), the plain cursor on SQLite,
+    which already reads as it goes."""
+    if conn.dialect.paramstyle in ("pyformat", "format"):
+        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+    raw = conn.connection.dbapi_connection
+    cursor = raw.cursor(name="survey_stream") if conn.dialect.name == "postgresql" \
+        else raw.cursor()
+    try:
+        cursor.execute(sql, params or {})
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _frame(conn, sql: str, params: dict | None = None, columns=None) -> pd.DataFrame:
+    """Run SQL with :name parameters (see :func:`_fetch`) and build a frame."""
+    rows, keys = _fetch(conn, sql, params)
+    return pd.DataFrame.from_records(rows, columns=columns or keys)
 
 
 def campaign(conn, code: str) -> dict | None:
@@ -144,6 +167,57 @@ def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataF
     return counts.reset_index(drop=True)
 
 
+#: Answers per (agency, item) with one column per score 0..5: the database sums the
+#: scores of each cell, so a campaign comes back as agencies x items rows (2,850 for 150
+#: agencies and 19 items), whatever its number of responses.
+_TALLY_CELLS = """
+    SELECT a.code, i.code, s.n0, s.n1, s.n2, s.n3, s.n4, s.n5
+    FROM (SELECT agency_id, item_id, {sums} FROM answer_tally
+          WHERE campaign_id = :c GROUP BY agency_id, item_id) s
+    JOIN agency a ON a.id = s.agency_id JOIN item i ON i.id = s.item_id""".format(
+    sums=", ".join(f"coalesce(sum(n) FILTER (WHERE score = {k}), 0) AS n{k}"
+                   for k in range(SCALE_MAX + 1)))
+
+
+def tally_counts(conn, campaign_id: int, book: pd.DataFrame, *,
+                 exclude_rejected: bool = False) -> TallyCounts:
+    """The tally the database keeps, as :class:`analysis.TallyCounts` over the satisfaction
+    items of ``book``: the same answers as :func:`tally`, in the form indices are
+    computed from. Agencies without any answer are left out, as in :func:`tally`.
+
+    With `exclude_rejected`, the answers of responses whose latest review is "rejected"
+    are subtracted (they are few; their answers are read, not the whole campaign's).
+    """
+    items = [str(c) for c in satisfaction_items(book)["item_code"]]
+    item_pos = {code: k for k, code in enumerate(items)}
+    rows, _ = _fetch(conn, _TALLY_CELLS, {"c": campaign_id})
+    rows = [r for r in rows if r[1] in item_pos]
+    codes = sorted({r[0] for r in rows})
+    agency_pos = {code: k for k, code in enumerate(codes)}
+    counts = np.zeros((len(codes), len(items), SCALE_MAX + 1), dtype="int64")
+    if rows:
+        agencies, cells, *scores = zip(*rows, strict=True)
+        counts[[agency_pos[c] for c in agencies], [item_pos[c] for c in cells]] = \
+            np.array(scores, dtype="int64").T
+    if exclude_rejected and codes:
+        rejected, _ = _fetch(conn, f"""
+            SELECT r.id, a.code, r.answers FROM response r
+            JOIN ({LATEST_REVIEW}) rv ON rv.response_id = r.id AND rv.state = 'rejected'
+            JOIN agency a ON a.id = r.agency_id WHERE r.campaign_id = :c""", {"c": campaign_id})
+        # The tally counts effective answers: subtract those, corrections applied.
+        fixes = corrections(conn, campaign_id) if rejected else {}
+        for rid, code, answers in rejected:
+            if code not in agency_pos:
+                continue
+            for item, value in apply_corrections(json.loads(answers),
+                                                 fixes.get(rid, [])).items():
+                if item in item_pos and isinstance(value, int) and 0 <= value <= SCALE_MAX:
+                    counts[agency_pos[code], item_pos[item], value] -= 1
+        np.maximum(counts, 0, out=counts)
+    answered = counts.sum(axis=(1, 2)) > 0
+    return TallyCounts(np.array(codes, dtype=object)[answered], items, counts[answered])
+
+
 def channel_counts(conn, campaign_id: int) -> pd.DataFrame:
     """Responses per agency and channel."""
     return _frame(conn, """
@@ -151,6 +225,78 @@ def channel_counts(conn, campaign_id: int) -> pd.DataFrame:
         JOIN agency a ON a.id = r.agency_id WHERE r.campaign_id = :c
         GROUP BY a.code, r.channel ORDER BY a.code, r.channel""", {"c": campaign_id},
         ["agency_code", "channel", "n"])
+
+
+def response_agencies(conn, campaign_id: int, *, exclude_rejected: bool = False,
+                      chunk_size: int = 200_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The ids and agency codes of a campaign's responses, a chunk at a time, in no
+    particular order: two integers a response, read from the (campaign, agency) index
+    without touching the answers. With ``exclude_rejected``, responses whose latest
+    review is "rejected" are left out."""
+    agency_rows, _ = _fetch(conn, "SELECT id, code FROM agency")
+    codes = np.empty(max((i for i, _ in agency_rows), default=0) + 1, dtype=object)
+    for agency_id, code in agency_rows:
+        codes[agency_id] = code
+    rejected = np.array([], dtype="int64")
+    if exclude_rejected:
+        rows, _ = _fetch(conn, f"""
+            SELECT rv.response_id FROM ({LATEST_REVIEW}) rv
+            JOIN response r ON r.id = rv.response_id
+            WHERE rv.state = 'rejected' AND r.campaign_id = :c""", {"c": campaign_id})
+        rejected = np.array([r[0] for r in rows], dtype="int64")
+    for rows in _stream(conn, "SELECT id, agency_id FROM response WHERE campaign_id = :c",
+                        {"c": campaign_id}, chunk_size):
+        pairs = np.array(rows, dtype="int64").reshape(-1, 2)
+        if len(rejected):
+            pairs = pairs[~np.isin(pairs[:, 0], rejected)]
+        if len(pairs):
+            yield pairs[:, 0], codes[pairs[:, 1]]
+
+
+def _corrections_of(conn, ids: list[int]) -> dict[int, list[dict]]:
+    """Response id → its corrections' changes in order, for the responses ``ids``."""
+    if not ids:
+        return {}
+    rows, _ = _fetch(conn, "SELECT response_id, changes FROM response_correction WHERE "
+                     "response_id IN (" + ",".join(str(int(i)) for i in ids) + ") ORDER BY id")
+    out: dict[int, list[dict]] = {}
+    for rid, changes in rows:
+        out.setdefault(rid, []).append(json.loads(changes))
+    return out
+
+
+def satisfaction_answers(conn, ids, book: pd.DataFrame, chunk_size: int = 5_000) -> np.ndarray:
+    """The satisfaction answers of the responses ``ids`` (sorted, unique): one row per id
+    in that order, one column per satisfaction item of ``book``, NaN where an item has
+    no 1..5 answer (not applicable or left empty), as the export reads them."""
+    items = [str(c) for c in satisfaction_items(book)["item_code"]]
+    ids = np.asarray(ids, dtype="int64")
+    out = np.full((len(ids), len(items)), np.nan)
+    decode = json.JSONDecoder().decode
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start:start + chunk_size]
+        # The ids are integers from the database, written into the statement as such: one
+        # statement whatever their number, on SQLite and PostgreSQL alike.
+        rows, _ = _fetch(conn, "SELECT id, answers FROM response WHERE id IN ("
+                         + ",".join(str(int(i)) for i in chunk) + ")")
+        if not rows:
+            continue
+        # One parse of the chunk's answers as a JSON array: much faster than one a row.
+        parsed = decode("[" + ",".join(r[1] for r in rows) + "]")
+        # Effective answers: the (rare) corrections of these responses applied in order.
+        fixes = _corrections_of(conn, [r[0] for r in rows])
+        if fixes:
+            parsed = [apply_corrections(a, fixes[r[0]]) if r[0] in fixes else a
+                      for r, a in zip(rows, parsed, strict=True)]
+        values = [[*map(a.get, items)] for a in parsed]
+        try:
+            block = np.array(values, dtype="float64")  # None (no answer) becomes NaN
+        except (TypeError, ValueError):
+            block = np.array([[v if isinstance(v, int | float) and not isinstance(v, bool)
+                               else np.nan for v in row] for row in values], dtype="float64")
+        block[~np.isin(block, (1, 2, 3, 4, 5))] = np.nan
+        out[np.searchsorted(ids, [r[0] for r in rows])] = block
+    return out
 
 
 def iter_responses(conn, campaign_id: int, book: pd.DataFrame,

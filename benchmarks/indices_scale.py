@@ -5,12 +5,23 @@ For each size the script builds a synthetic campaign through the application's s
 (responses with their answers, and the per-(agency, item, score) tally the application
 keeps as it accepts each response), then times, in the same run:
 
-- the application's path: analysis.load.tally (SQL) + analysis.indices.indices_table
-  (criterion, element and service indices with Wilson intervals), and its peak memory;
-- a reference: one hand-written SQL query computing the criterion indices from the same
-  tally table;
-- for context, the same counts aggregated from the raw responses (json_each), which is
-  what a design without a tally would have to do (skipped above --raw-limit responses).
+- app: what the results pages compute before any interval that needs respondents —
+  the campaign, its codebook and the agency tree, the tally summed per (agency, item)
+  by SQL (analysis.load.tally_counts), then analysis.indices_table twice: every
+  agency's own indices and every unit's indices rolled up through the agency tree
+  (criterion index with its Wilson interval, n and mean score; element and service
+  index, n and mean score), and its peak memory;
+- ref: a reference, one hand-written SQL query computing the criterion indices (index
+  and n per agency and item) from the same tally table, and nothing else: no interval,
+  mean score, element or service index, or roll-up. app/ref is their ratio (best of
+  several runs each, alternated);
+- page: the results service's first view of the campaign (results.campaign_indices,
+  cache empty) without the bootstrap, and with it (1000 replicates, seed 0, at most
+  2000 respondents a group, as the pages use): "boot" is the difference, the
+  respondent bootstrap of every agency's and the province's element and service
+  intervals; its peak memory is traced up to --trace-limit responses;
+- raw: for context, the same counts aggregated from the raw responses (json_each),
+  which is what a design without a tally would have to do (up to --raw-limit).
 
     .venv/bin/python benchmarks/indices_scale.py [--sizes 100000,1000000,10000000]
 """
@@ -108,32 +119,75 @@ def build(size: int, work: Path) -> tuple[Path, int]:
     return path, cid
 
 
-def time_app(path: Path, cid: int) -> tuple[float, float, int]:
-    """Seconds and peak MiB of the application's index computation, and the row count."""
+def time_app(path: Path, cid: int, sql: str, repeat: int = 7) -> tuple[float, float, int, float]:
+    """Best seconds and peak MiB of the application's index computation, the number of
+    index rows it gives, and the best seconds of the reference query ``sql``, the two
+    alternated so that both see the same load on the machine."""
     from sqlalchemy import create_engine
 
     from analysis import indices_table
     from analysis import load as loader
 
     engine = create_engine(f"sqlite:///{path}")
+
     def compute():
         with engine.connect() as conn:
             info = loader.campaign(conn, "bench")
-            return indices_table(loader.tally(conn, info["id"]),
-                                 loader.codebook(conn, info["version_id"]))
+            book = loader.codebook(conn, info["version_id"])
+            tree = loader.agencies(conn)
+            counts = loader.tally_counts(conn, info["id"], book)
+            own = indices_table(counts, book)
+            rolled = indices_table(counts, book, agencies=tree)
+            return len(own) + len(rolled)
 
     # Peak memory in a pass of its own: tracing allocations slows Python down severalfold.
     tracemalloc.start()
-    rows = len(compute())
+    rows = compute()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    best = float("inf")
-    for _ in range(3):
+    ref = sqlite3.connect(path)
+    ref.execute(sql, (cid,)).fetchall()
+    best = best_ref = float("inf")
+    for _ in range(repeat):
         t0 = time.perf_counter()
         compute()
         best = min(best, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        ref.execute(sql, (cid,)).fetchall()
+        best_ref = min(best_ref, time.perf_counter() - t0)
+    ref.close()
     engine.dispose()
-    return best, peak, rows
+    return best, peak, rows, best_ref
+
+
+def time_page(size: int, work: Path, trace: bool) -> tuple[float, float, float]:
+    """Seconds of the results service's first view without and with the bootstrap, and
+    the peak MiB of the latter (NaN when not traced)."""
+    os.environ["SURVEY_INSTANCE_PATH"] = str(work / f"inst-{size}")
+    from survey_app import create_app
+    from survey_app.extensions import db
+    from survey_app.services import results
+
+    app = create_app({"SECRET_KEY": "bench"})
+    with app.app_context():
+        campaign = results.get("bench")
+
+        def first_view(bootstrap: int) -> float:
+            app.extensions.pop("results_cache", None)
+            t0 = time.perf_counter()
+            results.campaign_indices(campaign, bootstrap=bootstrap, seed=0, cap=2000)
+            return time.perf_counter() - t0
+
+        plain = min(first_view(0) for _ in range(2))
+        booted = first_view(1000)
+        peak = float("nan")
+        if trace:
+            tracemalloc.start()
+            first_view(1000)
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+        db.engine.dispose()
+    return plain, booted, peak
 
 
 def time_sql(path: Path, sql: str, cid: int, repeat: int = 3) -> float:
@@ -152,31 +206,43 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="100000,1000000,10000000")
     ap.add_argument("--raw-limit", type=int, default=1_000_000,
                     help="largest size for the raw json_each aggregation (it is slow)")
+    ap.add_argument("--trace-limit", type=int, default=1_000_000,
+                    help="largest size whose bootstrap memory is traced (tracing is slow)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="survey-indices-"))
     print(f"scratch folder: {work}")
-    print(f"{'responses':>11} {'db MiB':>8} {'build s':>8} {'app s':>7} {'peak MiB':>9} "
-          f"{'ref s':>7} {'app/ref':>7} {'raw s':>7} {'rows':>6}")
+    print("app: campaign, codebook, agency tree, tally summed per (agency, item) in SQL; "
+          "criterion (Wilson 95 % interval, n, mean score), element and service indices "
+          "(n, mean score) of every agency, and of every unit rolled up through the tree")
+    print("ref: one SQL query: criterion index and n per agency and item from the tally "
+          "(no interval, mean score, element, service or roll-up)")
+    print("page: results.campaign_indices first view without bootstrap; boot: with the "
+          "bootstrap (1000 replicates, <= 2000 respondents a group) minus without")
+    print(f"{'responses':>11} {'db MiB':>7} {'build s':>8} {'app s':>7} {'peak MiB':>9} "
+          f"{'ref s':>7} {'app/ref':>7} {'page s':>7} {'boot s':>7} {'boot MiB':>9} "
+          f"{'raw s':>7} {'rows':>6}")
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         t0 = time.perf_counter()
         path, cid = build(size, work)
         built = time.perf_counter() - t0
-        app_s, peak, rows = time_app(path, cid)
-        ref_s = time_sql(path, REFERENCE, cid)
+        app_s, peak, rows, ref_s = time_app(path, cid, REFERENCE)
+        page_s, booted_s, boot_peak = time_page(size, work, size <= args.trace_limit)
         raw_s = time_sql(path, RAW, cid, repeat=1) if size <= args.raw_limit else float("nan")
         mib = path.stat().st_size / 2**20
-        results.append((size, app_s, peak, ref_s))
-        print(f"{size:>11,} {mib:>8.0f} {built:>8.1f} {app_s:>7.3f} {peak:>9.1f} {ref_s:>7.3f} "
-              f"{app_s / ref_s:>7.2f} {raw_s:>7.2f} {rows:>6}", flush=True)
+        results.append((size, app_s, peak, ref_s, booted_s - page_s))
+        print(f"{size:>11,} {mib:>7.0f} {built:>8.1f} {app_s:>7.3f} {peak:>9.1f} {ref_s:>7.3f} "
+              f"{app_s / ref_s:>7.2f} {page_s:>7.2f} {booted_s - page_s:>7.2f} "
+              f"{boot_peak:>9.1f} {raw_s:>7.2f} {rows:>6}", flush=True)
         if not args.keep:
             for f in path.parent.glob(path.name + "*"):
                 f.unlink()
     if len(results) > 1:
-        (n0, a0, m0, _), (n1, a1, m1, _) = results[0], results[-1]
+        (n0, a0, m0, _, b0), (n1, a1, m1, _, b1) = results[0], results[-1]
         print(f"growth from {n0:,} to {n1:,} responses: time x{a1 / a0:.2f}, "
-              f"peak memory x{m1 / m0:.2f} (responses x{n1 / n0:.0f})")
+              f"peak memory x{m1 / m0:.2f}, bootstrap time x{b1 / b0:.2f} "
+              f"(responses x{n1 / n0:.0f})")
     return 0
 
 

@@ -46,7 +46,7 @@ class Defaults:
     RESULTS_SEED = 0
     RESULTS_BOOTSTRAP_CAP = 2000
     # Pages skip that bootstrap above this many responses (`flask report` never does).
-    RESULTS_BOOTSTRAP_MAX_RESPONSES = 50_000
+    RESULTS_BOOTSTRAP_MAX_RESPONSES = 1_000_000
     # Quality flags for the auditor: overrides of analysis.quality.Thresholds, e.g.
     # {"speeder_ratio": 0.4, "burst_count": 8}. Unknown names are refused at use.
     QUALITY_THRESHOLDS: dict = {}

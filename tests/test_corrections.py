@@ -172,6 +172,22 @@ def test_tally_exports_and_results_use_effective_answers(collected, client, logi
         expected = _counts(tally_from_responses(kept, book))
         stored = _counts(loader.tally(conn, campaign_id, exclude_rejected=exclude))
         assert stored == expected and len(stored) > 40
+        # the counts array the indices are computed from, rejected ones subtracted
+        cube = loader.tally_counts(conn, campaign_id, book, exclude_rejected=exclude)
+        from_cube = sorted(
+            (agency, item, score, int(cube.counts[a, i, score]))
+            for a, agency in enumerate(cube.agencies) for i, item in enumerate(cube.items)
+            for score in range(1, 6) if cube.counts[a, i, score] > 0)
+        assert from_cube == expected
+
+    # the answers the bootstrap resamples are the effective ones too
+    ids = sorted(int(i) for i in responses["response_id"])
+    items = [str(c) for c in book.loc[book["type"] == "satisfaction", "item_code"]]
+    matrix = loader.satisfaction_answers(conn, ids, book)
+    exported = responses.set_index(responses["response_id"].astype(int)).loc[ids, items]
+    assert ((matrix == exported.to_numpy(dtype=float)) | (
+        pd.isna(matrix) & exported.isna().to_numpy())).all()
+    assert matrix[ids.index(1), items.index("TC1")] == 2
 
     # the results page's cache sees the correction
     indices_after = client.get("/results/demo/indices.csv").text

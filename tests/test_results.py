@@ -424,3 +424,53 @@ def test_campaign_over_several_trees_has_a_whole_campaign_row(demo, db, app):
     assert service["agency_code"] == "*" and service["index"] == pytest.approx(50)
     assert service["ci_low"] <= 50 <= service["ci_high"]
     assert computed.name("*") == "Toàn bộ đợt khảo sát"
+
+
+# --- reading for the indices and the bootstrap ---------------------------------------------
+
+def test_tally_counts_are_the_tally_with_and_without_rejected(answered, app, db):
+    import numpy as np
+
+    from analysis import load
+
+    reject(db, 4)
+    with app.app_context():
+        from survey_app.services import results
+
+        campaign = results.get("demo")
+        conn = db.session.connection()
+        book = load.codebook(conn, campaign.version_id)
+        for exclude in (False, True):
+            counts = load.tally_counts(conn, campaign.id, book, exclude_rejected=exclude)
+            expected = analysis.TallyCounts.from_frame(
+                load.tally(conn, campaign.id, exclude_rejected=exclude), book)
+            assert list(counts.agencies) == list(expected.agencies)
+            assert list(counts.items) == list(expected.items)
+            assert np.array_equal(counts.counts, expected.counts)
+        kept = load.tally_counts(conn, campaign.id, book, exclude_rejected=True)
+        everything = load.tally_counts(conn, campaign.id, book)
+        assert kept.counts.sum() < everything.counts.sum()
+
+
+def test_answers_read_by_id_are_the_exported_ones(answered, app, db):
+    import numpy as np
+
+    from analysis import load
+    from analysis import report as rep
+
+    with app.app_context():
+        from survey_app.services import results
+
+        campaign = results.get("demo")
+        conn = db.session.connection()
+        book = load.codebook(conn, campaign.version_id)
+        export = rep.blank_to_missing(load.responses(conn, campaign.id, book))
+        ids = export["response_id"].astype("int64").to_numpy()
+        wanted = np.sort(ids)[::2]
+        got = load.satisfaction_answers(conn, wanted, book, chunk_size=3)
+        expected = analysis.satisfaction_scores(export, book).set_index(ids).loc[wanted]
+        assert np.array_equal(got, expected.to_numpy(), equal_nan=True)
+        assert len(got) == len(wanted) > 1
+        pairs = [p for chunk in load.response_agencies(conn, campaign.id, chunk_size=2)
+                 for p in zip(*chunk, strict=True)]
+        assert sorted(pairs) == sorted(zip(ids, export["agency_code"], strict=True))

@@ -51,11 +51,11 @@ def service_indices(campaign: Campaign) -> pd.DataFrame:
     columns = ["agency_code", "n_all", "index_all", "n_kept", "index_kept"]
     tables = []
     for exclude in (False, True):
-        tally = loader.tally(conn, campaign.id, exclude_rejected=exclude)
-        if not len(tally):
+        counts = loader.tally_counts(conn, campaign.id, book, exclude_rejected=exclude)
+        if not len(counts):
             tables.append(pd.DataFrame(columns=["agency_code", "n", "index"]))
             continue
-        table = indices_table(tally, book)
+        table = indices_table(counts, book)
         tables.append(table.loc[table["level"] == "service", ["agency_code", "n", "index"]])
     merged = tables[0].merge(tables[1], on="agency_code", how="outer", suffixes=("_all", "_kept"))
     return merged[columns] if len(merged) else pd.DataFrame(columns=columns)

@@ -5,16 +5,18 @@ results pages, the reports and the command line all call these functions.
 Where the numbers come from:
 
 - point estimates (every level) from the answer tally the database keeps
-  (:func:`analysis.load.tally`), so their cost does not grow with the responses;
+  (:func:`analysis.load.tally_counts`), so their cost does not grow with the responses;
 - criterion intervals are Wilson intervals of the same counts;
 - element and service intervals are a seeded respondent bootstrap
-  (:func:`analysis.bootstrap_indices`) on respondent-level data, read in one pass over
-  the campaign's responses in chunks (:func:`analysis.load.iter_responses`). To keep
-  that bounded, a group (an agency, a subtree, a channel…) of more than ``cap``
-  respondents is bootstrapped on a seeded random sample of ``cap`` of them: its
-  interval is then somewhat wider than the full data would give (conservative), and
-  the results say which groups were sampled. Up to ``cap`` the intervals are exactly
-  those of ``python -m analysis indices --bootstrap N --seed S`` on the export.
+  (:func:`analysis.bootstrap_indices`) on respondent-level data. To keep that bounded,
+  a group (an agency, a subtree, a channel…) of more than ``cap`` respondents is
+  bootstrapped on a seeded random sample of ``cap`` of them: its interval is then
+  somewhat wider than the full data would give (conservative), and the results say
+  which groups were sampled. Up to ``cap`` the intervals are exactly those of
+  ``python -m analysis indices --bootstrap N --seed S`` on the export. The samples are
+  chosen from the responses' ids and agencies alone (an index read), and only the
+  chosen respondents' answers are read (:func:`_respondent_bootstrap`); breakdowns by
+  channel or profile still read every response of the scope once.
 
 Results are cached per application, keyed by the campaign(s), the options and a
 fingerprint of the data (responses, reviews and corrections are append-only, so their
@@ -30,6 +32,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from flask import current_app
 from sqlalchemy import case, func, select
@@ -46,9 +49,11 @@ from .campaigns import get_campaign
 
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_CAP = 2000
-#: Above this many responses the pages skip the bootstrap (one pass over every response
-#: takes about 0.2 ms a response); `flask report` always computes it.
-DEFAULT_MAX_RESPONSES = 50_000
+#: Above this many responses the pages skip the bootstrap; `flask report` always
+#: computes it. At a million responses the first view takes a few seconds (README,
+#: Performance), most of it the bootstrap of the sampled respondents; beyond, choosing
+#: the samples adds just under a second a million responses.
+DEFAULT_MAX_RESPONSES = 1_000_000
 CHUNK_SIZE = 20_000
 CACHE_SIZE = 16
 #: The code under which a whole campaign is counted when its agencies have several roots.
@@ -214,9 +219,14 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
     counts = _response_counts([c["id"] for c in campaigns])
     counted = counts["n"] - counts["rejected"] if exclude_rejected else counts["n"]
     responding = sorted(set(counts.loc[counted > 0, "agency_code"]))
-    tally = rep.sum_tallies(load.tally(conn, c["id"], exclude_rejected=exclude_rejected)
-                            for c in campaigns)
-    tally = rep.with_agencies(tally, responding, book)
+    # Every index comes from the counts array (cells); the long tally is kept for the answer
+    # distribution and its chart.
+    cells = load.tally_counts(conn, campaigns[0]["id"], book, exclude_rejected=exclude_rejected)
+    for campaign in campaigns[1:]:
+        cells = cells + load.tally_counts(conn, campaign["id"], book,
+                                            exclude_rejected=exclude_rejected)
+    cells = cells.with_agencies(responding)
+    tally = rep.with_agencies(cells.to_frame(), responding, book)
 
     members: dict[str, set] = defaultdict(set)
     for code in responding:
@@ -229,30 +239,24 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
     boot_own = boot_subtree = boot_all = None
     capped = pd.DataFrame(columns=["family", "group", "sampled", "total"])
     if n_boot and responding:
-        sample = rep.RespondentSample(book, cap=cap, seed=seed)
         pooled_of = {c: [a for a in ancestors[c] if a in pooled] for c in responding}
-        for chunk in _chunks(conn, campaigns, book, exclude_rejected=exclude_rejected):
-            groups = {"agency": chunk["agency_code"]}
-            if pooled:
-                groups["subtree"] = chunk["agency_code"].map(pooled_of)
-            if several_roots:
-                groups["all"] = pd.Series(ALL_CODE, index=chunk.index)
-            sample.add(chunk, groups)
-        capped = sample.capped()
+        boot = _respondent_bootstrap(conn, campaigns, book, exclude_rejected, n_boot, seed, cap,
+                                     pooled_of if pooled else None, several_roots)
+        capped = boot.capped
 
         def sampled(family):
             return set(capped.loc[capped["family"] == family, "group"])
 
-        boot_own = rep.recentre(sample.bootstrap("agency", n_boot, seed),
-                                analysis.indices_table(tally, book), sampled("agency"))
+        boot_own = rep.recentre(boot.family("agency"), analysis.indices_table(cells, book),
+                                sampled("agency"))
         # A subtree with one responding agency holds exactly that agency's respondents:
         # it shows that agency's interval rather than a second draw on the same data.
         single = {a: next(iter(m)) for a, m in members.items() if len(m) == 1}
         parts = []
         if pooled:
             parts.append(rep.recentre(
-                sample.bootstrap("subtree", n_boot, seed),
-                analysis.indices_table(tally, book, agencies=tree), sampled("subtree")))
+                boot.family("subtree"),
+                analysis.indices_table(cells, book, agencies=tree), sampled("subtree")))
         if boot_own is not None and single:
             parts += [boot_own[boot_own["agency_code"] == code].assign(agency_code=ancestor)
                       for ancestor, code in single.items()]
@@ -260,19 +264,70 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
         boot_subtree = pd.concat(parts, ignore_index=True) if parts else None
         if several_roots:
             boot_all = rep.recentre(
-                sample.bootstrap("all", n_boot, seed),
-                analysis.indices_table(rep.relabel_tally(tally, ALL_CODE), book),
-                sampled("all"))
+                boot.family("all"),
+                analysis.indices_table(cells.total(ALL_CODE), book), sampled("all"))
 
-    own = analysis.indices_table(tally, book, bootstrap=boot_own)
-    subtree = analysis.indices_table(tally, book, agencies=tree, bootstrap=boot_subtree)
+    own = analysis.indices_table(cells, book, bootstrap=boot_own)
+    subtree = analysis.indices_table(cells, book, agencies=tree, bootstrap=boot_subtree)
     total = None
     if several_roots:
-        total = analysis.indices_table(rep.relabel_tally(tally, ALL_CODE), book,
-                                       bootstrap=boot_all)
+        total = analysis.indices_table(cells.total(ALL_CODE), book, bootstrap=boot_all)
     return _Full(campaigns=campaigns, codebook=book, tree=tree, ancestors=ancestors,
                  members=dict(members), responding=responding, tally=tally, counts=counts,
                  own=own, subtree=subtree, total=total, capped=capped)
+
+
+@dataclass
+class _Bootstrap:
+    intervals: dict         # family -> bootstrap_groups result keyed by agency_code
+    capped: pd.DataFrame
+
+    def family(self, name: str) -> pd.DataFrame | None:
+        return self.intervals.get(name)
+
+
+def _respondent_bootstrap(conn, campaigns: Sequence[dict], book: pd.DataFrame,
+                          exclude_rejected: bool, n_boot: int, seed: int, cap: int | None,
+                          pooled_of: dict | None, several_roots: bool) -> _Bootstrap:
+    """Element and service intervals per agency ("agency"), per pooled subtree ("subtree")
+    and for the whole campaign ("all"), by respondent bootstrap.
+
+    Two passes: the responses' ids and agencies (two integers each, from an index) choose
+    each group's respondents by :class:`analysis.report.IdSample`, the rule of
+    :class:`analysis.report.RespondentSample`; then only the chosen respondents' answers
+    are read. The intervals are those the whole export would give up to ``cap``
+    respondents a group, and those of the same seeded sample above it."""
+    sample = rep.IdSample(cap=cap, seed=seed)
+    for k, campaign in enumerate(campaigns):
+        for ids, agencies in load.response_agencies(conn, campaign["id"],
+                                                    exclude_rejected=exclude_rejected):
+            # The export lists a campaign's responses by id, one campaign after another.
+            seq = ids + (k << 40)
+            sample.add(ids, seq, "agency", agencies)
+            if pooled_of:
+                inverse, values = pd.factorize(agencies)
+                lists = [pooled_of.get(v, []) for v in values]
+                lengths = np.array([len(x) for x in lists], dtype="int64")
+                flat = np.array([g for x in lists for g in x], dtype=object)
+                starts = np.cumsum(lengths) - lengths
+                per_row = lengths[inverse]
+                rows = np.repeat(np.arange(len(ids)), per_row)
+                within = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+                if len(rows):
+                    sample.add(ids, seq, "subtree", flat[starts[inverse][rows] + within], rows)
+            if several_roots:
+                sample.add(ids, seq, "all", np.full(len(ids), ALL_CODE, dtype=object))
+    chosen = sample.ids()
+    scores = load.satisfaction_answers(conn, chosen, book)
+    elements = analysis.satisfaction_items(book)["element_code"].astype("str").to_numpy()
+    intervals = {}
+    for family in sample.families():
+        groups = sample.groups(family, chosen)
+        if groups:
+            intervals[family] = analysis.bootstrap_groups(
+                scores, groups, elements, n_boot=n_boot, seed=seed
+            ).rename(columns={"group": "agency_code"})
+    return _Bootstrap(intervals=intervals, capped=sample.capped())
 
 
 def _full(campaigns: Sequence[Campaign], exclude_rejected: bool, bootstrap: int, seed: int,

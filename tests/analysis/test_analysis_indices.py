@@ -261,3 +261,56 @@ def test_answer_distribution(app_tally, codebook):
     assert shares.loc["TC2"].tolist() == [20.0, 20.0, 0.0, 40.0, 20.0]
     assert shares.loc["TT1", 4] == pytest.approx(100 / 3)  # the two N/A answers are left out
     assert analysis.answer_distribution(app_tally, codebook, agency_code="C03").isna().all().all()
+
+
+# --- the counts array ---------------------------------------------------------------
+
+
+def _random_tally(seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [(a, i, s, int(rng.integers(1, 9)))
+            for a in ["C1", "C2", "C3", "D1"] for i in ["TC1", "TC2", "TT1"] for s in range(6)
+            if rng.random() < 0.6]
+    return _tally(rows)
+
+
+def test_counts_array_gives_the_same_tables(app_tally, codebook):
+    counts = analysis.TallyCounts.from_frame(app_tally, codebook)
+    assert counts.counts.shape == (len(set(app_tally["agency_code"])), 3, 6)
+    pd.testing.assert_frame_equal(analysis.indices_table(counts, codebook),
+                                  analysis.indices_table(app_tally, codebook))
+    tally = _random_tally()
+    counts = analysis.TallyCounts.from_frame(tally, codebook)
+    pd.testing.assert_frame_equal(analysis.indices_table(counts, codebook, agencies=TREE),
+                                  analysis.indices_table(tally, codebook, agencies=TREE))
+    back = counts.to_frame()
+    expected = tally.sort_values(["agency_code", "item_code", "score"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+
+
+def test_counts_array_sums_totals_and_rolls_up(codebook):
+    tally = _random_tally(1)
+    counts = analysis.TallyCounts.from_frame(tally, codebook)
+    assert ((counts + counts).counts == 2 * counts.counts).all()
+    whole = counts.total("*")
+    assert list(whole.agencies) == ["*"] and whole.counts.sum() == tally["n"].sum()
+    rolled = counts.rollup(TREE).to_frame()
+    expected = analysis.rollup_tally(tally, TREE).sort_values(["agency_code", "item_code", "score"])
+    pd.testing.assert_frame_equal(rolled, expected.reset_index(drop=True), check_dtype=False)
+    assert "C4" in counts.rollup(TREE).agencies  # every agency of the tree, answered or not
+    with pytest.raises(ValueError, match="not in the agency tree: C1"):
+        counts.rollup(TREE[TREE["code"] != "C1"])
+
+
+def test_element_and_service_indices_are_means_of_the_rows_below(codebook):
+    table = analysis.indices_table(_random_tally(2), codebook, agencies=TREE)
+    criteria = table[table["level"] == "criterion"].assign(
+        element=lambda t: t["code"].str[:2])
+    expected = criteria.groupby(["agency_code", "element"])["index"].mean()
+    elements = table[table["level"] == "element"].set_index(["agency_code", "code"])["index"]
+    np.testing.assert_allclose(elements.loc[expected.index].to_numpy(), expected.to_numpy(),
+                               rtol=1e-15)
+    service = table[table["level"] == "service"].set_index("agency_code")["index"]
+    np.testing.assert_allclose(service.to_numpy(),
+                               elements.groupby(level=0).mean().loc[service.index].to_numpy(),
+                               rtol=1e-15)

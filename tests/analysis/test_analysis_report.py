@@ -107,3 +107,51 @@ def test_blank_to_missing_reads_like_the_csv_reader():
     frame = pd.DataFrame({"response_id": [1, 2], "TC1": ["4", ""]})
     out = report.blank_to_missing(frame)
     assert out["TC1"].isna().tolist() == [False, True] and out["response_id"].tolist() == [1, 2]
+
+
+def _numbered(n=90, seed=0):
+    """n respondents with whole-number ids (as the database gives them) in three agencies."""
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(1, 6, size=(n, 3)).astype(float)
+    scores[rng.random((n, 3)) < 0.2] = np.nan
+    return pd.DataFrame({"response_id": 7 * np.arange(1000, 1000 + n),
+                         "agency_code": rng.choice(["A01", "B02", "C03"], n, p=[0.6, 0.3, 0.1]),
+                         "TC1": scores[:, 0], "TC2": scores[:, 1], "TT1": scores[:, 2]})
+
+
+@pytest.mark.parametrize(("cap", "buffer"), [(None, 200_000), (4, 200_000), (25, 200_000),
+                                             (4, 1), (25, 7)])
+def test_id_sample_keeps_what_the_respondent_sample_keeps(codebook, cap, buffer):
+    frame = _numbered()
+    whole = report.RespondentSample(codebook, cap=cap, seed=3)
+    for chunk in chunks(frame, 10):
+        whole.add(chunk, {"agency": chunk["agency_code"]})
+    by_id = report.IdSample(cap=cap, seed=3)
+    by_id.buffer = buffer  # a small buffer cuts back after every chunk
+    for chunk in chunks(frame.sample(frac=1, random_state=2), 13):  # any order, any chunks
+        by_id.add(chunk["response_id"], chunk["response_id"], "agency", chunk["agency_code"])
+    chosen = by_id.ids()
+    scores = frame.set_index("response_id").loc[chosen, ["TC1", "TC2", "TT1"]].to_numpy()
+    groups = by_id.groups("agency", chosen)
+    rebuilt = pd.concat([pd.DataFrame(scores[rows], columns=["TC1", "TC2", "TT1"]).assign(group=g)
+                         for g, rows in sorted(groups.items())], ignore_index=True)
+    expected = whole.frame("agency")
+    pd.testing.assert_frame_equal(rebuilt[expected.columns], expected, check_dtype=False)
+    pd.testing.assert_frame_equal(by_id.capped(), whole.capped(), check_dtype=False)
+    if cap == 4:
+        assert by_id.capped()["group"].tolist() == ["A01", "B02", "C03"]
+    # And the intervals drawn from them are the same.
+    got = analysis.bootstrap_groups(scores, groups, ["TC", "TC", "TT"], n_boot=50, seed=1)
+    pd.testing.assert_frame_equal(got.rename(columns={"group": "agency_code"}),
+                                  whole.bootstrap("agency", 50, seed=1))
+
+
+def test_sample_keys_depend_on_the_seed_and_id_only():
+    ids = pd.Series([5, 17, 123456789])
+    keys = report.sample_keys(ids, seed=0)
+    assert keys.dtype == np.uint64 and len(set(keys)) == 3
+    # An id read from an export file as text ranks as the database's number.
+    assert (report.sample_keys(ids.astype(str), seed=0) == keys).all()
+    assert (report.sample_keys(ids[::-1], seed=0) == keys[::-1]).all()
+    assert not (report.sample_keys(ids, seed=1) == keys).any()
+    assert len(set(report.sample_keys(pd.Series(["r1", "r2"]), seed=0))) == 2
