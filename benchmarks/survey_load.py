@@ -319,10 +319,12 @@ def main(argv=None) -> int:
                                          args.duration, db_path, args.links))
             runs["off"].append(post_phase(port_off, servers[1].pid, replays[2 * r + 1], work,
                                           args.duration, db_path, args.links))
-            stored_before = count_rows(floor_db, "resp")
+            stored_before, cpu0 = count_rows(floor_db, "resp"), server_cpu(servers[2].pid)
             floor_run = run_wrk(f"http://127.0.0.1:{fport}/submit", args.duration,
                                 str(BENCH / "post.lua"), [])
             floor_run["stored"] = count_rows(floor_db, "resp") - stored_before
+            floor_run["cpu_per_post"] = ((server_cpu(servers[2].pid) - cpu0)
+                                         / max(floor_run["stored"], 1) * 1000)
             runs["floor"].append(floor_run)
     finally:
         for proc in servers:
@@ -353,7 +355,7 @@ def main(argv=None) -> int:
     print(f"== 2. POST throughput, wrk -t2 -c32 for {args.duration} s, each POST to a different "
           f"single-use link; {args.rounds} interleaved rounds, medians")
     med = {k: statistics.median(r["rps"] for r in rs) for k, rs in runs.items()}
-    cpu = {k: statistics.median(r["cpu_per_post"] for r in runs[k]) for k in ("on", "off")}
+    cpu = {k: statistics.median(r["cpu_per_post"] for r in rs) for k, rs in runs.items()}
     for key, label in (("on", "application"), ("off", "  without ledger"),
                        ("floor", "bare WSGI + SQLite floor")):
         each = " / ".join(f"{r['rps']:.0f}" for r in runs[key])
