@@ -96,7 +96,7 @@ def _render_form(target, form=None, status: int = 200, notice: str | None = None
     return resp
 
 
-def _submit(target, channel: str):
+def _submit(target):
     """Validate and store; returns a response to send (errors, refusal or redirect)."""
     app = current_app._get_current_object()
     version = spec(target.campaign.version_id)
@@ -127,7 +127,8 @@ def _submit(target, channel: str):
         return _message(_("Quá nhiều phiếu"), str(ERROR_TEXT[429]), 429)
     try:
         response = responses.record(
-            campaign=target.campaign, agency=target.agency, channel=channel, answers=answers,
+            campaign=target.campaign, agency=target.agency, channel=target.channel,
+            answers=answers,
             form=target.form, opened_at=opened_at, client=request.remote_addr, device=device)
         if phone:
             # Consented, kept apart from the answers, erased once the check is recorded.
@@ -143,6 +144,22 @@ def _submit(target, channel: str):
     return resp
 
 
+def _serve(target):
+    """A link that was found: refused, answers taken (POST) or the form shown (GET)."""
+    refused = responses.refusal(target)
+    if refused is not None:
+        return _refused(refused)
+    previous = target.open_code and request.cookies.get(
+        pages.answered_cookie_name(target.open_code))
+    if previous:
+        return _message(_("Ông/Bà đã trả lời khảo sát này"),
+                        _("Cảm ơn Ông/Bà. Mã biên nhận: %(code)s", code=previous),
+                        409 if request.method == "POST" else 200)
+    if request.method == "POST":
+        return _submit(target)
+    return _render_form(target)
+
+
 @bp.route("/k/<open_code>", methods=["GET", "POST"])
 @csrf.exempt
 def open_link(open_code: str):
@@ -151,17 +168,7 @@ def open_link(open_code: str):
     if scope is None:
         return _message(_("Không tìm thấy khảo sát"),
                         _("Đường dẫn không đúng. Vui lòng quét lại mã QR."), 404)
-    refused = responses.refusal(scope)
-    if refused is not None:
-        return _refused(refused)
-    previous = request.cookies.get(pages.answered_cookie_name(open_code))
-    if previous:
-        return _message(_("Ông/Bà đã trả lời khảo sát này"),
-                        _("Cảm ơn Ông/Bà. Mã biên nhận: %(code)s", code=previous),
-                        409 if request.method == "POST" else 200)
-    if request.method == "POST":
-        return _submit(scope, "open")
-    return _render_form(scope)
+    return _serve(scope)
 
 
 @bp.route("/f/<token>", methods=["GET", "POST"])
@@ -172,12 +179,7 @@ def single_use(token: str):
     if target is None:
         return _message(_("Đường dẫn không hợp lệ"),
                         _("Không tìm thấy phiếu này. Vui lòng kiểm tra lại mã QR."), 404)
-    refused = responses.refusal(target)
-    if refused is not None:
-        return _refused(refused)
-    if request.method == "POST":
-        return _submit(target, "single_use")
-    return _render_form(target)
+    return _serve(target)
 
 
 @bp.get("/cam-on/<code>")

@@ -119,7 +119,7 @@ class CitizenFastPath:
             # anything unexpected) raises, rolls back and goes to the Flask view.
             recorded = responses.record(
                 campaign=target.campaign, agency=target.agency,
-                channel="open" if target.open_code else "single_use", answers=answers,
+                channel=target.channel, answers=answers,
                 form=target.form, opened_at=opened_at, client=address, device=device)
         location = f"{environ.get('SCRIPT_NAME', '')}/cam-on/{recorded.receipt_code}"
         headers = [("Location", location), ("Content-Length", "0")]

@@ -157,6 +157,11 @@ class Target:
     form: SimpleNamespace | None = None
     open_code: str | None = None
 
+    @property
+    def channel(self) -> str:
+        """How a response through this link is marked."""
+        return "open" if self.open_code else "single_use"
+
 
 _TARGET_COLUMNS = """
     c.id AS c_id, c.code AS c_code, c.name AS c_name, c.version_id, c.opens_at, c.closes_at,
