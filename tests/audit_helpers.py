@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 from datetime import date
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, text
 from web_helpers import SATISFACTION_CODES, answer_form, full_answers
 
 
@@ -84,3 +85,18 @@ def export_bundle(runner, tmp_path, name: str = "bundle.zip"):
     result = runner.invoke(args=["export-audit", "--campaign", "demo", "--out", str(path)])
     assert result.exit_code == 0, result.output
     return path
+
+
+def tamper(db, statement, **params):
+    """Write as someone with database access would: around the append-only triggers."""
+    dialect = db.engine.dialect.name
+    table = re.search(r"(?:UPDATE|FROM|INTO)\s+(\w+)", statement).group(1)
+    with db.engine.begin() as conn:
+        if dialect == "sqlite":
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+        else:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        conn.execute(text(statement), params)
+        if dialect == "postgresql":
+            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")

@@ -24,7 +24,7 @@ from audit_helpers import (
     varied,
 )
 from sqlalchemy import func, select
-from web_helpers import answer_form, csrf_token, full_answers
+from web_helpers import answer_form, csrf_token, full_answers, signed_in
 
 from survey_app.models import (
     AuditLog,
@@ -47,17 +47,6 @@ from survey_app.models import (
 
 PHONES = ("0912345678", "0987654321")
 PG_URL = os.environ.get("SURVEY_TEST_DATABASE_URL")
-
-
-def _client(app, username: str):
-    from web_helpers import PASSWORD
-
-    client = app.test_client()
-    page = client.get("/auth/login")
-    resp = client.post("/auth/login", data={"csrf_token": csrf_token(page.text),
-                                            "username": username, "password": PASSWORD})
-    assert resp.status_code == 302, f"login as {username} failed"
-    return client
 
 
 def _close(db, *, opened_days_ago: int = 10, closed_hours_ago: int = 1) -> None:
@@ -110,7 +99,7 @@ def _archive_checkpoints(db) -> list[LedgerCheckpoint]:
 # --- archiving ----------------------------------------------------------------------------
 
 def test_admin_archives_a_closed_campaign_after_confirming(round_done, db):
-    admin = _client(round_done, "admin")
+    admin = signed_in(round_done, "admin")
     page = admin.get("/admin/campaigns/demo/archive")
     assert page.status_code == 200
     # What the admin confirms: numbers to erase, paper forms that will never be entered.
@@ -148,7 +137,7 @@ def test_admin_archives_a_closed_campaign_after_confirming(round_done, db):
     assert "Phát hành phiếu giấy" not in shown  # no write actions on the page any more
     listing = admin.get("/admin/campaigns").text
     assert re.search(r">demo</a>.*?đã lưu trữ", listing, re.S)
-    audit_page = _client(round_done, "mttq").get("/audit/demo").text
+    audit_page = signed_in(round_done, "mttq").get("/audit/demo").text
     assert "đã được lưu trữ" in audit_page and "Ghi mốc kiểm tra ngay" not in audit_page
 
 
@@ -226,7 +215,7 @@ def test_archiving_refusals_change_nothing(round_done, runner, db, case, message
 
 
 def test_admin_page_refuses_an_open_campaign(demo, db):
-    admin = _client(demo, "admin")
+    admin = signed_in(demo, "admin")
     page = admin.get("/admin/campaigns/demo/archive")
     assert page.status_code == 200 and "đang mở đến" in page.text
     assert 'name="confirm"' not in page.text
@@ -253,7 +242,7 @@ def _sampled_response(db) -> int:
 
 
 def _post(app, username, path, data):
-    client = _client(app, username)
+    client = signed_in(app, username)
     token = csrf_token(client.get("/staff").text)
     return client.post(path, data={"csrf_token": token, **data})
 
@@ -323,7 +312,7 @@ def _void(app, db):
 
 
 def _paper_entry(app, db):
-    clerk = _client(app, "nhaplieu")
+    clerk = signed_in(app, "nhaplieu")
     assert clerk.get("/entry/form/DEMO-000004").status_code == 409
     token = csrf_token(clerk.get("/staff").text)
     resp = clerk.post("/entry/form/DEMO-000004", data={"csrf_token": token, "TC1": "4"})
@@ -359,7 +348,7 @@ def _outcome(app, db):
 
 
 def _checkpoint(app, db):
-    client = _client(app, "mttq")
+    client = signed_in(app, "mttq")
     token = csrf_token(client.get("/staff").text)
     resp = client.post("/audit/demo/checkpoint", data={"csrf_token": token},
                        follow_redirects=True)
@@ -458,7 +447,7 @@ def test_services_refuse_too(archived, db, runner, tmp_path):
 
 
 def test_refusal_in_english(archived, db):
-    client = _client(archived, "mttq")
+    client = signed_in(archived, "mttq")
     token = csrf_token(client.get("/staff?lang=en").text)
     resp = client.post("/audit/responses/1/review",
                        data={"csrf_token": token, "decision": "approved"})
@@ -476,7 +465,7 @@ def test_refusal_in_english(archived, db):
     "/admin/campaigns/demo/register", "/admin/campaigns/demo/register.csv",
 ])
 def test_results_and_audit_stay_readable(archived, db, path):
-    resp = _client(archived, "admin").get(path)
+    resp = signed_in(archived, "admin").get(path)
     assert resp.status_code == 200, resp.status_code
     if path == "/results/demo/responses.csv":
         rows = resp.get_data(as_text=True).strip().splitlines()
@@ -493,7 +482,7 @@ def test_pages_offer_no_write_action_once_archived(round_done, runner, db):
              "/audit/demo": 'action="/audit/demo/checkpoint"',
              "/admin/campaigns/demo": 'href="/admin/campaigns/demo/issue"',
              "/admin/forms/DEMO-000004": 'action="/admin/forms/DEMO-000004/void"'}
-    admin = _client(round_done, "admin")
+    admin = signed_in(round_done, "admin")
     for path, action in forms.items():
         assert action in admin.get(path).text, f"{path} offers the action before archiving"
     assert runner.invoke(args=["archive-campaign", "--campaign", "demo"]).exit_code == 0

@@ -6,12 +6,11 @@ legitimate corrections and catches forged ones; bad input is refused with nothin
 import csv
 import io
 import json
-import re
 import zipfile
 
 import pandas as pd
 import pytest
-from audit_helpers import answer_open, export_bundle, run_analysis, user, varied
+from audit_helpers import answer_open, export_bundle, run_analysis, tamper, user, varied
 from sqlalchemy import select, text
 from web_helpers import csrf_token, full_answers
 
@@ -66,20 +65,6 @@ def _counts(tally: pd.DataFrame) -> list[tuple]:
     kept = tally[tally["score"].between(1, 5) & (tally["n"] > 0)]
     return sorted((a, i, int(s), int(n)) for a, i, s, n in
                   kept[["agency_code", "item_code", "score", "n"]].itertuples(index=False))
-
-
-def _raw(db, statement, **params):
-    """Write as someone with database access would: around the append-only triggers."""
-    dialect = db.engine.dialect.name
-    table = re.search(r"(?:UPDATE|FROM|INTO)\s+(\w+)", statement).group(1)
-    with db.engine.begin() as conn:
-        if dialect == "sqlite":
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
-        else:
-            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-        conn.execute(text(statement), params)
-        if dialect == "postgresql":
-            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def _bundle_rows(bundle) -> dict[str, dict]:
@@ -218,7 +203,7 @@ def test_answer_changed_in_the_database_after_a_correction(collected, runner, db
 
     corrections.correct(1, {"TC1": "3"}, "Sửa lỗi nhập", user(db, "admin"))
     db.session.commit()
-    _raw(db, "UPDATE response SET answers = replace(answers, :old, :new) WHERE id = 1",
+    tamper(db, "UPDATE response SET answers = replace(answers, :old, :new) WHERE id = 1",
          old='"TC2":5', new='"TC2":1')
     code, out = run_analysis("verify", export_bundle(runner, tmp_path))
     assert code == 1
@@ -231,14 +216,14 @@ def test_correction_edited_in_the_database(collected, runner, db, tmp_path):
 
     corrections.correct(1, {"TC1": "3"}, "Sửa lỗi nhập", user(db, "admin"))
     db.session.commit()
-    _raw(db, "UPDATE response_correction SET changes = :c", c='{"TC1":1}')
+    tamper(db, "UPDATE response_correction SET changes = :c", c='{"TC1":1}')
     code, out = run_analysis("verify", export_bundle(runner, tmp_path))
     assert code == 1 and "ALTERED: response 1" in out and "TC1: ledger '3' bundle '1'" in out
 
 
 def test_forged_correction_without_a_ledger_event(collected, runner, db, tmp_path):
     admin = user(db, "admin")
-    _raw(db, "INSERT INTO response_correction (response_id, changes, previous, reason, "
+    tamper(db, "INSERT INTO response_correction (response_id, changes, previous, reason, "
              "corrected_by_id, corrected_at) VALUES (2, :c, :p, 'x', :u, CURRENT_TIMESTAMP)",
          c='{"CC1":1}', p='{"CC1":4}', u=admin.id)
     code, out = run_analysis("verify", export_bundle(runner, tmp_path))

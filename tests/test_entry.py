@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from web_helpers import PASSWORD, csrf_token, hidden_fields
+from web_helpers import csrf_token, hidden_fields, signed_in
 
 from survey_app.models import (
     AnswerTally,
@@ -59,16 +59,6 @@ def double_entry(demo):
     with demo.app_context():
         _db.session.scalar(select(Campaign).filter_by(code="demo")).double_entry = True
         _db.session.commit()
-
-
-def signed_in(app, username):
-    """A separate browser signed in as `username` (several clerks work at once)."""
-    client = app.test_client()
-    page = client.get("/auth/login")
-    resp = client.post("/auth/login", data={"csrf_token": csrf_token(page.text),
-                                            "username": username, "password": PASSWORD})
-    assert resp.status_code == 302, f"login as {username} failed"
-    return client
 
 
 def answers(**changes):

@@ -9,6 +9,7 @@ import sys
 import zipfile
 
 import pytest
+from audit_helpers import tamper
 from sqlalchemy import select, text
 from web_helpers import answer_form, full_answers
 
@@ -49,21 +50,6 @@ def _verify(path, *extra):
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def _raw(db, statement, **params):
-    """Tamper as someone with database access would: around the append-only triggers."""
-    dialect = db.engine.dialect.name
-    table = re.search(r"(?:UPDATE|FROM|INTO)\s+(\w+)", statement).group(1)
-    with db.engine.begin() as conn:
-        if dialect == "sqlite":
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-        else:
-            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-        conn.execute(text(statement), params)
-        if dialect == "postgresql":
-            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-
-
 def test_every_response_is_chained(collected, db):
     entries = db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).all()
     assert [e.seq for e in entries] == [1, 2, 3] and {e.kind for e in entries} == {"response"}
@@ -84,7 +70,7 @@ def test_untouched_bundle_verifies(collected, runner, tmp_path):
 
 def test_answer_changed_in_the_database(collected, runner, db, tmp_path):
     rid = db.session.scalars(select(Response.id).order_by(Response.id)).first()
-    _raw(db, "UPDATE response SET answers = replace(answers, :old, :new) WHERE id = :id",
+    tamper(db, "UPDATE response SET answers = replace(answers, :old, :new) WHERE id = :id",
          old='"TC1":5', new='"TC1":1', id=rid)
     code, out = _verify(_bundle(runner, tmp_path))
     assert code == 1
@@ -93,14 +79,14 @@ def test_answer_changed_in_the_database(collected, runner, db, tmp_path):
 
 def test_response_deleted_from_the_database(collected, runner, db, tmp_path):
     rid = db.session.scalars(select(Response.id).order_by(Response.id)).all()[1]
-    _raw(db, "DELETE FROM response WHERE id = :id", id=rid)
+    tamper(db, "DELETE FROM response WHERE id = :id", id=rid)
     code, out = _verify(_bundle(runner, tmp_path))
     assert code == 1 and f"REMOVED: response {rid}" in out
 
 
 def test_forged_response_inserted(collected, runner, db, tmp_path):
     row = db.session.execute(text("SELECT campaign_id, agency_id, answers FROM response")).first()
-    _raw(db, "INSERT INTO response (campaign_id, agency_id, channel, receipt_code, "
+    tamper(db, "INSERT INTO response (campaign_id, agency_id, channel, receipt_code, "
              "submitted_at, answers) VALUES (:c, :a, 'paper', 'FORGE-D0001', "
              "CURRENT_TIMESTAMP, :ans)", c=row[0], a=row[1], ans=row[2])
     code, out = _verify(_bundle(runner, tmp_path))
@@ -145,7 +131,7 @@ def test_ledger_rewritten_after_a_checkpoint(collected, runner, db, tmp_path):
     digest the auditor kept outside the system can catch it — and does."""
     held = _checkpoint(runner)
     rid = db.session.scalars(select(Response.id).order_by(Response.id)).first()
-    _raw(db, "UPDATE response SET answers = replace(answers, :old, :new) WHERE id = :id",
+    tamper(db, "UPDATE response SET answers = replace(answers, :old, :new) WHERE id = :id",
          old='"TC1":5', new='"TC1":1', id=rid)
     entries = db.session.execute(text(
         "SELECT id, seq, payload FROM ledger_entry ORDER BY seq")).all()
@@ -159,11 +145,11 @@ def test_ledger_rewritten_after_a_checkpoint(collected, runner, db, tmp_path):
             fields[8] = US.join(cells)
             payload, first = RS.join(fields), False
         digest = entry_hash(prev, seq, payload)
-        _raw(db, "UPDATE ledger_entry SET payload = :p, prev_hash = :prev, hash = :h "
+        tamper(db, "UPDATE ledger_entry SET payload = :p, prev_hash = :prev, hash = :h "
                  "WHERE id = :id", p=payload, prev=prev, h=digest, id=eid)
         prev = digest
-    _raw(db, "UPDATE ledger_head SET hash = :h", h=prev)
-    _raw(db, "DELETE FROM ledger_checkpoint")
+    tamper(db, "UPDATE ledger_head SET hash = :h", h=prev)
+    tamper(db, "DELETE FROM ledger_checkpoint")
     path = _bundle(runner, tmp_path)
     code, out = _verify(path)
     assert code == 0, out  # internally consistent: a rewrite without the held digest passes

@@ -42,3 +42,13 @@ def answer_form(client, path: str, answers: dict | None = None):
     data = hidden_fields(page.text)
     data.update(full_answers() if answers is None else answers)
     return client.post(path, data=data)
+
+
+def signed_in(app, username: str, password: str = PASSWORD):
+    """A separate browser signed in as `username` through the real login form."""
+    client = app.test_client()
+    page = client.get("/auth/login")
+    resp = client.post("/auth/login", data={"csrf_token": csrf_token(page.text),
+                                            "username": username, "password": password})
+    assert resp.status_code == 302, f"login as {username} failed"
+    return client
