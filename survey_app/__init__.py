@@ -78,6 +78,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .citizen.fast import CitizenFastPath
 
     app.wsgi_app = CitizenFastPath(app, app.wsgi_app)
+    if app.config["PROXY_COUNT"]:
+        # Behind nginx every request comes from 127.0.0.1: take the citizen's address (for
+        # the open links' per-address limit and the burst flags) and scheme from the
+        # headers set by that many trusted proxies, before anything reads them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from .cli import register_commands
 

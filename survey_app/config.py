@@ -28,6 +28,9 @@ class Defaults:
     # Calls per API key (a kiosk or the case system).
     API_RATE_LIMIT = "600 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (nginx: 1).
+    # 0 trusts no such header: the address is the connection's.
+    PROXY_COUNT = 0
     RATELIMIT_HEADERS_ENABLED = False
     # Public base URL printed on posters and forms (e.g. https://khaosat.tuyenquang.gov.vn).
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"

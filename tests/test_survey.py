@@ -181,6 +181,25 @@ def test_open_link_rate_limited_per_address(scope, app, db):
     assert _counts(db)[0] == 3
 
 
+@pytest.mark.parametrize("app", [{"OPEN_LINK_RATE_LIMIT": "3 per minute", "PROXY_COUNT": 1}],
+                         indirect=True)
+def test_behind_a_proxy_the_citizen_address_counts(scope, app, db):
+    """Behind nginx every connection comes from 127.0.0.1: with PROXY_COUNT the limit and
+    the stored (keyed) address are the forwarded client's."""
+
+    def browser(address):
+        client = app.test_client()
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+        return client
+
+    statuses = [answer_form(browser("203.0.113.5"), scope["path"]).status_code
+                for _ in range(4)]
+    assert statuses == [303, 303, 303, 429]
+    assert answer_form(browser("198.51.100.7"), scope["path"]).status_code == 303
+    hashes = [r.client_hash for r in db.session.scalars(select(Response).order_by(Response.id))]
+    assert len(hashes) == 4 and len(set(hashes[:3])) == 1 and hashes[3] != hashes[0]
+
+
 def test_agency_cannot_be_changed_by_the_request(scope, client, db, make_form):
     answers = full_answers(agency_id="1", campaign_id="999", agency="TQ")
     assert answer_form(client, scope["path"], answers).status_code == 303
