@@ -40,14 +40,25 @@ def apply_corrections(answers: dict, changes: list[dict]) -> dict:
     return out
 
 
+def _campaign_of_id_range(conn) -> str:
+    """The campaign condition of a query that reads a range of response ids.
+
+    Without statistics (nothing runs ANALYZE) SQLite prefers the campaign index to the
+    id range: for every chunk of an export it then read the whole campaign's responses
+    (and sorted them), 0.5 s a chunk at a million responses. A unary plus keeps the
+    condition and leaves the id range to SQLite. PostgreSQL chooses by its statistics."""
+    return "+r.campaign_id" if conn.dialect.name == "sqlite" else "r.campaign_id"
+
+
 def corrections(conn, campaign_id: int, first: int = 0, last: int | None = None
                 ) -> dict[int, list[dict]]:
     """Response id → its corrections' changes in order, for the campaign's responses with
     ids in [first, last]. Corrections are rare: this reads only them."""
-    rows = conn.execute(text("""
+    rows = conn.execute(text(f"""
         SELECT c.response_id, c.changes FROM response_correction c
         JOIN response r ON r.id = c.response_id
-        WHERE r.campaign_id = :c AND r.id >= :first AND r.id <= :last ORDER BY c.id"""),
+        WHERE {_campaign_of_id_range(conn)} = :c AND r.id >= :first AND r.id <= :last
+        ORDER BY c.id"""),
         {"c": campaign_id, "first": first, "last": last if last is not None else 2**62}).all()
     out: dict[int, list[dict]] = {}
     for rid, changes in rows:
@@ -336,7 +347,8 @@ def iter_responses(conn, campaign_id: int, book: pd.DataFrame,
             FROM response r JOIN campaign c ON c.id = r.campaign_id
             JOIN agency a ON a.id = r.agency_id
             LEFT JOIN ({LATEST_REVIEW}) rv ON rv.response_id = r.id
-            WHERE r.campaign_id = :c AND r.id > :last ORDER BY r.id LIMIT :n"""),
+            WHERE {_campaign_of_id_range(conn)} = :c AND r.id > :last
+            ORDER BY r.id LIMIT :n"""),
             {"c": campaign_id, "last": last, "n": chunk_size}).all()
         if not rows:
             return

@@ -534,3 +534,39 @@ def test_channel_counts_and_response_agencies_read_only_the_index(answered, app,
             else:
                 assert "Index Only Scan using ix_response_campaign_agency_channel" in plan, plan
         db.session.rollback()
+
+
+def test_reading_responses_by_chunk_walks_the_ids(answered, app, db):
+    """Exports and breakdowns read a campaign's responses a chunk at a time by id: each
+    chunk must be read from the id range, not by reading (and sorting) the whole
+    campaign's responses again, which made a million-response export quadratic."""
+    from sqlalchemy import event
+
+    from analysis import load
+
+    with app.app_context():
+        from survey_app.services import results
+
+        campaign = results.get("demo")
+        conn = db.session.connection()
+        if conn.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL chooses its plan from its statistics")
+        seen = []
+
+        def remember(conn_, cursor, statement, parameters, context, executemany):
+            if "r.id" in statement and "response r" in statement:
+                seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", remember)
+        try:
+            book = load.codebook(conn, campaign.version_id)
+            assert sum(len(c) for c in load.iter_responses(conn, campaign.id, book,
+                                                           chunk_size=2)) == 5
+        finally:
+            event.remove(db.engine, "before_cursor_execute", remember)
+        assert len(seen) >= 6  # three chunks, an empty one, and their corrections
+        for statement, parameters in seen:
+            plan = "\n".join(r[-1] for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters).all())
+            assert "ix_response_campaign_agency" not in plan, plan
+            assert "TEMP B-TREE FOR ORDER BY" not in plan or "response_correction" in statement
