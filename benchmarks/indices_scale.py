@@ -21,7 +21,9 @@ keeps as it accepts each response), then times, in the same run:
   respondent bootstrap of every agency's and the province's element and service
   intervals; its peak memory is traced up to --trace-limit responses;
 - raw: for context, the same counts aggregated from the raw responses (json_each),
-  which is what a design without a tally would have to do (up to --raw-limit).
+  which is what a design without a tally would have to do (up to --raw-limit);
+- bd: the results service's breakdown by channel (results.breakdown, no bootstrap,
+  cache empty), which reads every response of the campaign (up to --breakdown-limit).
 
     .venv/bin/python benchmarks/indices_scale.py [--sizes 100000,1000000,10000000]
 """
@@ -160,9 +162,11 @@ def time_app(path: Path, cid: int, sql: str, repeat: int = 7) -> tuple[float, fl
     return best, peak, rows, best_ref
 
 
-def time_page(size: int, work: Path, trace: bool) -> tuple[float, float, float]:
-    """Seconds of the results service's first view without and with the bootstrap, and
-    the peak MiB of the latter (NaN when not traced)."""
+def time_page(size: int, work: Path, trace: bool,
+              breakdown: bool) -> tuple[float, float, float, float]:
+    """Seconds of the results service's first view without and with the bootstrap, the
+    peak MiB of the latter (NaN when not traced) and the seconds of a breakdown by
+    channel (NaN when not asked for)."""
     os.environ["SURVEY_INSTANCE_PATH"] = str(work / f"inst-{size}")
     from survey_app import create_app
     from survey_app.extensions import db
@@ -186,8 +190,14 @@ def time_page(size: int, work: Path, trace: bool) -> tuple[float, float, float]:
             first_view(1000)
             peak = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
+        by_channel = float("nan")
+        if breakdown:
+            app.extensions.pop("results_cache", None)
+            t0 = time.perf_counter()
+            results.breakdown([campaign], "channel", bootstrap=0)
+            by_channel = time.perf_counter() - t0
         db.engine.dispose()
-    return plain, booted, peak
+    return plain, booted, peak, by_channel
 
 
 def time_sql(path: Path, sql: str, cid: int, repeat: int = 3) -> float:
@@ -208,6 +218,9 @@ def main(argv=None) -> int:
                     help="largest size for the raw json_each aggregation (it is slow)")
     ap.add_argument("--trace-limit", type=int, default=1_000_000,
                     help="largest size whose bootstrap memory is traced (tracing is slow)")
+    ap.add_argument("--breakdown-limit", type=int, default=1_000_000,
+                    help="largest size whose breakdown by channel is timed (it reads "
+                         "every response)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="survey-indices-"))
@@ -219,22 +232,24 @@ def main(argv=None) -> int:
           "(no interval, mean score, element, service or roll-up)")
     print("page: results.campaign_indices first view without bootstrap; boot: with the "
           "bootstrap (1000 replicates, <= 2000 respondents a group) minus without")
+    print("bd: results.breakdown by channel, without bootstrap")
     print(f"{'responses':>11} {'db MiB':>7} {'build s':>8} {'app s':>7} {'peak MiB':>9} "
           f"{'ref s':>7} {'app/ref':>7} {'page s':>7} {'boot s':>7} {'boot MiB':>9} "
-          f"{'raw s':>7} {'rows':>6}")
+          f"{'raw s':>7} {'bd s':>7} {'rows':>6}")
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         t0 = time.perf_counter()
         path, cid = build(size, work)
         built = time.perf_counter() - t0
         app_s, peak, rows, ref_s = time_app(path, cid, REFERENCE)
-        page_s, booted_s, boot_peak = time_page(size, work, size <= args.trace_limit)
+        page_s, booted_s, boot_peak, bd_s = time_page(size, work, size <= args.trace_limit,
+                                                      size <= args.breakdown_limit)
         raw_s = time_sql(path, RAW, cid, repeat=1) if size <= args.raw_limit else float("nan")
         mib = path.stat().st_size / 2**20
         results.append((size, app_s, peak, ref_s, booted_s - page_s))
         print(f"{size:>11,} {mib:>7.0f} {built:>8.1f} {app_s:>7.3f} {peak:>9.1f} {ref_s:>7.3f} "
               f"{app_s / ref_s:>7.2f} {page_s:>7.2f} {booted_s - page_s:>7.2f} "
-              f"{boot_peak:>9.1f} {raw_s:>7.2f} {rows:>6}", flush=True)
+              f"{boot_peak:>9.1f} {raw_s:>7.2f} {bd_s:>7.2f} {rows:>6}", flush=True)
         if not args.keep:
             for f in path.parent.glob(path.name + "*"):
                 f.unlink()

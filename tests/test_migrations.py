@@ -102,3 +102,42 @@ def test_corrections_migration_up_and_down(migration_app):
         assert set(inspect(db.engine).get_table_names()) == before
         upgrade()
         assert "response_correction" in inspect(db.engine).get_table_names()
+
+
+def _response_indexes(engine) -> dict[str, list[str]]:
+    return {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("response")}
+
+
+def test_channel_index_migration_up_and_down(migration_app):
+    """0006 replaces the (campaign, agency) index of the responses with one that also holds
+    the channel, keeping the rows and the append-only guard; going back to 0005 restores
+    the old index exactly, and upgrading again gives the new one."""
+    with migration_app.app_context():
+        upgrade(revision="0005")
+        assert _response_indexes(db.engine)["ix_response_campaign_agency"] == [
+            "campaign_id", "agency_id"]
+        with db.engine.connect() as conn:
+            guards = _triggers(conn, "response")
+        assert guards
+        upgrade()
+        indexes = _response_indexes(db.engine)
+        assert "ix_response_campaign_agency" not in indexes
+        assert indexes["ix_response_campaign_agency_channel"] == [
+            "campaign_id", "agency_id", "channel"]
+        with db.engine.connect() as conn:
+            # Index operations must not have rebuilt the table without its triggers.
+            assert _triggers(conn, "response") == guards
+            if conn.dialect.name == "postgresql":
+                # The response id rides along, for index-only scans of (id, agency_id).
+                definition = conn.execute(text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = "
+                    "'ix_response_campaign_agency_channel'")).scalar_one()
+                assert "INCLUDE (id)" in definition
+        downgrade(revision="0005")
+        indexes = _response_indexes(db.engine)
+        assert "ix_response_campaign_agency_channel" not in indexes
+        assert indexes["ix_response_campaign_agency"] == ["campaign_id", "agency_id"]
+        with db.engine.connect() as conn:
+            assert _triggers(conn, "response") == guards
+        upgrade()
+        assert "ix_response_campaign_agency_channel" in _response_indexes(db.engine)
