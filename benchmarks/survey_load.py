@@ -262,10 +262,18 @@ def prepare_app(instance: Path, links: int, batches: int, work: Path
 
 
 def count_rows(db_path: Path, table: str) -> int:
+    """Rows in `table` once the count stops moving (requests that were in flight when the
+    load stopped finish first)."""
     import sqlite3
 
+    last = -1
     with sqlite3.connect(db_path) as c:
-        return c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        while True:
+            n = c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            if n == last:
+                return n
+            last = n
+            time.sleep(0.3)
 
 
 def main(argv=None) -> int:
@@ -370,10 +378,14 @@ def main(argv=None) -> int:
     print(f"ledger cost               {overhead:+.1%} server CPU per POST "
           f"({med['off'] / med['on'] - 1:+.1%} in POST/s)   (target < 10 %)")
     ok = (stored == acknowledged == v["visits"])
-    for run in runs["on"] + runs["off"] + runs["floor"]:
+    for name, run in [(k, r) for k, rs in runs.items() for r in rs]:
         # wrk stops with up to 32 requests in flight: those may be stored but not counted.
-        ok = ok and run["non_2xx_3xx"] == 0 and not run["socket_errors"] \
-            and 0 <= run["stored"] - run["requests"] <= 32
+        if run["non_2xx_3xx"] or run["socket_errors"] \
+                or not 0 <= run["stored"] - run["requests"] <= 32:
+            print(f"error in a run of '{name}': {run['requests']} requests, stored "
+                  f"{run['stored']}, non-2xx/3xx {run['non_2xx_3xx']}, socket errors "
+                  f"{run['socket_errors'] or 'none'}")
+            ok = False
         if run.get("links") and run["requests"] > run["links"]:
             print(f"warning: {run['requests']} POSTs for {run['links']} links; raise --links")
             ok = False
