@@ -302,7 +302,7 @@ def register_commands(app: Flask) -> None:
         A campaign gets a checkpoint when its ledger grew since the last one, and one
         marked 'close' once its closing time has passed. Prints each digest to keep."""
         from . import ledger
-        from .models import Campaign, LedgerCheckpoint, LedgerHead, utcnow
+        from .models import Campaign, LedgerCheckpoint, utcnow
 
         if campaign_code:
             targets = [campaigns.get_campaign(campaign_code)]
@@ -315,8 +315,7 @@ def register_commands(app: Flask) -> None:
         for campaign in targets:
             last = db.session.scalar(select(LedgerCheckpoint).filter_by(campaign_id=campaign.id)
                                      .order_by(LedgerCheckpoint.id.desc()).limit(1))
-            head = db.session.get(LedgerHead, campaign.id)
-            seq = head.seq if head else 0
+            seq = ledger.head(campaign.id)[0]
             closed = utcnow() >= campaign.closes_at
             has_close = db.session.scalar(select(LedgerCheckpoint.id).filter_by(
                 campaign_id=campaign.id, reason="close").limit(1)) is not None

@@ -31,35 +31,51 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_ADVANCE = Statement("UPDATE ledger_head SET seq = seq + 1 WHERE campaign_id = :c "
-                     "RETURNING seq, hash")
-_START = Statement("INSERT INTO ledger_head (campaign_id, seq, hash) VALUES (:c, 1, :h)")
+_HEAD_ROW = Statement("INSERT INTO ledger_head (campaign_id) VALUES (:c) "
+                      "ON CONFLICT (campaign_id) DO NOTHING")
+_LOCK_HEAD_ROW = Statement("SELECT campaign_id FROM ledger_head WHERE campaign_id = :c "
+                           "FOR UPDATE")
+_LAST = Statement("SELECT seq, hash FROM ledger_entry WHERE campaign_id = :c "
+                  "ORDER BY seq DESC LIMIT 1")
 _ENTRY = Statement("INSERT INTO ledger_entry (campaign_id, seq, kind, ref, at, payload, "
                    "prev_hash, hash) VALUES (:c, :seq, :kind, :ref, :at, :payload, :prev, :hash)",
                    times=("at",))
-_MOVE_HEAD = Statement("UPDATE ledger_head SET hash = :h WHERE campaign_id = :c")
+
+
+def lock_chain(campaign_id: int, on: Cursor | None = None) -> Cursor:
+    """Hold the campaign's chain until the caller's transaction ends: on PostgreSQL the
+    head row's lock, on SQLite the database's write lock (taken now if this transaction
+    has not written yet). Appends, the archive's final checkpoint and a re-verification
+    draw's population all read the chain's end under it."""
+    sql = on or Cursor()
+    if sql.sqlite:
+        sql.begin_write()
+    elif not _LOCK_HEAD_ROW.execute({"c": campaign_id}, on=sql).fetchall():
+        _HEAD_ROW.execute({"c": campaign_id}, on=sql)
+        _LOCK_HEAD_ROW.execute({"c": campaign_id}, on=sql).fetchall()
+    return sql
+
+
+def head(campaign_id: int, on: Cursor | None = None) -> tuple[int, str]:
+    """(length, hash) of the campaign's chain: its last entry, (0, GENESIS) when empty."""
+    last = _LAST.execute({"c": campaign_id}, on=on).fetchall()
+    return (last[0][0], last[0][1]) if last else (0, GENESIS)
 
 
 def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
            on: Cursor | None = None) -> str:
     """Append one event to the campaign's chain; returns its hash. Caller commits.
 
-    The head row is updated first: on PostgreSQL that locks it until commit, so appends
-    to one campaign are serialised; on SQLite the write lock does the same. Plain SQL on
-    the session's connection: every submission passes here.
+    Under `lock_chain`, the last entry is the chain's end: the new entry follows it. Two
+    statements on SQLite once the transaction has written (as a submission's has), three
+    on PostgreSQL; every submission passes here.
     """
     body = payload if isinstance(payload, str) else canonical_json(payload)
-    sql = on or Cursor()
-    head = _ADVANCE.execute({"c": campaign_id}, on=sql).fetchall()
-    if not head:
-        _START.execute({"c": campaign_id, "h": GENESIS}, on=sql)
-        seq, prev = 1, GENESIS
-    else:
-        seq, prev = head[0]
-    digest = chain.entry_hash(prev, seq, body)
-    _ENTRY.execute({"c": campaign_id, "seq": seq, "kind": kind, "ref": ref, "at": utcnow(),
-                    "payload": body, "prev": prev, "hash": digest}, on=sql)
-    _MOVE_HEAD.execute({"h": digest, "c": campaign_id}, on=sql)
+    sql = lock_chain(campaign_id, on)
+    seq, prev = head(campaign_id, on=sql)
+    digest = chain.entry_hash(prev, seq + 1, body)
+    _ENTRY.execute({"c": campaign_id, "seq": seq + 1, "kind": kind, "ref": ref,
+                    "at": utcnow(), "payload": body, "prev": prev, "hash": digest}, on=sql)
     return digest
 
 

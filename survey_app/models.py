@@ -573,13 +573,13 @@ class LedgerEntry(db.Model):
 
 
 class LedgerHead(db.Model):
-    """The current end of a campaign's chain; its row lock serialises appends."""
+    """One row per campaign with a ledger: its row lock serialises appends on PostgreSQL
+    (SQLite's write lock does it there). The chain's end is its last entry
+    (`survey_app.ledger.head`)."""
 
     __tablename__ = "ledger_head"
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, default=0)
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 class LedgerCheckpoint(db.Model):

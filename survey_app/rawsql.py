@@ -91,9 +91,16 @@ class Cursor:
         else:
             dialect = db.engine.dialect
         self.sqlite = dialect.name == "sqlite"
+        self.fairy = fairy
         if write and self.sqlite:
             writer_turn(fairy)
         self.raw = fairy.cursor()
+
+    def begin_write(self) -> None:
+        """SQLite: make sure this transaction holds the database's write lock (BEGIN
+        IMMEDIATE unless it has written already)."""
+        if self.sqlite and not self.fairy.driver_connection.in_transaction:
+            self.raw.execute("BEGIN IMMEDIATE")
 
     def _params(self, statement: Statement, params: dict) -> dict:
         if not (self.sqlite and statement.times):

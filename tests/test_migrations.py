@@ -141,3 +141,33 @@ def test_channel_index_migration_up_and_down(migration_app):
             assert _triggers(conn, "response") == guards
         upgrade()
         assert "ix_response_campaign_agency_channel" in _response_indexes(db.engine)
+
+
+def test_ledger_head_migration_up_and_down(migration_app):
+    """0007 leaves the head row as a lock (the chain's end is its last entry); going back
+    to 0006 gives the head its copy of each chain's last entry again."""
+    from survey_app import demo, ledger
+    from survey_app.models import Campaign
+    from survey_app.services import responses
+
+    with migration_app.app_context():
+        upgrade()
+        demo.seed("correct horse battery")
+        campaign = db.session.query(Campaign).filter_by(code="demo").one()
+        for score in (4, 5):
+            responses.record(campaign=campaign, agency=campaign.agencies[0], channel="api",
+                             answers={"TC1": score})
+        db.session.commit()
+        seq, last_hash = ledger.head(campaign.id)
+        assert seq >= 2
+        assert {c["name"] for c in inspect(db.engine).get_columns("ledger_head")} == {
+            "campaign_id"}
+        db.session.remove()
+        downgrade(revision="0006")
+        with db.engine.connect() as conn:
+            row = conn.execute(text("SELECT seq, hash FROM ledger_head WHERE campaign_id = :c"),
+                               {"c": campaign.id}).one()
+        assert tuple(row) == (seq, last_hash)
+        upgrade()
+        assert {c["name"] for c in inspect(db.engine).get_columns("ledger_head")} == {
+            "campaign_id"}

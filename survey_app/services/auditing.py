@@ -14,7 +14,7 @@ from analysis.indices import indices_table
 
 from .. import ledger
 from ..extensions import db
-from ..models import Campaign, LedgerCheckpoint, LedgerHead, Response, ResponseReview
+from ..models import Campaign, LedgerCheckpoint, Response, ResponseReview
 from . import audit
 from .campaigns import ensure_writable
 
@@ -62,12 +62,11 @@ def service_indices(campaign: Campaign) -> pd.DataFrame:
 
 
 def overview(campaign: Campaign, checkpoints: int = 10) -> Overview:
-    head = db.session.get(LedgerHead, campaign.id)
+    length, head_hash = ledger.head(campaign.id)
     recent = db.session.scalars(select(LedgerCheckpoint).filter_by(campaign_id=campaign.id)
                                 .order_by(LedgerCheckpoint.id.desc()).limit(checkpoints)).all()
     states = review_counts(campaign)
-    return Overview(campaign=campaign, ledger_length=head.seq if head else 0,
-                    head_hash=head.hash if head else ledger.GENESIS,
+    return Overview(campaign=campaign, ledger_length=length, head_hash=head_hash,
                     checkpoints=[(cp, ledger.digest(campaign, cp)) for cp in recent],
                     responses=sum(states.values()), states=states,
                     indices=service_indices(campaign))

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from .. import ledger
 from ..extensions import db
@@ -219,11 +219,11 @@ def archive_preview(campaign: Campaign) -> ArchivePreview:
     return ArchivePreview(archivable, reason, kept, pending)
 
 
-# Taking the ledger head's row lock (PostgreSQL) waits for anything being chained right now
-# and holds off what comes next until the archive commits, so the final checkpoint is the
+# Holding the campaign's chain (ledger.lock_chain: the head row's lock on PostgreSQL, the
+# write lock on SQLite) waits for anything being chained right now and holds off what
+# comes next until the archive commits, so the final checkpoint is the
 # chain's true end. (Writes after the close take the campaign's share lock, `archived_now`,
 # so they either finish before the archive marks the campaign or see it archived.)
-_LOCK_LEDGER_HEAD = text("UPDATE ledger_head SET seq = seq WHERE campaign_id = :c")
 
 
 def archive_campaign(campaign: Campaign) -> Archived:
@@ -246,7 +246,7 @@ def archive_campaign(campaign: Campaign) -> Archived:
     if not marked:
         raise CampaignArchived(_("Đợt khảo sát '%(code)s' vừa được lưu trữ bởi người khác; "
                                  "không có gì thay đổi.", code=campaign.code))
-    db.session.execute(_LOCK_LEDGER_HEAD, {"c": campaign.id})
+    ledger.lock_chain(campaign.id)
     erased = contacts.purge_contacts(campaign)
     cp = ledger.checkpoint(campaign, "archive")
     digest = ledger.digest(campaign, cp)

@@ -23,7 +23,6 @@ from ..models import (
     REVERIFY_OUTCOMES,
     Agency,
     Campaign,
-    LedgerHead,
     Response,
     Reverification,
     ReverifyDraw,
@@ -71,8 +70,7 @@ def draw_sample(campaign: Campaign, rate: float, seed: int, oversample_flagged: 
     rate, oversample_flagged = float(rate), float(oversample_flagged)
     # Entries up to the committed head are all committed (appends are serialised), so the
     # population below is exactly "the responses chained up to as_of_seq".
-    head = db.session.get(LedgerHead, campaign.id)
-    as_of = head.seq if head is not None else 0
+    as_of = ledger.head(campaign.id)[0]
     population = load_audit.population(db.session.connection(), campaign.id, as_of)
     if not len(population):
         raise ReverifyRefused("Đợt khảo sát chưa có phiếu trả lời nào để phúc tra.")
