@@ -353,10 +353,12 @@ def main(argv=None) -> int:
         acknowledged = v["statuses"].get(303, 0)
 
         for r in range(args.rounds):
-            runs["on"].append(post_phase(port, servers[0].pid, replays[2 * r], work,
-                                         args.duration, db_path, args.links))
-            runs["off"].append(post_phase(port_off, servers[1].pid, replays[2 * r + 1], work,
-                                          args.duration, db_path, args.links))
+            # The two applications take turns going first: neither always meets the
+            # database just after the other's writes.
+            order = [("on", port, servers[0]), ("off", port_off, servers[1])]
+            for k, (key, p, proc) in enumerate(order if r % 2 == 0 else order[::-1]):
+                runs[key].append(post_phase(p, proc.pid, replays[2 * r + k], work,
+                                            args.duration, db_path, args.links))
             stored_before, cpu0 = count_rows(floor_db, "resp"), server_cpu(servers[2].pid)
             floor_run = run_wrk(f"http://127.0.0.1:{fport}/submit", args.duration,
                                 str(BENCH / "post.lua"), [])
