@@ -50,20 +50,34 @@ def _campaign_of_id_range(conn) -> str:
     return "+r.campaign_id" if conn.dialect.name == "sqlite" else "r.campaign_id"
 
 
-def corrections(conn, campaign_id: int, first: int = 0, last: int | None = None
-                ) -> dict[int, list[dict]]:
-    """Response id → its corrections' changes in order, for the campaign's responses with
-    ids in [first, last]. Corrections are rare: this reads only them."""
-    rows = conn.execute(text(f"""
-        SELECT c.response_id, c.changes FROM response_correction c
-        JOIN response r ON r.id = c.response_id
-        WHERE {_campaign_of_id_range(conn)} = :c AND r.id >= :first AND r.id <= :last
-        ORDER BY c.id"""),
-        {"c": campaign_id, "first": first, "last": last if last is not None else 2**62}).all()
+def corrections(conn, campaign_id: int | None = None, first: int = 0, last: int | None = None,
+                ids=None) -> dict[int, list[dict]]:
+    """Response id → its corrections' changes in order: for the campaign's responses with
+    ids in [first, last], or for the responses ``ids``. Corrections are rare: this reads
+    only them."""
+    if ids is not None:
+        if not len(ids):
+            return {}
+        rows, _ = _fetch(conn, "SELECT response_id, changes FROM response_correction WHERE "
+                         "response_id IN (" + ",".join(str(int(i)) for i in ids) + ") "
+                         "ORDER BY id")
+    else:
+        rows = conn.execute(text(f"""
+            SELECT c.response_id, c.changes FROM response_correction c
+            JOIN response r ON r.id = c.response_id
+            WHERE {_campaign_of_id_range(conn)} = :c AND r.id >= :first AND r.id <= :last
+            ORDER BY c.id"""),
+            {"c": campaign_id, "first": first,
+             "last": last if last is not None else 2**62}).all()
     out: dict[int, list[dict]] = {}
     for rid, changes in rows:
         out.setdefault(rid, []).append(json.loads(changes))
     return out
+
+
+def pyformat(sql: str) -> str:
+    """`:name` parameters as `%(name)s`, for drivers of the pyformat style (psycopg)."""
+    return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql.replace("%", "%%"))
 
 
 def _fetch(conn, sql: str, params: dict | None = None) -> tuple[list, list[str]]:
@@ -71,7 +85,7 @@ def _fetch(conn, sql: str, params: dict | None = None) -> tuple[list, list[str]]
     column names. Wrapping ~20 000 tally rows in SQLAlchemy Row objects first costs more
     than all the index arithmetic."""
     if conn.dialect.paramstyle in ("pyformat", "format"):
-        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+        sql = pyformat(sql)
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(sql, params or {})
@@ -85,7 +99,7 @@ def _stream(conn, sql: str, params: dict | None = None, size: int = 100_000) -> 
     (its default cursor would hold every row in memory), the plain cursor on SQLite,
     which already reads as it goes."""
     if conn.dialect.paramstyle in ("pyformat", "format"):
-        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+        sql = pyformat(sql)
     raw = conn.connection.dbapi_connection
     cursor = raw.cursor(name="survey_stream") if conn.dialect.name == "postgresql" \
         else raw.cursor()
@@ -288,18 +302,6 @@ def response_agencies(conn, campaign_id: int, *, exclude_rejected: bool = False,
             yield pairs[:, 0], codes[pairs[:, 1]]
 
 
-def _corrections_of(conn, ids: list[int]) -> dict[int, list[dict]]:
-    """Response id → its corrections' changes in order, for the responses ``ids``."""
-    if not ids:
-        return {}
-    rows, _ = _fetch(conn, "SELECT response_id, changes FROM response_correction WHERE "
-                     "response_id IN (" + ",".join(str(int(i)) for i in ids) + ") ORDER BY id")
-    out: dict[int, list[dict]] = {}
-    for rid, changes in rows:
-        out.setdefault(rid, []).append(json.loads(changes))
-    return out
-
-
 def satisfaction_answers(conn, ids, book: pd.DataFrame, chunk_size: int = 5_000) -> np.ndarray:
     """The satisfaction answers of the responses ``ids`` (sorted, unique): one row per id
     in that order, one column per satisfaction item of ``book``, NaN where an item has
@@ -319,7 +321,7 @@ def satisfaction_answers(conn, ids, book: pd.DataFrame, chunk_size: int = 5_000)
         # One parse of the chunk's answers as a JSON array: much faster than one a row.
         parsed = decode("[" + ",".join(r[1] for r in rows) + "]")
         # Effective answers: the (rare) corrections of these responses applied in order.
-        fixes = _corrections_of(conn, [r[0] for r in rows])
+        fixes = corrections(conn, ids=[r[0] for r in rows])
         if fixes:
             parsed = [apply_corrections(a, fixes[r[0]]) if r[0] in fixes else a
                       for r, a in zip(rows, parsed, strict=True)]

@@ -92,16 +92,9 @@ def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
     cells, not_applicable = [], []
     for code, kind in plan:
         value = answers.get(code)
-        if value is None:
-            cells.append("")
-        elif kind == "satisfaction":
-            if value == 0:
-                cells.append("")
-                not_applicable.append(code)
-            else:
-                cells.append(str(value))
-        else:
-            cells.append(chain.export_value(kind, value))
+        cells.append(chain.export_value(kind, value))
+        if value == 0 and kind == "satisfaction":
+            not_applicable.append(code)
     return cells, not_applicable
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -22,9 +21,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import Pool
 
+from analysis.load import pyformat
+
 from .extensions import db
 
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime on SQLite
 
 
@@ -33,7 +33,7 @@ class Statement:
 
     def __init__(self, sql: str, times: tuple[str, ...] = ()):
         self.named = " ".join(sql.split())
-        self.pyformat = _NAMED.sub(r"%(\1)s", self.named.replace("%", "%%"))
+        self.pyformat = pyformat(self.named)
         self.times = times
 
     def execute(self, params: dict | None = None, on: Cursor | None = None):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import has_request_context, render_template, request
+from flask import render_template
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import StringField
 
 from .extensions import db
 from .models import QuestionGroup, QuestionnaireVersion
@@ -102,19 +101,8 @@ def spec(version_id: int) -> VersionSpec:
 
 
 class SurveyFormBase(FlaskForm):
-    # Honeypot: hidden from people by CSS, filled by naive bots.
-    website = StringField()
-
-    def validate(self, extra_validators=None):
-        ok = super().validate(extra_validators)
-        # A question with one answer must not arrive twice (a hand-made or replayed body).
-        if not has_request_context():
-            return ok
-        for f in self:
-            if f.type == "RadioField" and len(request.form.getlist(f.name)) > 1:
-                f.errors = [*f.errors, DUPLICATE_MESSAGE]
-                ok = False
-        return ok
+    """Renders a version's questions; the answers are checked by
+    `responses.validate_answers`, the rules the API and paper entry share."""
 
 
 def survey_form_class(version, lang: str, base=SurveyFormBase) -> type:

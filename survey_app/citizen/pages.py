@@ -20,8 +20,10 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 
 from flask import Flask
+from limits import parse
 from werkzeug.http import dump_cookie
 
+from ..extensions import limiter
 from ..models import utcnow
 
 DEVICE_COOKIE = "sv_dev"
@@ -91,10 +93,6 @@ def allow_open_submission(app: Flask, address: str | None) -> bool:
     """Count one submission through an open link from `address`; False once over the
     OPEN_LINK_RATE_LIMIT (kept in Flask-Limiter's storage, shared by the workers when
     that storage is Redis)."""
-    from limits import parse
-
-    from ..extensions import limiter
-
     wanted = app.config["OPEN_LINK_RATE_LIMIT"]
     parsed = app.extensions.get("open_link_limit")
     if parsed is None or parsed[0] != wanted:

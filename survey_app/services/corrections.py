@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from analysis.load import apply_corrections
 
 from .. import ledger
 from ..extensions import db
 from ..models import Response, ResponseCorrection, User, canonical_json, utcnow
+from ..rawsql import Statement
 from . import ServiceError, audit
 from .agencies import subtree_ids
 from .campaigns import CampaignArchived, ensure_writable
@@ -30,7 +31,7 @@ from .review import ReviewRefused, clean_note
 CORRECTORS = ("admin",)
 CLEAR = "-"  # typed instead of a value: the item becomes unanswered
 
-_DECREMENT_TALLY = text(
+_DECREMENT_TALLY = Statement(
     "UPDATE answer_tally SET n = n - 1 WHERE campaign_id = :campaign_id AND "
     "agency_id = :agency_id AND item_id = :item_id AND score = :score AND n > 0")
 
@@ -132,7 +133,6 @@ def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorr
 
 def _move_tally(response: Response, items: dict, previous: dict, new: dict) -> None:
     """The tally counts effective satisfaction answers (0 = not applicable included)."""
-    conn = db.session.connection()
     for code, after in new.items():
         item = items[code]
         if item.type != "satisfaction":
@@ -140,7 +140,7 @@ def _move_tally(response: Response, items: dict, previous: dict, new: dict) -> N
         key = {"campaign_id": response.campaign_id, "agency_id": response.agency_id,
                "item_id": item.id}
         if previous[code] is not None:
-            conn.execute(_DECREMENT_TALLY, {**key, "score": previous[code]})
+            _DECREMENT_TALLY.execute({**key, "score": previous[code]})
         if after is not None:
             _UPSERT_TALLY.execute({**key, "score": after})
 
