@@ -28,7 +28,8 @@ GENESIS = chain.GENESIS
 
 
 def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A naive UTC time as 2026-11-27T03:04:05Z."""
+    return moment.isoformat("T", "seconds") + "Z"
 
 
 _HEAD_ROW = Statement("INSERT INTO ledger_head (campaign_id) VALUES (:c) "
@@ -63,7 +64,7 @@ def head(campaign_id: int, on: Cursor | None = None) -> tuple[int, str]:
 
 
 def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
-           on: Cursor | None = None) -> str:
+           on: Cursor | None = None, at: datetime | None = None) -> str:
     """Append one event to the campaign's chain; returns its hash. Caller commits.
 
     Under `lock_chain`, the last entry is the chain's end: the new entry follows it. Two
@@ -75,11 +76,13 @@ def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
     seq, prev = head(campaign_id, on=sql)
     digest = chain.entry_hash(prev, seq + 1, body)
     _ENTRY.execute({"c": campaign_id, "seq": seq + 1, "kind": kind, "ref": ref,
-                    "at": utcnow(), "payload": body, "prev": prev, "hash": digest}, on=sql)
+                    "at": at or utcnow(), "payload": body, "prev": prev, "hash": digest}, on=sql)
     return digest
 
 
 _PLANS: dict[int, tuple[tuple[str, str], ...]] = {}
+#: A satisfaction answer's export cell, by score (0, "not applicable", is left empty).
+_SCORE_CELLS = {k: chain.export_value("satisfaction", k) for k in range(6)}
 
 
 def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
@@ -92,9 +95,12 @@ def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
     cells, not_applicable = [], []
     for code, kind in plan:
         value = answers.get(code)
-        cells.append(chain.export_value(kind, value))
-        if value == 0 and kind == "satisfaction":
-            not_applicable.append(code)
+        if kind == "satisfaction" and value is not None:
+            cells.append(_SCORE_CELLS[value])
+            if value == 0:
+                not_applicable.append(code)
+        else:
+            cells.append(chain.export_value(kind, value))
     return cells, not_applicable
 
 

@@ -418,6 +418,8 @@ class AnswerTally(db.Model):
     """
 
     __tablename__ = "answer_tally"
+    # On SQLite one B-tree keyed by the primary key (every submission upserts ~20 rows).
+    __table_args__ = {"sqlite_with_rowid": False}
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -25,7 +26,6 @@ from analysis.load import pyformat
 
 from .extensions import db
 
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime on SQLite
 
 
 class Statement:
@@ -47,25 +47,77 @@ class Statement:
 
 
 _own: ContextVar = ContextVar("rawsql_own_connection", default=None)
+#: Per engine, the DBAPI connections the fast path has finished with, ready for the next
+#: request: taking one from this list costs nothing, where a checkout from SQLAlchemy's
+#: pool and its return (events, reset) cost tens of microseconds a request.
+_spare: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @contextmanager
 def own_connection():
-    """Run the enclosed statements on a pooled DBAPI connection of their own rather than
-    the session's — the citizen's fast path, which needs no ORM session. Commits when the
-    block ends normally, rolls back otherwise."""
-    fairy = db.engine.raw_connection()
+    """Run the enclosed statements on a DBAPI connection of their own rather than the
+    session's — the citizen's fast path, which needs no ORM session. Commits when the
+    block ends normally, rolls back otherwise.
+
+    The connection is detached from SQLAlchemy's pool and kept in a per-engine list for
+    the next block; one that met an error is closed instead, so a broken connection
+    (a database restarted, say) is never handed out again."""
+    engine = db.engine
+    spare = _spare.get(engine)
+    if spare is None:
+        spare = _spare[engine] = []
+        weakref.finalize(engine, _close_all, spare)  # closed with the engine, not left to GC
+    try:
+        fairy = spare.pop()
+    except IndexError:
+        fairy = engine.raw_connection()
+        # The writers' lock file belongs to the pool's record of this connection (the pool
+        # closes it): this detached copy opens its own when it first writes.
+        fd = fairy.info.pop("writer_fd", None)
+        if fd is not None:
+            os.close(fd)
+        fairy.detach()
+        fairy.info["sqlite"] = engine.dialect.name == "sqlite"
     token = _own.set(fairy)
     try:
         yield fairy
         fairy.commit()
     except BaseException:
-        fairy.rollback()
-        raise
-    finally:
         _own.reset(token)
-        _end_turn(fairy.info)
+        _release(fairy)
+        _close(fairy)
+        raise
+    _own.reset(token)
+    _end_turn(fairy.info)
+    spare.append(fairy)
+
+
+def _release(fairy) -> None:
+    try:
+        fairy.rollback()
+    except Exception:  # the connection is closed next anyway
+        pass
+    _end_turn(fairy.info)
+
+
+def _close(fairy) -> None:
+    fd = fairy.info.pop("writer_fd", None)
+    if fd is not None:
+        os.close(fd)
+    try:
         fairy.close()
+    except Exception:
+        pass
+
+
+def _close_all(spare: list) -> None:
+    while spare:
+        _close(spare.pop())
+
+
+def discard_spare_connections(engine: Engine) -> None:
+    """Close the fast path's kept connections (when the engine is disposed)."""
+    _close_all(_spare.get(engine, []))
 
 
 def rollback() -> None:
@@ -87,10 +139,10 @@ class Cursor:
         fairy = _own.get()
         if fairy is None:
             conn = db.session.connection()
-            fairy, dialect = conn.connection, conn.dialect
+            fairy = conn.connection
+            self.sqlite = conn.dialect.name == "sqlite"
         else:
-            dialect = db.engine.dialect
-        self.sqlite = dialect.name == "sqlite"
+            self.sqlite = fairy.info["sqlite"]
         self.fairy = fairy
         if write and self.sqlite:
             writer_turn(fairy)
@@ -99,7 +151,7 @@ class Cursor:
     def begin_write(self) -> None:
         """SQLite: make sure this transaction holds the database's write lock (BEGIN
         IMMEDIATE unless it has written already)."""
-        if self.sqlite and not self.fairy.driver_connection.in_transaction:
+        if self.sqlite and not self.fairy.dbapi_connection.in_transaction:
             self.raw.execute("BEGIN IMMEDIATE")
 
     def _params(self, statement: Statement, params: dict) -> dict:
@@ -108,7 +160,7 @@ class Cursor:
         params = dict(params)
         for name in statement.times:
             if isinstance(params.get(name), datetime):
-                params[name] = params[name].strftime(SQLITE_TIME)
+                params[name] = params[name].isoformat(" ", "microseconds")
         return params
 
     def execute(self, statement: Statement, params: dict):
@@ -152,7 +204,7 @@ def as_datetime(value):
 def writer_turn(fairy) -> None:
     """Wait for this pooled SQLite connection's turn to write (file databases only)."""
     info = fairy.info
-    if info.get("writer_turn") or fairy.driver_connection.in_transaction:
+    if info.get("writer_turn") or fairy.dbapi_connection.in_transaction:
         return
     fd = info.get("writer_fd")
     if fd is None:
@@ -182,7 +234,13 @@ def _after_rollback(conn):
 
 @event.listens_for(Pool, "reset")
 def _on_reset(dbapi_connection, record, reset_state=None):
-    _end_turn(record.info)
+    if record is not None:  # None: a detached connection (the fast path's) being closed
+        _end_turn(record.info)
+
+
+@event.listens_for(Engine, "engine_disposed")
+def _on_dispose(engine):
+    discard_spare_connections(engine)
 
 
 @event.listens_for(Pool, "close")

@@ -10,6 +10,7 @@ question types and templates work with either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from flask import render_template
 from flask_wtf import FlaskForm
@@ -72,6 +73,18 @@ class VersionSpec:
 
     def satisfaction_items(self) -> list[ItemSpec]:
         return [i for i in self.items if i.type == "satisfaction"]
+
+    @cached_property
+    def scored_items(self) -> tuple[tuple[str, int], ...]:
+        """(code, id) of the satisfaction items, which the tally counts."""
+        return tuple((i.code, i.id) for i in self.items if i.type == "satisfaction")
+
+    @cached_property
+    def answer_rules(self):
+        """What `responses.validate_answers` accepts, worked out once per version."""
+        from .services.responses import answer_rules
+
+        return answer_rules(self.items)
 
 
 _SPECS: dict[int, VersionSpec] = {}

@@ -50,12 +50,20 @@ class FormExpired(ServiceError):
     pass
 
 
+_KEYED: dict[str, hmac.HMAC] = {}
+
+
 def keyed_hash(value: str | None) -> str | None:
     """An HMAC of a network address or device id: comparable, never reversible."""
     if not value:
         return None
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    key = current_app.config["SECRET_KEY"]
+    keyed = _KEYED.get(key)
+    if keyed is None:  # the key's HMAC state is worked out once, then copied
+        keyed = _KEYED[key] = hmac.new(key.encode(), digestmod=hashlib.sha256)
+    keyed = keyed.copy()
+    keyed.update(value.encode("utf-8", "surrogatepass"))
+    return keyed.hexdigest()
 
 
 def new_receipt_code() -> str:
@@ -72,6 +80,36 @@ def normalise_receipt(code: str) -> str:
     return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else raw
 
 
+@dataclass(frozen=True)
+class ItemRule:
+    """What `validate_answers` accepts for one item, worked out once per version."""
+
+    type: str
+    allowed: tuple = ()  # choice codes, or the priority values as text
+    limit: int = 0  # a comment's maximum length
+
+
+_SCALE = {**{str(k): k for k in range(6)}, **{k: k for k in range(6)}}
+
+
+def answer_rules(items) -> tuple[dict[str, ItemRule], tuple[str, ...]]:
+    """(rule by item code, codes of the required items) for a questionnaire's items."""
+    from ..questions import PRIORITY_LABELS
+
+    rules = {}
+    for item in items:
+        if item.type == "priority":
+            rules[item.code] = ItemRule(item.type, tuple(str(k) for k in PRIORITY_LABELS["vi"]))
+        elif item.type in ("single_choice", "multiple_choice"):
+            rules[item.code] = ItemRule(item.type, tuple(c["code"] for c in item.choices))
+        elif item.type == "text":
+            rules[item.code] = ItemRule(item.type, limit=int(
+                (item.options or {}).get("max_length", 2000)))
+        else:
+            rules[item.code] = ItemRule(item.type)
+    return rules, tuple(item.code for item in items if item.required)
+
+
 def validate_answers(version, answers: dict, *, require: bool = True
                      ) -> tuple[dict, dict[str, str]]:
     """Check raw answers (from the web form, the API or a paper entry) against the
@@ -82,38 +120,37 @@ def validate_answers(version, answers: dict, *, require: bool = True
     errors. Paper forms pass require=False: a citizen may leave a printed question blank,
     and a blank is recorded as unanswered, not as "not applicable".
     """
-    from ..questions import PRIORITY_LABELS
-
-    items = {i.code: i for i in version.items}
+    # A version snapshot (`survey_form.spec`) keeps its rules; an ORM version is read.
+    rules, required = getattr(version, "answer_rules", None) or answer_rules(version.items)
     clean, errors = {}, {}
     if not isinstance(answers, dict):
         return {}, {"_": "answers phải là một đối tượng {mã câu hỏi: giá trị}"}
     for code, value in answers.items():
-        item = items.get(code)
-        if item is None:
+        rule = rules.get(code)
+        if rule is None:
             errors[str(code)] = "không có câu hỏi mã này"
             continue
         if value is None or value == "" or value == []:
             continue
-        if item.type == "satisfaction":
-            if isinstance(value, bool) or not isinstance(value, int | str) or \
-                    str(value) not in ("0", "1", "2", "3", "4", "5"):
+        kind = rule.type
+        if kind == "satisfaction":
+            score = _SCALE.get(value) if type(value) in (int, str) else None
+            if score is None:
                 errors[code] = "giá trị phải là 1–5, hoặc 0 (không áp dụng)"
             else:
-                clean[code] = int(value)
-        elif item.type == "priority":
-            if isinstance(value, bool) or str(value) not in {str(k) for k in PRIORITY_LABELS["vi"]}:
+                clean[code] = score
+        elif kind == "priority":
+            if isinstance(value, bool) or str(value) not in rule.allowed:
                 errors[code] = "giá trị phải là 1, 2 hoặc 3"
             else:
                 clean[code] = int(value)
-        elif item.type == "single_choice":
-            allowed = [c["code"] for c in item.choices]
-            if not isinstance(value, str) or value not in allowed:
-                errors[code] = f"giá trị phải là một trong: {', '.join(allowed)}"
+        elif kind == "single_choice":
+            if not isinstance(value, str) or value not in rule.allowed:
+                errors[code] = f"giá trị phải là một trong: {', '.join(rule.allowed)}"
             else:
                 clean[code] = value
-        elif item.type == "multiple_choice":
-            allowed = [c["code"] for c in item.choices]
+        elif kind == "multiple_choice":
+            allowed = rule.allowed
             values = value if isinstance(value, list) else None
             if values is None or not all(isinstance(v, str) and v in allowed for v in values):
                 errors[code] = f"danh sách giá trị trong: {', '.join(allowed)}"
@@ -121,19 +158,18 @@ def validate_answers(version, answers: dict, *, require: bool = True
                 errors[code] = "giá trị bị lặp"
             else:
                 clean[code] = [c for c in allowed if c in values]
-        elif item.type == "text":
-            limit = int((item.options or {}).get("max_length", 2000))
+        elif kind == "text":
             if not isinstance(value, str):
                 errors[code] = "phải là văn bản"
-            elif len(value) > limit:
-                errors[code] = f"tối đa {limit} ký tự"
+            elif len(value) > rule.limit:
+                errors[code] = f"tối đa {rule.limit} ký tự"
             elif value.strip():
                 # Control characters have no place in a comment (and would blur the
                 # ledger's field separators); line breaks and tabs stay.
                 clean[code] = CONTROL_CHARS.sub("", value).strip()
-    for item in version.items if require else ():
-        if item.required and item.code not in clean and item.code not in errors:
-            errors[item.code] = "câu hỏi bắt buộc chưa được trả lời"
+    for code in required if require else ():
+        if code not in clean and code not in errors:
+            errors[code] = "câu hỏi bắt buộc chưa được trả lời"
     return clean, errors
 
 
@@ -275,9 +311,9 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
            "answers": canonical_json(answers), "client_hash": keyed_hash(client),
            "device_hash": keyed_hash(device), "entered_by_id": entered_by_id,
            "api_key_id": api_key_id}
-    tally = [{"campaign_id": campaign.id, "agency_id": agency.id, "item_id": item.id,
-              "score": answers[item.code]}
-             for item in version.satisfaction_items() if item.code in answers]
+    tally = [{"campaign_id": campaign.id, "agency_id": agency.id, "item_id": item_id,
+              "score": answers[code]}
+             for code, item_id in version.scored_items if code in answers]
     in_ledger = current_app.config["LEDGER_ENABLED"]
     if in_ledger:
         cells, not_applicable = ledger.answer_cells(version, answers)
@@ -306,7 +342,7 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
             response_id=response_id, receipt=receipt, campaign=campaign.code,
             agency_code=agency.code, channel=channel, submitted_at=ledger.iso(now),
             form=form.serial if form is not None else None, export_cells=cells,
-            not_applicable=not_applicable), on=sql)
+            not_applicable=not_applicable), on=sql, at=now)
     return Recorded(response_id, receipt, now)
 
 
