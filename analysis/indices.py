@@ -64,7 +64,6 @@ TABLE_COLUMNS = [
     "ci_high",
     "mean_score",
 ]
-_LEVEL_ORDER = {level: i for i, level in enumerate(LEVELS)}
 
 
 def wilson_interval(satisfied, n, z: float = 1.96):
@@ -438,8 +437,7 @@ def indices_table(
         index=index,
     )
     if bootstrap is not None:
-        table = _with_bootstrap(table, bootstrap)
-        table = _sort_table(table)
+        table = _with_bootstrap(table, bootstrap)  # a left merge: the order stays
     return table
 
 
@@ -543,16 +541,6 @@ def _with_bootstrap(table: pd.DataFrame, bootstrap: pd.DataFrame) -> pd.DataFram
         ci_low=merged["ci_low"].fillna(merged["ci_low_boot"]),
         ci_high=merged["ci_high"].fillna(merged["ci_high_boot"]),
     )[TABLE_COLUMNS]
-
-
-def _sort_table(table: pd.DataFrame) -> pd.DataFrame:
-    order = table["level"].map(_LEVEL_ORDER)
-    return (
-        table.assign(_order=order)
-        .sort_values(["agency_code", "_order", "code"], kind="stable")
-        .drop(columns="_order")
-        .reset_index(drop=True)
-    )
 
 
 def _nan_mean_columns(values: np.ndarray, membership: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from .indices import TallyCounts
 from .io import CODEBOOK_COLUMNS, META_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
-from .ledger import export_value  # the stored → export conversion, shared with verify
+from .ledger import export_value
 
 LATEST_REVIEW = """
     SELECT rr.response_id, rr.state FROM response_review rr
@@ -155,6 +155,21 @@ def codebook(conn, version_id: int) -> pd.DataFrame:
     return frame.astype({"scale_min": "Int64", "scale_max": "Int64"})
 
 
+def rejected_answers(conn, campaign_id: int):
+    """(agency code, item code, value) of every scored answer of the responses whose
+    latest review is "rejected", corrections applied: what the tally, which counts
+    effective answers, holds for them. They are few: only their rows are read."""
+    rows, _ = _fetch(conn, f"""
+        SELECT r.id, a.code, r.answers FROM response r
+        JOIN ({LATEST_REVIEW}) rv ON rv.response_id = r.id AND rv.state = 'rejected'
+        JOIN agency a ON a.id = r.agency_id WHERE r.campaign_id = :c""", {"c": campaign_id})
+    fixes = corrections(conn, ids=[r[0] for r in rows])
+    for rid, agency, answers in rows:
+        for item, value in apply_corrections(json.loads(answers), fixes.get(rid, [])).items():
+            if isinstance(value, int):
+                yield agency, item, value
+
+
 def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataFrame:
     """Answers per (agency, item, score) from the tally the database keeps.
 
@@ -167,20 +182,9 @@ def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataF
         WHERE t.campaign_id = :c AND t.n > 0
         ORDER BY a.code, i.code, t.score""", {"c": campaign_id}, TALLY_COLUMNS)
     if exclude_rejected:
-        rejected = _frame(conn, f"""
-            SELECT r.id, a.code AS agency_code, r.answers FROM response r
-            JOIN ({LATEST_REVIEW}) rv ON rv.response_id = r.id AND rv.state = 'rejected'
-            JOIN agency a ON a.id = r.agency_id WHERE r.campaign_id = :c""", {"c": campaign_id})
-        if len(rejected):
-            items = set(counts["item_code"])
-            # The tally counts effective answers: subtract those, corrections applied.
-            fixes = corrections(conn, campaign_id)
-            rows = [(agency, code, value)
-                    for rid, agency, answers in zip(rejected["id"], rejected["agency_code"],
-                                                    rejected["answers"], strict=True)
-                    for code, value in apply_corrections(json.loads(answers),
-                                                         fixes.get(rid, [])).items()
-                    if code in items and isinstance(value, int)]
+        items = set(counts["item_code"])
+        rows = [row for row in rejected_answers(conn, campaign_id) if row[1] in items]
+        if rows:
             minus = (pd.DataFrame(rows, columns=["agency_code", "item_code", "score"])
                      .value_counts().rename("minus").reset_index())
             counts = counts.merge(minus, how="left", on=["agency_code", "item_code", "score"])
@@ -225,19 +229,9 @@ def tally_counts(conn, campaign_id: int, book: pd.DataFrame, *,
         counts[[agency_pos[c] for c in agencies], [item_pos[c] for c in cells]] = \
             np.array(scores, dtype="int64").T
     if exclude_rejected and codes:
-        rejected, _ = _fetch(conn, f"""
-            SELECT r.id, a.code, r.answers FROM response r
-            JOIN ({LATEST_REVIEW}) rv ON rv.response_id = r.id AND rv.state = 'rejected'
-            JOIN agency a ON a.id = r.agency_id WHERE r.campaign_id = :c""", {"c": campaign_id})
-        # The tally counts effective answers: subtract those, corrections applied.
-        fixes = corrections(conn, campaign_id) if rejected else {}
-        for rid, code, answers in rejected:
-            if code not in agency_pos:
-                continue
-            for item, value in apply_corrections(json.loads(answers),
-                                                 fixes.get(rid, [])).items():
-                if item in item_pos and isinstance(value, int) and 0 <= value <= SCALE_MAX:
-                    counts[agency_pos[code], item_pos[item], value] -= 1
+        for code, item, value in rejected_answers(conn, campaign_id):
+            if code in agency_pos and item in item_pos and 0 <= value <= SCALE_MAX:
+                counts[agency_pos[code], item_pos[item], value] -= 1
         np.maximum(counts, 0, out=counts)
     answered = counts.sum(axis=(1, 2)) > 0
     return TallyCounts(np.array(codes, dtype=object)[answered], items, counts[answered])

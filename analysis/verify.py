@@ -19,8 +19,7 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 
-from .ledger import GENESIS, RESPONSE_FIELDS, RS, US, merkle_root_raw, parse_digest
-from .load import export_value
+from .ledger import GENESIS, RESPONSE_FIELDS, RS, US, export_value, merkle_root_raw, parse_digest
 
 META = ["response_id", "campaign", "agency_code", "channel", "submitted_at", "review_state"]
 

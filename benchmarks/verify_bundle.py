@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT))
 from analysis.ledger import (  # noqa: E402
     GENESIS,
     entry_hash,
+    export_value,  # noqa: E402
     format_digest,
     merkle_root,
     response_payload,
 )
-from analysis.load import export_value  # noqa: E402
 from analysis.verify import verify_bundle  # noqa: E402
 
 SIPAS = ROOT / "survey_app" / "data" / "sipas-2023.json"

@@ -301,32 +301,10 @@ def register_commands(app: Flask) -> None:
 
         A campaign gets a checkpoint when its ledger grew since the last one, and one
         marked 'close' once its closing time has passed. Prints each digest to keep."""
-        from . import ledger
-        from .models import Campaign, LedgerCheckpoint, utcnow
+        from .services import auditing
 
-        if campaign_code:
-            targets = [campaigns.get_campaign(campaign_code)]
-            campaigns.ensure_writable(targets[0], _("Không ghi thêm được mốc kiểm tra (mốc "
-                                                    "cuối cùng đã ghi khi lưu trữ)"))
-        else:
-            # An archived campaign's chain ended with its archive checkpoint.
-            targets = list(db.session.scalars(select(Campaign).where(
-                Campaign.archived_at.is_(None)).order_by(Campaign.code)))
-        for campaign in targets:
-            last = db.session.scalar(select(LedgerCheckpoint).filter_by(campaign_id=campaign.id)
-                                     .order_by(LedgerCheckpoint.id.desc()).limit(1))
-            seq = ledger.head(campaign.id)[0]
-            closed = utcnow() >= campaign.closes_at
-            has_close = db.session.scalar(select(LedgerCheckpoint.id).filter_by(
-                campaign_id=campaign.id, reason="close").limit(1)) is not None
-            if closed and not has_close:
-                reason = "close"
-            elif campaign_code or last is None or last.seq != seq:
-                reason = "daily" if not campaign_code else "manual"
-            else:
-                continue
-            cp = ledger.checkpoint(campaign, reason)
-            click.echo(f"{campaign.code}: {reason}, {cp.seq} mục — {ledger.digest(campaign, cp)}")
+        for campaign, cp, digest in auditing.scheduled_checkpoints(campaign_code):
+            click.echo(f"{campaign.code}: {cp.reason}, {cp.seq} mục — {digest}")
 
     @app.cli.command("archive-campaign")
     @click.option("--campaign", "campaign_code", required=True, help="Campaign code.")

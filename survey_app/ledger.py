@@ -80,7 +80,6 @@ def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
     return digest
 
 
-_PLANS: dict[int, tuple[tuple[str, str], ...]] = {}
 #: A satisfaction answer's export cell, by score (0, "not applicable", is left empty).
 _SCORE_CELLS = {k: chain.export_value("satisfaction", k) for k in range(6)}
 
@@ -88,12 +87,9 @@ _SCORE_CELLS = {k: chain.export_value("satisfaction", k) for k in range(6)}
 def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
     """A response's answers as the export writes them (`analysis.ledger.export_value`),
     and the items answered "not applicable" — the answer part of its ledger payload.
-    Every submission passes here: the (code, type) list is kept per version."""
-    plan = _PLANS.get(version.id)
-    if plan is None:
-        plan = _PLANS[version.id] = tuple((i.code, i.type) for i in version.items)
+    `version` is a snapshot (`survey_form.spec`): every submission passes here."""
     cells, not_applicable = [], []
-    for code, kind in plan:
+    for code, kind in version.item_kinds:
         value = answers.get(code)
         if kind == "satisfaction" and value is not None:
             cells.append(_SCORE_CELLS[value])

@@ -27,7 +27,6 @@ from analysis.load import pyformat
 from .extensions import db
 
 
-
 class Statement:
     """One SQL statement; `times` names the parameters that hold datetimes."""
 
@@ -60,8 +59,8 @@ def own_connection():
     block ends normally, rolls back otherwise.
 
     The connection is detached from SQLAlchemy's pool and kept in a per-engine list for
-    the next block; one that met an error is closed instead, so a broken connection
-    (a database restarted, say) is never handed out again."""
+    the next block; one that cannot even roll back (a database restarted, say) is closed
+    instead, so it is never handed out again."""
     engine = db.engine
     spare = _spare.get(engine)
     if spare is None:
@@ -71,33 +70,31 @@ def own_connection():
         fairy = spare.pop()
     except IndexError:
         fairy = engine.raw_connection()
-        # The writers' lock file belongs to the pool's record of this connection (the pool
-        # closes it): this detached copy opens its own when it first writes.
+        # Its writers' lock file was opened for the pool's record, which keeps the same
+        # info dict: closed here, and opened again by this detached copy when it writes.
         fd = fairy.info.pop("writer_fd", None)
         if fd is not None:
             os.close(fd)
         fairy.detach()
         fairy.info["sqlite"] = engine.dialect.name == "sqlite"
     token = _own.set(fairy)
+    healthy = True
     try:
         yield fairy
         fairy.commit()
     except BaseException:
-        _own.reset(token)
-        _release(fairy)
-        _close(fairy)
+        try:
+            fairy.rollback()
+        except Exception:
+            healthy = False
         raise
-    _own.reset(token)
-    _end_turn(fairy.info)
-    spare.append(fairy)
-
-
-def _release(fairy) -> None:
-    try:
-        fairy.rollback()
-    except Exception:  # the connection is closed next anyway
-        pass
-    _end_turn(fairy.info)
+    finally:
+        _own.reset(token)
+        _end_turn(fairy.info)
+        if healthy:
+            spare.append(fairy)
+        else:
+            _close(fairy)
 
 
 def _close(fairy) -> None:
@@ -105,19 +102,15 @@ def _close(fairy) -> None:
     if fd is not None:
         os.close(fd)
     try:
-        fairy.close()
-    except Exception:
+        # Detached: the DBAPI connection itself is closed (no pool reset to run).
+        fairy.dbapi_connection.close()
+    except Exception:  # a connection already broken: nothing more to release
         pass
 
 
 def _close_all(spare: list) -> None:
     while spare:
         _close(spare.pop())
-
-
-def discard_spare_connections(engine: Engine) -> None:
-    """Close the fast path's kept connections (when the engine is disposed)."""
-    _close_all(_spare.get(engine, []))
 
 
 def rollback() -> None:
@@ -234,13 +227,12 @@ def _after_rollback(conn):
 
 @event.listens_for(Pool, "reset")
 def _on_reset(dbapi_connection, record, reset_state=None):
-    if record is not None:  # None: a detached connection (the fast path's) being closed
-        _end_turn(record.info)
+    _end_turn(record.info)
 
 
 @event.listens_for(Engine, "engine_disposed")
 def _on_dispose(engine):
-    discard_spare_connections(engine)
+    _close_all(_spare.get(engine, []))  # the fast path's kept connections
 
 
 @event.listens_for(Pool, "close")

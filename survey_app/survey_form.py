@@ -75,6 +75,11 @@ class VersionSpec:
         return [i for i in self.items if i.type == "satisfaction"]
 
     @cached_property
+    def item_kinds(self) -> tuple[tuple[str, str], ...]:
+        """(code, type) of every item, in order: a ledger payload's answer cells."""
+        return tuple((i.code, i.type) for i in self.items)
+
+    @cached_property
     def scored_items(self) -> tuple[tuple[str, int], ...]:
         """(code, id) of the satisfaction items, which the tally counts."""
         return tuple((i.code, i.id) for i in self.items if i.type == "satisfaction")

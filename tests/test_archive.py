@@ -476,17 +476,18 @@ def test_results_and_audit_stay_readable(archived, db, path):
 
 
 def test_pages_offer_no_write_action_once_archived(round_done, runner, db):
-    forms = {"/audit/demo/responses": 'action="/audit/demo/responses/review"',
-             "/audit/demo/reverify": 'action="/audit/demo/reverify/draw"',
-             "/audit/responses/1": 'action="/audit/responses/1/review"',
-             "/audit/demo": 'action="/audit/demo/checkpoint"',
-             "/admin/campaigns/demo": 'href="/admin/campaigns/demo/issue"',
-             "/admin/forms/DEMO-000004": 'action="/admin/forms/DEMO-000004/void"'}
+    forms = [("/audit/demo/responses", 'action="/audit/demo/responses/review"'),
+             ("/audit/demo/reverify", 'action="/audit/demo/reverify/draw"'),
+             ("/audit/responses/1", 'action="/audit/responses/1/review"'),
+             ("/audit/responses/1", 'action="/audit/responses/1/correct"'),
+             ("/audit/demo", 'action="/audit/demo/checkpoint"'),
+             ("/admin/campaigns/demo", 'href="/admin/campaigns/demo/issue"'),
+             ("/admin/forms/DEMO-000004", 'action="/admin/forms/DEMO-000004/void"')]
     admin = signed_in(round_done, "admin")
-    for path, action in forms.items():
+    for path, action in forms:
         assert action in admin.get(path).text, f"{path} offers the action before archiving"
     assert runner.invoke(args=["archive-campaign", "--campaign", "demo"]).exit_code == 0
-    for path, action in forms.items():
+    for path, action in forms:
         page = admin.get(path)
         assert page.status_code == 200 and action not in page.text, path
 

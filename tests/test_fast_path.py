@@ -197,3 +197,27 @@ def test_sqlite_writers_queue_is_held_until_commit_or_rollback(app, demo, db):
         end()
         assert not held(), f"the turn is released at {end.__name__}"
     assert _count(db) == 1
+
+
+def test_kept_connections_are_reused_unless_broken(app, scope_path, db):
+    """The fast path keeps its DBAPI connection for the next request, also after a
+    failed block that rolled back; one that cannot roll back is closed, never reused."""
+    from survey_app import rawsql
+
+    with app.app_context():
+        with rawsql.own_connection() as first:
+            pass
+        with pytest.raises(ValueError), rawsql.own_connection() as again:
+            raise ValueError("a refusal after a rollback")
+        assert again is first
+        with pytest.raises(ValueError), rawsql.own_connection() as broken:
+            dbapi = broken.dbapi_connection
+            dbapi.close()
+            raise ValueError("the database went away")
+        assert broken is first
+        with rawsql.own_connection() as fresh:
+            pass
+        assert fresh is not first
+    # and the page still works on the new connection
+    assert answer_form(app.test_client(), scope_path).status_code == 303
+    assert _count(db) == 1

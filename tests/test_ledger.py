@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from web_helpers import answer_form, full_answers, hidden_fields
 
 from analysis.ledger import RS, US, entry_hash
-from survey_app.models import LedgerEntry, Response
+from survey_app.models import AuditLog, LedgerEntry, Response
 
 
 @pytest.fixture
@@ -62,8 +62,10 @@ def test_every_response_is_chained(collected, db):
     assert {e.ref for e in entries} == receipts
 
 
-def test_untouched_bundle_verifies(collected, runner, tmp_path):
+def test_untouched_bundle_verifies(collected, runner, tmp_path, db):
     digest = _checkpoint(runner)
+    log = db.session.scalars(select(AuditLog).filter_by(action="ledger.checkpoint")).one()
+    assert log.after["digest"] == digest and log.after["reason"] == "manual"
     code, out = _verify(_bundle(runner, tmp_path), "--checkpoint", digest)
     assert code == 0, out
     assert "OK" in out and "3 responses" in out

@@ -253,7 +253,7 @@ def _answer_rows(response: Response, lang: str) -> list[dict]:
     """Each item's effective answer, and the answer as submitted when a correction
     changed it."""
     original = response.answer_dict
-    answers = corrections.effective(response)
+    answers = response.effective_answers
     out = []
     for item in response.campaign.version.items:
         value = answers.get(item.code)
@@ -266,12 +266,11 @@ def _answer_rows(response: Response, lang: str) -> list[dict]:
 
 def _correction_rows(response: Response, lang: str) -> list[dict]:
     items = {item.code: item for item in response.campaign.version.items}
+    # `correct` refuses a code the questionnaire lacks, and a campaign's version is fixed.
     return [{"row": c, "changes": [
-        (code, _shown(items[code], before, lang) if code in items else str(before),
-         _shown(items[code], c.change_dict[code], lang) if code in items
-         else str(c.change_dict[code]))
+        (code, _shown(items[code], before, lang), _shown(items[code], c.change_dict[code], lang))
         for code, before in c.previous_dict.items()]}
-        for c in corrections.history(response)]
+        for c in response.corrections]
 
 
 @bp.get("/responses/<int:rid>")
@@ -298,7 +297,8 @@ def response_detail(rid: int, review_form: ReviewForm | None = None,
         reviews=review.history(response), events=events, checks=checks, in_sample=in_sample,
         phone=phone, has_contact=has_contact, collector=_collector(response),
         corrections=_correction_rows(response, lang),
-        may_correct=corrections.may_correct(current_user), typed=typed or {},
+        may_correct=corrections.may_correct(current_user)
+        and response.campaign.archived_at is None, typed=typed or {},
         correction_form=correction_form or CorrectionForm(formdata=None),
         review_form=review_form or ReviewForm(formdata=None),
         outcome_form=outcome_form or OutcomeForm(formdata=None)), status

@@ -67,7 +67,7 @@ def form(serial: str):
         if issued.serial != serial:
             return redirect(url_for(".form", serial=issued.serial))
         try:
-            paper.check_enterable(issued, current_user.id)
+            paper.check_enterable(issued, current_user.id, lock=False)
         except paper.EntryRefused as exc:
             return _index(exc.message, status=409)
         # Blind entry: the page never carries another clerk's values.

@@ -14,9 +14,9 @@ from analysis.indices import indices_table
 
 from .. import ledger
 from ..extensions import db
-from ..models import Campaign, LedgerCheckpoint, Response, ResponseReview
+from ..models import Campaign, LedgerCheckpoint, Response, ResponseReview, utcnow
 from . import audit
-from .campaigns import ensure_writable
+from .campaigns import ensure_writable, get_campaign
 
 
 @dataclass
@@ -72,14 +72,44 @@ def overview(campaign: Campaign, checkpoints: int = 10) -> Overview:
                     indices=service_indices(campaign))
 
 
-def record_checkpoint(campaign: Campaign) -> tuple[LedgerCheckpoint, str]:
-    """A checkpoint now (reason 'manual'), and its digest to keep outside the system.
-    Refused for an archived campaign: its chain ended with the archive checkpoint."""
+def record_checkpoint(campaign: Campaign, reason: str = "manual"
+                      ) -> tuple[LedgerCheckpoint, str]:
+    """A checkpoint now, and its digest to keep outside the system. Refused for an
+    archived campaign: its chain ended with the archive checkpoint."""
     ensure_writable(campaign, _("Không ghi thêm được mốc kiểm tra (mốc cuối cùng đã ghi khi "
                                 "lưu trữ)"))
-    cp = ledger.checkpoint(campaign, "manual")
+    cp = ledger.checkpoint(campaign, reason)
     digest = ledger.digest(campaign, cp)
     audit.record("ledger.checkpoint", "campaign", campaign.code, None,
-                 {"seq": cp.seq, "digest": digest})
+                 {"seq": cp.seq, "digest": digest, "reason": reason})
     return cp, digest
+
+
+def scheduled_checkpoints(campaign_code: str | None = None
+                          ) -> list[tuple[Campaign, LedgerCheckpoint, str]]:
+    """The daily run (`flask checkpoint`): each campaign not archived gets a checkpoint when
+    its ledger grew since the last one ('daily'), and one marked 'close' once its closing
+    time has passed. With `campaign_code`, that campaign gets one now ('manual', or
+    'close' the first time after its close). Returns (campaign, checkpoint, digest)."""
+    if campaign_code:
+        targets = [get_campaign(campaign_code)]
+    else:
+        targets = list(db.session.scalars(select(Campaign).where(
+            Campaign.archived_at.is_(None)).order_by(Campaign.code)))
+    done = []
+    for campaign in targets:
+        last = db.session.scalar(select(LedgerCheckpoint).filter_by(campaign_id=campaign.id)
+                                 .order_by(LedgerCheckpoint.id.desc()).limit(1))
+        has_close = db.session.scalar(select(LedgerCheckpoint.id).filter_by(
+            campaign_id=campaign.id, reason="close").limit(1)) is not None
+        if utcnow() >= campaign.closes_at and not has_close:
+            reason = "close"
+        elif campaign_code:
+            reason = "manual"
+        elif last is None or last.seq != ledger.head(campaign.id)[0]:
+            reason = "daily"
+        else:
+            continue
+        done.append((campaign, *record_checkpoint(campaign, reason)))
+    return done
 

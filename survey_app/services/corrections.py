@@ -14,9 +14,6 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-
-from analysis.load import apply_corrections
 
 from .. import ledger
 from ..extensions import db
@@ -91,7 +88,7 @@ def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorr
 
     version = response.campaign.version
     items = {item.code: item for item in version.items}
-    current = effective(response)
+    current = response.effective_answers
     new, errors = {}, []
     for code, typed in changes.items():
         item = items.get(code)
@@ -143,12 +140,3 @@ def _move_tally(response: Response, items: dict, previous: dict, new: dict) -> N
             _DECREMENT_TALLY.execute({**key, "score": previous[code]})
         if after is not None:
             _UPSERT_TALLY.execute({**key, "score": after})
-
-
-def history(response: Response) -> list[ResponseCorrection]:
-    return list(db.session.scalars(select(ResponseCorrection).filter_by(
-        response_id=response.id).order_by(ResponseCorrection.id)))
-
-
-def effective(response: Response) -> dict:
-    return apply_corrections(response.answer_dict, [c.change_dict for c in history(response)])

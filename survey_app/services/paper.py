@@ -92,10 +92,12 @@ def stage(form: IssuedForm) -> str:
     return "awaiting_second" if n == 1 else "open"
 
 
-def check_enterable(form: IssuedForm, clerk_id: int) -> None:
-    """Refuse (EntryRefused) when this clerk may not key this form now."""
+def check_enterable(form: IssuedForm, clerk_id: int, *, lock: bool = True) -> None:
+    """Refuse (EntryRefused) when this clerk may not key this form now. `lock`: the
+    caller is about to write (see `campaigns.archived_now`); a page that only shows the
+    entry screen passes False."""
     serial = form.serial
-    if archived_now(form.campaign) is not None:
+    if archived_now(form.campaign, lock=lock) is not None:
         raise EntryRefused(f"Phiếu {serial} thuộc đợt khảo sát đã lưu trữ; không nhận thêm "
                            "phiếu.")
     if form.response is not None:

@@ -225,6 +225,9 @@ def test_bootstrap_feeds_indices_table(responses, codebook):
     table = analysis.indices_table(
         analysis.tally_from_responses(responses, codebook), codebook, bootstrap=boot
     )
+    plain = analysis.indices_table(analysis.tally_from_responses(responses, codebook), codebook)
+    keys = ["agency_code", "level", "code"]
+    pd.testing.assert_frame_equal(table[keys], plain[keys])  # the same rows, in the same order
     a01 = table[table["agency_code"] == "A01"]
     assert a01.loc[a01["level"] != "criterion", "ci_low"].notna().all()
     assert (a01["ci_low"] <= a01["index"]).all() and (a01["index"] <= a01["ci_high"]).all()

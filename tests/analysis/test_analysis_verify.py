@@ -264,3 +264,15 @@ def test_recorded_hash_must_be_written_as_computed(tmp_path):
         "ALTERED: ledger entry 1 (response R1) does not match its hash",
         "REORDERED: ledger entry 2 (R2) does not follow entry 1: an entry was inserted, "
         "removed or moved before it"]
+
+
+def test_verifier_needs_no_database_library():
+    """An auditor runs `python -m analysis verify` on a bundle alone: the verifier must
+    not pull in the application's database layer."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "import sys, analysis.verify, analysis.__main__; "
+                          "print('sqlalchemy' in sys.modules)"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
