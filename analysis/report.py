@@ -256,6 +256,8 @@ class IdSample:
         self._kept: dict[str, int] = {}
         self._sizes: dict[str, np.ndarray] = {}
         self._bound: dict[str, np.ndarray] = {}
+        self._keyed: tuple | None = None  # (ids, their keys): a chunk is added per family
+        self._untrimmed: set[str] = set()  # families added to since they were last cut
 
     def add(self, ids, seq, family: str, groups, rows=None) -> None:
         """Add a chunk: ``ids`` and ``seq`` (integers, one per response), and for the
@@ -274,7 +276,9 @@ class IdSample:
         previous = self._sizes.get(family, np.zeros(0, dtype="int64"))
         sizes[: len(previous)] += previous
         self._sizes[family] = sizes
-        keys = sample_keys(ids, self.seed)[rows]
+        if self._keyed is None or self._keyed[0] is not ids:
+            self._keyed = (ids, sample_keys(ids, self.seed))
+        keys = self._keyed[1][rows]
         seq, ids = seq[rows], ids[rows]
         # A group that already keeps cap respondents takes a newcomer only if its key is
         # no larger than the largest kept one: most of a big campaign stops here.
@@ -285,13 +289,19 @@ class IdSample:
             room[known] = keys[known] <= bound[label[known]]
             label, keys, seq, ids = label[room], keys[room], seq[room], ids[room]
         self._parts.setdefault(family, []).append((label, keys, seq, ids))
+        self._untrimmed.add(family)
         self._buffered[family] = self._buffered.get(family, 0) + len(label)
         if self.cap is not None and self._buffered[family] > max(
             self.buffer, 2 * self._kept.get(family, 0)
         ):
             self._trim(family)
 
+    def _settle(self, family: str) -> None:
+        if family in self._untrimmed:
+            self._trim(family)
+
     def _trim(self, family: str) -> None:
+        self._untrimmed.discard(family)
         label, keys, seq, ids = (np.concatenate(p) for p in zip(*self._parts[family], strict=True))
         if self.cap is not None and len(label):
             order = np.lexsort((seq, keys, label))
@@ -313,7 +323,7 @@ class IdSample:
     def ids(self) -> np.ndarray:
         """Every kept respondent's id, sorted, once."""
         for family in self._parts:
-            self._trim(family)
+            self._settle(family)
         kept = [self._parts[f][0][3] for f in self._parts]
         return np.unique(np.concatenate(kept)) if kept else np.zeros(0, dtype="int64")
 
@@ -322,7 +332,7 @@ class IdSample:
         ``seq`` order."""
         if family not in self._parts:
             return {}
-        self._trim(family)
+        self._settle(family)
         label, _, seq, chosen = self._parts[family][0]
         names = np.array(list(self._labels[family]), dtype=object)
         order = np.lexsort((seq, label))

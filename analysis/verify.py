@@ -196,6 +196,7 @@ def _check_chain(zf, report: Report, book: list[tuple[str, str]]):
     reviews: dict[int, bytes] = {}
     hashes: list[bytes] = []
     add_hash = hashes.append
+    position = {code: (i, kind) for i, (code, kind) in enumerate(book)}  # for corrections
     prev, expected = GENESIS.encode(), 1
     n_fields = len(RESPONSE_FIELDS)
     sha256, hexlify, rs, quote, cr = hashlib.sha256, binascii.hexlify, RS.encode(), b'"', b"\r"
@@ -238,7 +239,7 @@ def _check_chain(zf, report: Report, book: list[tuple[str, str]]):
                     else:
                         ledger[int(parts[1])] = (seq, parts)
                 else:
-                    _event(report, seq, kind, payload, reviews, ledger, book)
+                    _event(report, seq, kind, payload, reviews, ledger, position)
             else:
                 report.add("ledger", f"malformed ledger line after seq {expected - 1}")
             if not pending:
@@ -249,7 +250,7 @@ def _check_chain(zf, report: Report, book: list[tuple[str, str]]):
 
 
 def _event(report: Report, seq: int, kind: bytes, payload: bytes, reviews: dict,
-           ledger: dict, book: list[tuple[str, str]]) -> None:
+           ledger: dict, position: dict[str, tuple[int, str]]) -> None:
     report.events += 1
     try:
         body = json.loads(payload)
@@ -259,11 +260,11 @@ def _event(report: Report, seq: int, kind: bytes, payload: bytes, reviews: dict,
     if kind == b"review" and "response_id" in body:
         reviews[int(body["response_id"])] = str(body.get("state", "received")).encode()
     elif kind == b"correction":
-        _replay_correction(report, seq, body, ledger, book)
+        _replay_correction(report, seq, body, ledger, position)
 
 
 def _replay_correction(report: Report, seq: int, body: dict, ledger: dict,
-                       book: list[tuple[str, str]]) -> None:
+                       position: dict[str, tuple[int, str]]) -> None:
     """Apply a recorded correction to the response's recorded answers, so that the bundle
     row is compared with the effective answers. Each change must start from the answer
     as recorded so far: a correction that does not is reported."""
@@ -273,7 +274,6 @@ def _replay_correction(report: Report, seq: int, body: dict, ledger: dict,
         report.add("altered", f"ledger entry {seq}: a correction of response {rid!r}, which "
                    "has no earlier response entry in the ledger")
         return
-    position = {code: (i, kind) for i, (code, kind) in enumerate(book)}
     response_seq, parts = entry
     us = US.encode()
     cells = parts[8].split(us)
