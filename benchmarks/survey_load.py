@@ -9,10 +9,13 @@ measures, in one run:
 2. POSTs per second, each to a different single-use link prepared beforehand (a browser
    opened each once: its device cookie and form token), driven by wrk, against the bare
    WSGI + SQLite floor of ../shared/bench/ under the same load (wrk -t2 -c32), and their
-   ratio; and the same application with the ledger switched off, for what the ledger
-   costs. The three servers run side by side and are measured in turn, in interleaved
+   ratio. The two servers run side by side and are measured in turn, in interleaved
    rounds, so that a busy moment of the machine does not land on one of them alone; the
    medians are reported.
+3. What the ledger costs: the application and the same application with the ledger
+   switched off (each on its own copy of the prepared database) are loaded at the same
+   time, one wrk -t1 -c16 each, so that the machine's ups and downs fall on both alike;
+   the ratio of their server CPU per POST, the median over the rounds.
 
 Every acknowledged submission must be stored: the script counts rows afterwards.
 
@@ -215,9 +218,19 @@ end
 """
 
 
+def wrk_command(url: str, duration: int, script: str, args: list[str], threads: int = 2,
+                connections: int = 32) -> list[str]:
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "-s", script, url,
+            "--", *args]
+
+
 def run_wrk(url: str, duration: int, script: str, args: list[str]) -> dict:
-    cmd = ["wrk", "-t2", "-c32", f"-d{duration}s", "-s", script, url, "--", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(wrk_command(url, duration, script, args), capture_output=True,
+                         text=True, check=True).stdout
+    return wrk_figures(out)
+
+
+def wrk_figures(out: str) -> dict:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     non = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -238,6 +251,27 @@ def post_phase(port: int, master: int, replay: Path, work: Path, duration: int,
     stored = count_rows(db_path, "response") - before
     run.update(stored=stored, cpu_per_post=cpu / max(stored, 1) * 1000, links=links)
     return run
+
+
+def ledger_phase(servers: list[tuple[int, int, Path]], replay: Path, work: Path,
+                 duration: int, links: int) -> list[dict]:
+    """Load the servers (port, master pid, database) at the same moment, one wrk -t1 -c16
+    each, replaying the same prepared POSTs (each server has its own copy of the database)."""
+    script = work / "replay.lua"
+    script.write_text(WRK_REPLAY)
+    before = [(count_rows(db, "response"), server_cpu(master)) for _, master, db in servers]
+    procs = [subprocess.Popen(wrk_command(f"http://127.0.0.1:{port}", duration, str(script),
+                                          [str(replay), "1"], threads=1, connections=16),
+                              stdout=subprocess.PIPE, text=True) for port, _, _ in servers]
+    outs = [p.communicate()[0] for p in procs]
+    runs = []
+    for (port, master, db), (rows0, cpu0), out in zip(servers, before, outs, strict=True):
+        run = wrk_figures(out)
+        stored = count_rows(db, "response") - rows0
+        run.update(stored=stored, links=links,
+                   cpu_per_post=(server_cpu(master) - cpu0) / max(stored, 1) * 1000)
+        runs.append(run)
+    return runs
 
 
 def prepare_app(instance: Path, links: int, batches: int, work: Path
@@ -323,22 +357,27 @@ def main(argv=None) -> int:
     instance = work / "instance"
     print(f"scratch folder: {work}; preparing {2 * args.rounds} x {args.links} links")
     opens, replays = prepare_app(instance, args.links, 2 * args.rounds, work)
-    db_path = instance / "survey.sqlite"
+    # The application without its ledger gets a copy of the same database: the same
+    # prepared links answer once on each.
+    instance_off = work / "instance-off"
+    shutil.copytree(instance, instance_off)
+    db_path, db_off = instance / "survey.sqlite", instance_off / "survey.sqlite"
     port, port_off, fport = free_port(), free_port(), free_port()
     env = {**os.environ, "SURVEY_INSTANCE_PATH": str(instance),
            "SURVEY_OPEN_LINK_RATE_LIMIT": "1000000 per minute",
            "SURVEY_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    # Three servers side by side, each idle while another is measured: the application,
-    # the same with the ledger switched off (what the ledger costs), and the floor.
+    # Three servers side by side: the application, the floor, and (measured at the same
+    # time as the application) the application with the ledger switched off.
     floor_db = work / "bare.sqlite"
     floor_env = {**os.environ, "BARE_DB": str(floor_db)}
     subprocess.run([sys.executable, str(BENCH / "bare_wsgi.py")], env=floor_env, check=True)
     servers = [start_gunicorn("survey_app:create_app()", port, env, ROOT),
                start_gunicorn("survey_app:create_app()", port_off,
-                              {**env, "SURVEY_LEDGER_ENABLED": "false"}, ROOT),
+                              {**env, "SURVEY_INSTANCE_PATH": str(instance_off),
+                               "SURVEY_LEDGER_ENABLED": "false"}, ROOT),
                start_gunicorn("bare_wsgi:app", fport, floor_env, BENCH)]
     server = servers[0]
-    runs: dict[str, list[dict]] = {"on": [], "off": [], "floor": []}
+    runs: dict[str, list[dict]] = {"on": [], "floor": [], "ledger_on": [], "ledger_off": []}
     try:
         wait_ready(port)
         wait_ready(port_off)
@@ -353,12 +392,8 @@ def main(argv=None) -> int:
         acknowledged = v["statuses"].get(303, 0)
 
         for r in range(args.rounds):
-            # The two applications take turns going first: neither always meets the
-            # database just after the other's writes.
-            order = [("on", port, servers[0]), ("off", port_off, servers[1])]
-            for k, (key, p, proc) in enumerate(order if r % 2 == 0 else order[::-1]):
-                runs[key].append(post_phase(p, proc.pid, replays[2 * r + k], work,
-                                            args.duration, db_path, args.links))
+            runs["on"].append(post_phase(port, server.pid, replays[r], work, args.duration,
+                                         db_path, args.links))
             stored_before, cpu0 = count_rows(floor_db, "resp"), server_cpu(servers[2].pid)
             floor_run = run_wrk(f"http://127.0.0.1:{fport}/submit", args.duration,
                                 str(BENCH / "post.lua"), [])
@@ -366,6 +401,12 @@ def main(argv=None) -> int:
             floor_run["cpu_per_post"] = ((server_cpu(servers[2].pid) - cpu0)
                                          / max(floor_run["stored"], 1) * 1000)
             runs["floor"].append(floor_run)
+        for r in range(args.rounds):
+            with_ledger, without = ledger_phase(
+                [(port, servers[0].pid, db_path), (port_off, servers[1].pid, db_off)],
+                replays[args.rounds + r], work, args.duration, args.links)
+            runs["ledger_on"].append(with_ledger)
+            runs["ledger_off"].append(without)
     finally:
         for proc in servers:
             stop(proc)
@@ -399,19 +440,28 @@ def main(argv=None) -> int:
           f"single-use link; {args.rounds} interleaved rounds, medians")
     med = {k: statistics.median(r["rps"] for r in rs) for k, rs in runs.items()}
     cpu = {k: statistics.median(r["cpu_per_post"] for r in rs) for k, rs in runs.items()}
-    for key, label in (("on", "application"), ("off", "  without ledger"),
-                       ("floor", "bare WSGI + SQLite floor")):
+
+    def line(label: str, key: str) -> str:
         each = " / ".join(f"{r['rps']:.0f}" for r in runs[key])
-        extra = f", server CPU {cpu[key]:.2f} ms/POST" if key in cpu else ""
-        print(f"{label:<26}{med[key]:.0f} POST/s  (runs: {each}; requests "
-              f"{sum(r['requests'] for r in runs[key])}, non-2xx/3xx "
-              f"{sum(r['non_2xx_3xx'] for r in runs[key])}, stored "
-              f"{sum(r['stored'] for r in runs[key])}{extra})")
+        return (f"{label:<26}{med[key]:.0f} POST/s  (runs: {each}; requests "
+                f"{sum(r['requests'] for r in runs[key])}, non-2xx/3xx "
+                f"{sum(r['non_2xx_3xx'] for r in runs[key])}, stored "
+                f"{sum(r['stored'] for r in runs[key])}, server CPU {cpu[key]:.2f} ms/POST)")
+
+    print(line("application", "on"))
+    print(line("bare WSGI + SQLite floor", "floor"))
     ratio = med["on"] / med["floor"]
     print(f"ratio application/floor   {ratio:.2f}   (target >= 0.5)")
-    overhead = cpu["on"] / cpu["off"] - 1
-    print(f"ledger cost               {overhead:+.1%} server CPU per POST "
-          f"({med['off'] / med['on'] - 1:+.1%} in POST/s)   (target < 10 %)")
+    print()
+    print(f"== 3. Ledger cost: with and without the ledger loaded at the same time (wrk -t1 "
+          f"-c16 each, {args.duration} s), {args.rounds} rounds")
+    print(line("with the ledger", "ledger_on"))
+    print(line("without", "ledger_off"))
+    each = [a["cpu_per_post"] / b["cpu_per_post"] - 1
+            for a, b in zip(runs["ledger_on"], runs["ledger_off"], strict=True)]
+    overhead = statistics.median(each)
+    print(f"ledger cost               {overhead:+.1%} server CPU per POST, median of the rounds "
+          f"({' / '.join(f'{x:+.1%}' for x in each)})   (target < 10 %)")
     ok = (stored == acknowledged == v["visits"])
     for name, run in [(k, r) for k, rs in runs.items() for r in rs]:
         # wrk stops with up to 32 requests in flight: those may be stored but not counted.

@@ -57,6 +57,13 @@ def lock_chain(campaign_id: int, on: Cursor | None = None) -> Cursor:
     return sql
 
 
+#: Appended to an INSERT … RETURNING run under `lock_chain`: the chain's end as two more
+#: columns (NULL, NULL when it is empty), saving `append` its own read.
+HEAD_COLUMNS = (
+    ", (SELECT seq FROM ledger_entry WHERE campaign_id = :campaign_id ORDER BY seq DESC LIMIT 1)"
+    ", (SELECT hash FROM ledger_entry WHERE campaign_id = :campaign_id ORDER BY seq DESC LIMIT 1)")
+
+
 def head(campaign_id: int, on: Cursor | None = None) -> tuple[int, str]:
     """(length, hash) of the campaign's chain: its last entry, (0, GENESIS) when empty."""
     last = _LAST.execute({"c": campaign_id}, on=on).fetchall()
@@ -64,16 +71,21 @@ def head(campaign_id: int, on: Cursor | None = None) -> tuple[int, str]:
 
 
 def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
-           on: Cursor | None = None, at: datetime | None = None) -> str:
+           on: Cursor | None = None, at: datetime | None = None,
+           after: tuple | None = None) -> str:
     """Append one event to the campaign's chain; returns its hash. Caller commits.
 
-    Under `lock_chain`, the last entry is the chain's end: the new entry follows it. Two
-    statements on SQLite once the transaction has written (as a submission's has), three
-    on PostgreSQL; every submission passes here.
+    Under `lock_chain`, the last entry is the chain's end: the new entry follows it.
+    `after`: that end (seq, hash), as the caller already read it under the lock with
+    `HEAD_COLUMNS` — a submission does, and then this is one statement.
     """
     body = payload if isinstance(payload, str) else canonical_json(payload)
-    sql = lock_chain(campaign_id, on)
-    seq, prev = head(campaign_id, on=sql)
+    if after is None:
+        sql = lock_chain(campaign_id, on)
+        seq, prev = head(campaign_id, on=sql)
+    else:
+        sql = on
+        seq, prev = (after[0], after[1]) if after[0] is not None else (0, GENESIS)
     digest = chain.entry_hash(prev, seq + 1, body)
     _ENTRY.execute({"c": campaign_id, "seq": seq + 1, "kind": kind, "ref": ref,
                     "at": at or utcnow(), "payload": body, "prev": prev, "hash": digest}, on=sql)

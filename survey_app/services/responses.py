@@ -270,15 +270,20 @@ class Recorded:
 
 _LOCK_FORM = Statement(
     "UPDATE issued_form SET voided_at = NULL WHERE id = :id AND voided_at IS NULL")
-_FORM_NOT_VOID = Statement("SELECT 1 FROM issued_form WHERE id = :id AND voided_at IS NULL")
-_INSERT_RESPONSE = Statement("""
+# RETURNING gives the new id, whether its form was voided meanwhile (SQLite: the insert
+# holds the database's write lock, so no void can commit after this read) and, when a
+# ledger entry follows, the chain's end read under the chain's lock.
+_INSERT_RESPONSE = """
     INSERT INTO response (campaign_id, agency_id, channel, form_id, receipt_code, opened_at,
                           submitted_at, duration_s, answers, client_hash, device_hash,
                           entered_by_id, api_key_id)
     VALUES (:campaign_id, :agency_id, :channel, :form_id, :receipt_code, :opened_at,
             :submitted_at, :duration_s, :answers, :client_hash, :device_hash,
             :entered_by_id, :api_key_id)
-    RETURNING id""", times=("opened_at", "submitted_at"))
+    RETURNING id, (SELECT voided_at FROM issued_form WHERE id = :form_id)"""
+_INSERT = {
+    False: Statement(_INSERT_RESPONSE, times=("opened_at", "submitted_at")),
+    True: Statement(_INSERT_RESPONSE + ledger.HEAD_COLUMNS, times=("opened_at", "submitted_at"))}
 _UPSERT_TALLY = Statement("""
     INSERT INTO answer_tally (campaign_id, agency_id, item_id, score, n)
     VALUES (:campaign_id, :agency_id, :item_id, :score, 1)
@@ -324,17 +329,19 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
         # either void before this answer (refused here) or answered before the void.
         if not _LOCK_FORM.execute({"id": form.id}, on=sql).rowcount:
             raise FormAlreadyUsed("Phiếu này đã bị hủy.")
+    if in_ledger and not sql.sqlite:
+        # The chain's end is read by the insert below: under the head row's lock here; on
+        # SQLite the insert itself takes the database's write lock before it reads.
+        ledger.lock_chain(campaign.id, sql)
     try:
-        response_id = _INSERT_RESPONSE.execute(row, on=sql).fetchall()[0][0]
+        inserted = _INSERT[in_ledger].execute(row, on=sql).fetchall()
     except IntegrityError as exc:
         rawsql.rollback()
         raise FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.") from exc
-    if form is not None and sql.sqlite:
-        # SQLite: the insert took the database's write lock, so no void can commit from
-        # here on; one that committed since the link was looked up is seen now.
-        if not _FORM_NOT_VOID.execute({"id": form.id}, on=sql).fetchall():
-            rawsql.rollback()
-            raise FormAlreadyUsed("Phiếu này đã bị hủy.")
+    response_id, voided_at = inserted[0][:2]
+    if voided_at is not None:
+        rawsql.rollback()
+        raise FormAlreadyUsed("Phiếu này đã bị hủy.")
     if tally:
         _UPSERT_TALLY.executemany(tally, on=sql)
     if in_ledger:
@@ -342,7 +349,7 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
             response_id=response_id, receipt=receipt, campaign=campaign.code,
             agency_code=agency.code, channel=channel, submitted_at=ledger.iso(now),
             form=form.serial if form is not None else None, export_cells=cells,
-            not_applicable=not_applicable), on=sql, at=now)
+            not_applicable=not_applicable), on=sql, at=now, after=inserted[0][2:])
     return Recorded(response_id, receipt, now)
 
 
