@@ -13,9 +13,9 @@ measures, in one run:
    rounds, so that a busy moment of the machine does not land on one of them alone; the
    medians are reported.
 3. What the ledger costs: the application and the same application with the ledger
-   switched off (each on its own copy of the prepared database) are loaded at the same
-   time, one wrk -t1 -c16 each, so that the machine's ups and downs fall on both alike;
-   the ratio of their server CPU per POST, the median over the rounds.
+   switched off, on the same database, are loaded at the same time (one wrk -t1 -c16
+   each, each POST to its own single-use link), so that the machine's ups and downs fall
+   on both alike; the ratio of their server CPU per POST, the median over the rounds.
 
 Every acknowledged submission must be stored: the script counts rows afterwards.
 
@@ -253,30 +253,36 @@ def post_phase(port: int, master: int, replay: Path, work: Path, duration: int,
     return run
 
 
-def ledger_phase(servers: list[tuple[int, int, Path]], replay: Path, work: Path,
-                 duration: int, links: int) -> list[dict]:
-    """Load the servers (port, master pid, database) at the same moment, one wrk -t1 -c16
-    each, replaying the same prepared POSTs (each server has its own copy of the database)."""
+def ledger_phase(servers: list[tuple[int, int]], replays: list[Path], work: Path,
+                 duration: int, db_path: Path, links: int) -> list[dict]:
+    """Load two servers (port, master pid) on the same database at the same moment, one wrk
+    -t1 -c16 each replaying its own prepared POSTs: the first with its ledger, the second
+    without. A response with a ledger entry was stored by the first."""
     script = work / "replay.lua"
     script.write_text(WRK_REPLAY)
-    before = [(count_rows(db, "response"), server_cpu(master)) for _, master, db in servers]
+
+    def stored() -> tuple[int, int]:
+        chained = count_rows(db_path, "ledger_entry", "WHERE kind = 'response'")
+        return chained, count_rows(db_path, "response") - chained
+
+    rows0, cpu0 = stored(), [server_cpu(master) for _, master in servers]
     procs = [subprocess.Popen(wrk_command(f"http://127.0.0.1:{port}", duration, str(script),
                                           [str(replay), "1"], threads=1, connections=16),
-                              stdout=subprocess.PIPE, text=True) for port, _, _ in servers]
+                              stdout=subprocess.PIPE, text=True)
+             for (port, _), replay in zip(servers, replays, strict=True)]
     outs = [p.communicate()[0] for p in procs]
+    cpu = [server_cpu(master) - c for (_, master), c in zip(servers, cpu0, strict=True)]
+    counts = [after - before for after, before in zip(stored(), rows0, strict=True)]
     runs = []
-    for (port, master, db), (rows0, cpu0), out in zip(servers, before, outs, strict=True):
+    for out, n, seconds in zip(outs, counts, cpu, strict=True):
         run = wrk_figures(out)
-        stored = count_rows(db, "response") - rows0
-        run.update(stored=stored, links=links,
-                   cpu_per_post=(server_cpu(master) - cpu0) / max(stored, 1) * 1000)
+        run.update(stored=n, links=links, cpu_per_post=seconds / max(n, 1) * 1000)
         runs.append(run)
     return runs
 
 
-def prepare_app(instance: Path, links: int, batches: int, work: Path
-                ) -> tuple[list[str], list[Path]]:
-    """Migrate, seed, and issue `batches` × `links` single-use forms; a citizen's browser
+def prepare_app(instance: Path, sizes: list[int], work: Path) -> tuple[list[str], list[Path]]:
+    """Migrate, seed, and issue a batch of single-use forms of each size; a citizen's browser
     opens each once (in process: its device cookie and form token) and its answers are
     written to a replay file per batch. Returns (open-link paths, replay files)."""
     sys.path.insert(0, str(ROOT))
@@ -298,7 +304,7 @@ def prepare_app(instance: Path, links: int, batches: int, work: Path
         campaign = db.session.query(Campaign).filter_by(code="demo").one()
         opens = [f"/k/{s.open_code}" for s in campaign.scope]
         agencies = campaign.agencies
-        for b in range(batches):
+        for b, links in enumerate(sizes):
             urls: list[str] = []
             while len(urls) < links:
                 agency = agencies[(b * links + len(urls)) // 5000 % len(agencies)]
@@ -322,7 +328,7 @@ def prepare_app(instance: Path, links: int, batches: int, work: Path
     return opens, replays
 
 
-def count_rows(db_path: Path, table: str) -> int:
+def count_rows(db_path: Path, table: str, where: str = "") -> int:
     """Rows in `table` once the count stops moving (requests that were in flight when the
     load stopped finish first)."""
     import sqlite3
@@ -330,7 +336,7 @@ def count_rows(db_path: Path, table: str) -> int:
     last = -1
     with sqlite3.connect(db_path) as c:
         while True:
-            n = c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            n = c.execute(f"SELECT count(*) FROM {table} {where}").fetchone()[0]
             if n == last:
                 return n
             last = n
@@ -355,13 +361,12 @@ def main(argv=None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="survey-bench-"))
     instance = work / "instance"
-    print(f"scratch folder: {work}; preparing {2 * args.rounds} x {args.links} links")
-    opens, replays = prepare_app(instance, args.links, 2 * args.rounds, work)
-    # The application without its ledger gets a copy of the same database: the same
-    # prepared links answer once on each.
-    instance_off = work / "instance-off"
-    shutil.copytree(instance, instance_off)
-    db_path, db_off = instance / "survey.sqlite", instance_off / "survey.sqlite"
+    half = args.links // 2
+    print(f"scratch folder: {work}; preparing {args.rounds} x {args.links} + "
+          f"{2 * args.rounds} x {half} links")
+    opens, replays = prepare_app(instance, [args.links] * args.rounds
+                                 + [half] * (2 * args.rounds), work)
+    db_path = instance / "survey.sqlite"
     port, port_off, fport = free_port(), free_port(), free_port()
     env = {**os.environ, "SURVEY_INSTANCE_PATH": str(instance),
            "SURVEY_OPEN_LINK_RATE_LIMIT": "1000000 per minute",
@@ -373,8 +378,7 @@ def main(argv=None) -> int:
     subprocess.run([sys.executable, str(BENCH / "bare_wsgi.py")], env=floor_env, check=True)
     servers = [start_gunicorn("survey_app:create_app()", port, env, ROOT),
                start_gunicorn("survey_app:create_app()", port_off,
-                              {**env, "SURVEY_INSTANCE_PATH": str(instance_off),
-                               "SURVEY_LEDGER_ENABLED": "false"}, ROOT),
+                              {**env, "SURVEY_LEDGER_ENABLED": "false"}, ROOT),
                start_gunicorn("bare_wsgi:app", fport, floor_env, BENCH)]
     server = servers[0]
     runs: dict[str, list[dict]] = {"on": [], "floor": [], "ledger_on": [], "ledger_off": []}
@@ -402,9 +406,10 @@ def main(argv=None) -> int:
                                          / max(floor_run["stored"], 1) * 1000)
             runs["floor"].append(floor_run)
         for r in range(args.rounds):
+            pair = replays[args.rounds + 2 * r:args.rounds + 2 * r + 2]
             with_ledger, without = ledger_phase(
-                [(port, servers[0].pid, db_path), (port_off, servers[1].pid, db_off)],
-                replays[args.rounds + r], work, args.duration, args.links)
+                [(port, servers[0].pid), (port_off, servers[1].pid)], pair, work,
+                args.duration, db_path, half)
             runs["ledger_on"].append(with_ledger)
             runs["ledger_off"].append(without)
     finally:

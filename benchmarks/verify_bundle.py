@@ -16,6 +16,8 @@ import csv
 import hashlib
 import io
 import json
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +38,6 @@ from analysis.ledger import (  # noqa: E402
     merkle_root,
     response_payload,
 )
-from analysis.verify import verify_bundle  # noqa: E402
 
 SIPAS = ROOT / "survey_app" / "data" / "sipas-2023.json"
 
@@ -132,19 +133,26 @@ def main(argv=None) -> int:
     print(f"bundle of {args.responses:,} responses built in {time.perf_counter() - t0:.1f} s "
           f"({path.stat().st_size / 2**20:.0f} MiB compressed)")
     reference = min(sha256_pass(path) for _ in range(2))
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    report = verify_bundle(path, digest)
-    took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    print(report.lines()[0])
+    # As the auditor runs it: `python -m analysis verify` in a process of its own (which
+    # also counts the interpreter's start and the imports).
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "analysis", "verify", str(path),
+                          "--checkpoint", digest], cwd=ROOT, capture_output=True, text=True)
+    took = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print((run.stdout or run.stderr).splitlines()[0])
     print(f"verify                 {took:.2f} s   (target < 10 s)")
-    # On a shared machine the wall time also counts other people's work; the CPU time
-    # and the ratio to the reference measured alongside are the steadier figures.
+    # On a shared machine the wall time also counts other people's work; the ratio to the
+    # reference measured alongside is the steadier figure. The CPU time is that of both
+    # processes (the second recomputes the entry hashes and the Merkle root).
     print(f"verify CPU time        {cpu:.2f} s")
     print(f"plain SHA-256 pass     {reference:.2f} s")
     print(f"ratio verify/SHA-256   {took / reference:.1f}")
     path.unlink()
     work.rmdir()
-    return 0 if report.ok else 1
+    return run.returncode
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from analysis import verify
 from analysis.ledger import GENESIS, entry_hash, format_digest, merkle_root, response_payload
 from analysis.verify import verify_bundle
 
@@ -79,6 +80,15 @@ def write(tmp_path, files, name="b.zip"):
         for member, data in files.items():
             zf.writestr(member, data)
     return path
+
+
+@pytest.fixture(autouse=True, params=["one process", "hashes in a second process"])
+def processes(request, monkeypatch):
+    """Every case twice: a large bundle's entry hashes and Merkle root are worked out by a
+    forked second process, which must find exactly what one process finds."""
+    if request.param != "one process":
+        monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
+    return request.param
 
 
 def rows_of(data: bytes) -> list[list[str]]:
