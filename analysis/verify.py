@@ -15,10 +15,10 @@ import io
 import itertools
 import json
 import multiprocessing
+import os
 import queue
 import threading
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .ledger import GENESIS, RESPONSE_FIELDS, RS, US, export_value, merkle_root_raw, parse_digest
@@ -200,21 +200,51 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
 PARALLEL_FROM = 32 << 20
 
 
-def _hash_elsewhere(zf, path, book):
-    """A future of (hash findings, (seq, Merkle root) of the last checkpoint) computed in
-    a forked process, or None to hash here (a small bundle, no fork, a file object)."""
+def _hash_elsewhere(zf, path, book) -> _Elsewhere | None:
+    """The hash check and the last checkpoint's Merkle root, started in a forked process;
+    None to hash here (a small bundle, a file object rather than a path, no fork)."""
     try:
         size = zf.getinfo("ledger.csv").file_size
     except KeyError:
         return None
-    if size < PARALLEL_FROM or not isinstance(path, (str, bytes)) and not hasattr(
-            path, "__fspath__") or "fork" not in multiprocessing.get_all_start_methods():
+    if size < PARALLEL_FROM or not isinstance(path, (str, bytes, os.PathLike)) \
+            or "fork" not in multiprocessing.get_all_start_methods():
         return None
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    return _Elsewhere(_hashes_and_merkle, path, book)
+
+
+class _Elsewhere:
+    """A function run in a forked daemon process: if this process fails first (a bundle
+    that cannot be read, say), the other one ends with it instead of being waited for."""
+
+    def __init__(self, function, *args):
+        context = multiprocessing.get_context("fork")
+        self._results, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_run_and_send, args=(sender, function, args),
+                                        daemon=True)
+        self._process.start()
+        sender.close()
+
+    def result(self):
+        try:
+            failed, value = self._results.recv()
+        except EOFError:
+            failed, value = True, "it ended without a result"
+        finally:
+            self._process.join()
+            self._results.close()
+        if failed:
+            raise BundleError(f"the process checking the ledger's hashes failed: {value}")
+        return value
+
+
+def _run_and_send(sender, function, args) -> None:
     try:
-        return pool.submit(_hashes_and_merkle, path, book)
+        sender.send((False, function(*args)))
+    except Exception as exc:  # handed to the first process, which reports it
+        sender.send((True, f"{type(exc).__name__}: {exc}"))
     finally:
-        pool.shutdown(wait=False)
+        sender.close()
 
 
 def _hashes_and_merkle(path, book):
@@ -230,7 +260,7 @@ def _hashes_and_merkle(path, book):
                 seq = int(rows[-1][1])
                 last = (seq, _merkle(hashes[:seq]))
         except (BundleError, ValueError, IndexError):
-            pass  # reported by the main process, which reads the same file
+            pass  # reported by the first process, which reads the same file
         return chain.found, last
 
 
@@ -291,39 +321,37 @@ def _check_chain(zf, chain: _ChainFindings, book: list[tuple[str, str]], *,
                 seq = int(seq_b)
                 if recording and seq != expected:
                     what = "removed" if seq > expected else "reordered"
-                    chain.note(len(hashes), chain.SEQ, what, f"ledger sequence jumps from {expected - 1} to {seq}"
+                    chain.note(len(hashes), chain.SEQ, what,
+                               f"ledger sequence jumps from {expected - 1} to {seq}"
                                + (f" (entries {expected}–{seq - 1} missing)"
                                   if seq > expected else ""))
                 if recording and prev_hash != prev:
-                    chain.note(len(hashes), chain.PREVIOUS, "reordered", f"ledger entry {seq} "
-                                f"({_text(ref)}) does not follow "
-                               f"entry {seq - 1}: an entry was inserted, removed or moved "
-                               "before it")
+                    chain.note(len(hashes), chain.PREVIOUS, "reordered",
+                               f"ledger entry {seq} ({_text(ref)}) does not follow entry "
+                               f"{seq - 1}: an entry was inserted, removed or moved before it")
                 if hashing and hexlify(sha256(b"\n".join((prev_hash, seq_b, payload))).digest()) \
                         != digest and (seq_b == str(seq).encode() or hexlify(sha256(b"\n".join(
                             (prev_hash, str(seq).encode(), payload))).digest()) != digest):
-                    chain.note(len(hashes), chain.HASH, "altered", f"ledger entry {seq} "
-                                f"({_text(kind)} {_text(ref)}) "
-                               "does not match its hash")
+                    chain.note(len(hashes), chain.HASH, "altered",
+                               f"ledger entry {seq} ({_text(kind)} {_text(ref)}) does not "
+                               "match its hash")
                 add_hash(digest)
                 prev = digest
                 # after an entry moved back, the ones that follow it are in sequence again
                 expected = seq + 1 if seq >= expected else expected
-                if not recording:
-                    pass
-                elif kind == b"response":
-                    parts = payload.split(rs)
-                    if len(parts) != n_fields or not parts[1].isdigit():
-                        chain.note(len(hashes) - 1, chain.CONTENT, "altered",
-                                    f"ledger entry {seq} has an unreadable payload")
-                    else:
-                        ledger[int(parts[1])] = (seq, parts)
-                else:
+                if recording:
                     chain.at = len(hashes) - 1
-                    _event(chain, seq, kind, payload, reviews, ledger, position)
+                    if kind == b"response":
+                        parts = payload.split(rs)
+                        if len(parts) != n_fields or not parts[1].isdigit():
+                            chain.add("altered", f"ledger entry {seq} has an unreadable payload")
+                        else:
+                            ledger[int(parts[1])] = (seq, parts)
+                    else:
+                        _event(chain, seq, kind, payload, reviews, ledger, position)
             elif recording:
                 chain.note(len(hashes), chain.LINE, "ledger",
-                            f"malformed ledger line after seq {expected - 1}")
+                           f"malformed ledger line after seq {expected - 1}")
             if not pending:
                 break
             row = pending.pop(0)

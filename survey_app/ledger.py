@@ -36,8 +36,8 @@ _HEAD_ROW = Statement("INSERT INTO ledger_head (campaign_id) VALUES (:c) "
                       "ON CONFLICT (campaign_id) DO NOTHING")
 _LOCK_HEAD_ROW = Statement("SELECT campaign_id FROM ledger_head WHERE campaign_id = :c "
                            "FOR UPDATE")
-_LAST = Statement("SELECT seq, hash FROM ledger_entry WHERE campaign_id = :c "
-                  "ORDER BY seq DESC LIMIT 1")
+_LAST_OF = "FROM ledger_entry WHERE campaign_id = {} ORDER BY seq DESC LIMIT 1"
+_LAST = Statement("SELECT seq, hash " + _LAST_OF.format(":c"))
 _ENTRY = Statement("INSERT INTO ledger_entry (campaign_id, seq, kind, ref, at, payload, "
                    "prev_hash, hash) VALUES (:c, :seq, :kind, :ref, :at, :payload, :prev, :hash)",
                    times=("at",))
@@ -57,11 +57,10 @@ def lock_chain(campaign_id: int, on: Cursor | None = None) -> Cursor:
     return sql
 
 
-#: Appended to an INSERT … RETURNING run under `lock_chain`: the chain's end as two more
-#: columns (NULL, NULL when it is empty), saving `append` its own read.
-HEAD_COLUMNS = (
-    ", (SELECT seq FROM ledger_entry WHERE campaign_id = :campaign_id ORDER BY seq DESC LIMIT 1)"
-    ", (SELECT hash FROM ledger_entry WHERE campaign_id = :campaign_id ORDER BY seq DESC LIMIT 1)")
+#: Appended to an INSERT … RETURNING run under `lock_chain` (with a :campaign_id
+#: parameter): the chain's end as two more columns, saving `append` its own read.
+HEAD_COLUMNS = "".join(f", (SELECT {column} {_LAST_OF.format(':campaign_id')})"
+                       for column in ("seq", "hash"))
 
 
 def head(campaign_id: int, on: Cursor | None = None) -> tuple[int, str]:
@@ -84,8 +83,7 @@ def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
         sql = lock_chain(campaign_id, on)
         seq, prev = head(campaign_id, on=sql)
     else:
-        sql = on
-        seq, prev = (after[0], after[1]) if after[0] is not None else (0, GENESIS)
+        sql, (seq, prev) = on, (after if after[0] is not None else (0, GENESIS))
     digest = chain.entry_hash(prev, seq + 1, body)
     _ENTRY.execute({"c": campaign_id, "seq": seq + 1, "kind": kind, "ref": ref,
                     "at": at or utcnow(), "payload": body, "prev": prev, "hash": digest}, on=sql)

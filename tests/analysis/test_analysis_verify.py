@@ -286,3 +286,16 @@ def test_verifier_needs_no_database_library():
                           "print('sqlalchemy' in sys.modules)"], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_failure_of_the_hashing_process_is_reported(tmp_path, monkeypatch):
+    """When the second process cannot finish, the auditor gets a clear error, not a
+    report that silently skipped the hashes."""
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
+
+    def broken(path, book):
+        raise OSError("disk read error")
+
+    monkeypatch.setattr(verify, "_hashes_and_merkle", broken)
+    with pytest.raises(verify.BundleError, match="hashes failed: OSError: disk read error"):
+        verify_bundle(write(tmp_path, make_files()))
