@@ -12,62 +12,52 @@ Charts live in :mod:`analysis.charts`, imported on demand so that computing indi
 does not load matplotlib.
 """
 
-from .compare import breakdown, change_between, exclude_rejected
-from .indices import (
-    MIN_N_FOR_RANKING,
-    SERVICE_CODE,
-    TABLE_COLUMNS,
-    TallyCounts,
-    answer_distribution,
-    bootstrap_groups,
-    bootstrap_indices,
-    criterion_indices,
-    element_indices,
-    indices_table,
-    rank_agencies,
-    rollup_tally,
-    service_indices,
-    wilson_interval,
-)
-from .io import (
-    ExportFormatError,
-    choice_labels,
-    read_codebook,
-    read_export,
-    read_responses,
-    satisfaction_items,
-    satisfaction_scores,
-    tally_from_responses,
-)
-from .sampling import allocate, cochran, yamane
+import importlib
 
-__all__ = [
-    "MIN_N_FOR_RANKING",
-    "SERVICE_CODE",
-    "TABLE_COLUMNS",
-    "ExportFormatError",
-    "TallyCounts",
-    "allocate",
-    "answer_distribution",
-    "bootstrap_groups",
-    "bootstrap_indices",
-    "breakdown",
-    "change_between",
-    "choice_labels",
-    "cochran",
-    "criterion_indices",
-    "element_indices",
-    "exclude_rejected",
-    "indices_table",
-    "rank_agencies",
-    "read_codebook",
-    "read_export",
-    "read_responses",
-    "rollup_tally",
-    "satisfaction_items",
-    "satisfaction_scores",
-    "service_indices",
-    "tally_from_responses",
-    "wilson_interval",
-    "yamane",
-]
+# The names below are loaded from their module on first use (PEP 562), so that
+# `python -m analysis verify`, which needs neither pandas nor numpy, does not pay for them.
+_WHERE = {
+    "ExportFormatError": "io",
+    "MIN_N_FOR_RANKING": "indices",
+    "SERVICE_CODE": "indices",
+    "TABLE_COLUMNS": "indices",
+    "TallyCounts": "indices",
+    "allocate": "sampling",
+    "answer_distribution": "indices",
+    "bootstrap_groups": "indices",
+    "bootstrap_indices": "indices",
+    "breakdown": "compare",
+    "change_between": "compare",
+    "choice_labels": "io",
+    "cochran": "sampling",
+    "criterion_indices": "indices",
+    "element_indices": "indices",
+    "exclude_rejected": "compare",
+    "indices_table": "indices",
+    "rank_agencies": "indices",
+    "read_codebook": "io",
+    "read_export": "io",
+    "read_responses": "io",
+    "rollup_tally": "indices",
+    "satisfaction_items": "io",
+    "satisfaction_scores": "io",
+    "service_indices": "indices",
+    "tally_from_responses": "io",
+    "wilson_interval": "indices",
+    "yamane": "sampling",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
+
 __all__ = [
     "CHANNELS",
     "CODEBOOK_COLUMNS",
@@ -53,7 +55,7 @@ SCALE_MIN, SCALE_MAX = 1, 5
 PRIORITY_MIN, PRIORITY_MAX = 1, 3
 
 
-class ExportFormatError(ValueError):
+class ExportFormatError(InputError):
     """An export file or frame does not follow the documented format."""
 
 

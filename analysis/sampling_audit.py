@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
 from .indices import wilson_interval
 from .ledger import parse_payload
 
@@ -123,7 +124,7 @@ def falsification_report(outcomes: pd.DataFrame, by: str | list[str]) -> pd.Data
 
 # --- recomputing from the audit bundle --------------------------------------------------
 
-class BundleFormatError(ValueError):
+class BundleFormatError(InputError):
     """The bundle lacks what a re-draw needs."""
 
 

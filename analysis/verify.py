@@ -21,12 +21,13 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 
+from .errors import InputError
 from .ledger import GENESIS, RESPONSE_FIELDS, RS, US, export_value, merkle_root_raw, parse_digest
 
 META = ["response_id", "campaign", "agency_code", "channel", "submitted_at", "review_state"]
 
 
-class BundleError(ValueError):
+class BundleError(InputError):
     """The file is not a readable audit bundle."""
 
 
@@ -37,6 +38,9 @@ class Report:
     responses: int = 0
     events: int = 0
     checkpoints: int = 0
+    #: how responses.csv was matched with the ledger: "whole file" (it is byte for byte
+    #: the file the ledger implies) or "row by row" (it is not: each row is compared)
+    responses_compared: str = ""
     findings: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -76,32 +80,47 @@ def _reader(zf: zipfile.ZipFile, name: str):
 BLOCK = 1 << 23
 
 
-def _lines(zf: zipfile.ZipFile, name: str):
+def _lines(zf: zipfile.ZipFile, name: str, forward=None):
     """Every line of a member as bytes without its "\\n", as one iterator (C-level chain
-    over blocks) that a caller may also advance to complete a quoted record."""
+    over blocks) that a caller may also advance to complete a quoted record. `forward`:
+    a connection to which each decompressed block is also sent, ending with b""."""
     try:
         raw = zf.open(name)
     except KeyError as exc:
         raise BundleError(f"the bundle has no {name}") from exc
-    return itertools.chain.from_iterable(_split_blocks(_prefetch(raw)))
+    return _split_lines(_prefetch(raw, forward))
 
 
-def _prefetch(raw, depth: int = 4):
+def _split_lines(blocks):
+    return itertools.chain.from_iterable(_split_blocks(blocks))
+
+
+def _prefetch(raw, forward=None, depth: int = 4):
     """The member's decompressed blocks, read ahead by a thread: zlib releases the GIL,
-    so on a second core inflating overlaps with checking. Closes ``raw`` when done."""
+    so on a second core inflating overlaps with checking. Closes ``raw`` (and
+    ``forward``) when done."""
     blocks: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def read():
+        nonlocal forward
         try:
             with raw:
                 while not stop.is_set():
                     block = raw.read(BLOCK)
+                    if forward is not None:
+                        try:
+                            forward.send_bytes(block)
+                        except OSError:  # the other process ended: it reports why
+                            forward = None
                     blocks.put(block)
                     if not block:
                         return
         except Exception as exc:  # handed to the reader, raised there
             blocks.put(exc)
+        finally:
+            if forward is not None:
+                forward.close()
 
     worker = threading.Thread(target=read, name=f"verify-read-{raw.name}", daemon=True)
     worker.start()
@@ -176,9 +195,20 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
         hashing = _hash_elsewhere(zf, path, book)
         try:
             chain = _ChainFindings()
-            ledger, hashes, reviews = _check_chain(zf, chain, book, hashing=hashing is None)
+            # the digest of responses.csv is worked out meanwhile, in a thread
+            actual = _Digest(zf, "responses.csv")
+            lines = _lines(zf, "ledger.csv", forward=hashing and hashing.blocks)
+            recorded, hashes, reviews = _check_chain(lines, chain, book,
+                                                     hashing=hashing is None)
             report.ledger_entries, report.events = len(hashes), chain.events
-            _check_responses(zf, report, codes, ledger, reviews)
+            # The responses file is first compared whole with the one the ledger implies;
+            # row by row, to name what differs, only if it is not the same.
+            same = _responses_as_recorded(actual, codes, recorded, reviews)
+            report.responses_compared = "whole file" if same is not None else "row by row"
+            if same is not None:
+                report.responses = same
+            else:
+                _check_responses(zf, report, codes, recorded.by_id(), reviews)
             merkle = None
             if hashing is not None:
                 found, merkle = hashing.result()
@@ -188,6 +218,8 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
             report.findings[:0] = [(k, m) for _, _, k, m in sorted(
                 chain.found, key=lambda f: (f[0], f[1]))]
         finally:
+            if hashing is not None:
+                hashing.close()
             if collecting:
                 gc.enable()
         _check_checkpoints(zf, report, hashes, checkpoint, merkle)
@@ -200,7 +232,7 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
 PARALLEL_FROM = 32 << 20
 
 
-def _hash_elsewhere(zf, path, book) -> _Elsewhere | None:
+def _hash_elsewhere(zf, path, book) -> _HashingProcess | None:
     """The hash check and the last checkpoint's Merkle root, started in a forked process;
     None to hash here (a small bundle, a file object rather than a path, no fork)."""
     try:
@@ -210,58 +242,90 @@ def _hash_elsewhere(zf, path, book) -> _Elsewhere | None:
     if size < PARALLEL_FROM or not isinstance(path, (str, bytes, os.PathLike)) \
             or "fork" not in multiprocessing.get_all_start_methods():
         return None
-    return _Elsewhere(_hashes_and_merkle, path, book)
+    return _HashingProcess(path, book)
 
 
-class _Elsewhere:
-    """A function run in a forked daemon process: if this process fails first (a bundle
-    that cannot be read, say), the other one ends with it instead of being waited for."""
+class _HashingProcess:
+    """`_hashes_and_merkle` in a forked daemon process. It is not given the bundle's
+    ledger to read: this process sends it the blocks it decompresses (`blocks`), so
+    the ledger is inflated once. If this process fails first (a bundle that cannot be
+    read, say), the other one ends with it instead of being waited for."""
 
-    def __init__(self, function, *args):
+    def __init__(self, path, book):
         context = multiprocessing.get_context("fork")
         self._results, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_run_and_send, args=(sender, function, args),
-                                        daemon=True)
+        received, self.blocks = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_run_and_send, args=(sender, self.blocks, path, book, received), daemon=True)
         self._process.start()
         sender.close()
+        received.close()
 
     def result(self):
         try:
             failed, value = self._results.recv()
         except EOFError:
             failed, value = True, "it ended without a result"
-        finally:
-            self._process.join()
-            self._results.close()
         if failed:
             raise BundleError(f"the process checking the ledger's hashes failed: {value}")
         return value
 
+    def close(self) -> None:
+        """Once the result is in, or when this process gives up first."""
+        self.blocks.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._results.close()
 
-def _run_and_send(sender, function, args) -> None:
+
+def _run_and_send(sender, unused, path, book, received) -> None:
+    unused.close()  # this process's copy of the other end: else the blocks never end
     try:
-        sender.send((False, function(*args)))
+        sender.send((False, _hashes_and_merkle(path, book, received)))
     except Exception as exc:  # handed to the first process, which reports it
         sender.send((True, f"{type(exc).__name__}: {exc}"))
     finally:
         sender.close()
 
 
-def _hashes_and_merkle(path, book):
+class _Received:
+    """The ledger's blocks as the first process sends them, read like a member."""
+
+    name = "ledger.csv from the first process"
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    def read(self, _size: int) -> bytes:
+        try:
+            return self._connection.recv_bytes()
+        except EOFError:
+            raise BundleError("the first process stopped sending the ledger") from None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._connection.close()
+
+
+def _hashes_and_merkle(path, book, received):
     """In the second process: the findings of the hash check alone, and the Merkle root
     over the recorded hashes up to the last checkpoint."""
-    with zipfile.ZipFile(path) as zf:
-        chain = _ChainFindings()
-        _, hashes, _ = _check_chain(zf, chain, book, recording=False)
-        last = None
-        try:
+    chain = _ChainFindings()
+    _, hashes, _ = _check_chain(_split_lines(_prefetch(_Received(received))), chain, book,
+                                recording=False)
+    last = None
+    try:
+        with zipfile.ZipFile(path) as zf:
             rows = list(_reader(zf, "checkpoints.csv"))[1:]
-            if rows:
-                seq = int(rows[-1][1])
-                last = (seq, _merkle(hashes[:seq]))
-        except (BundleError, ValueError, IndexError):
-            pass  # reported by the first process, which reads the same file
-        return chain.found, last
+        if rows:
+            seq = int(rows[-1][1])
+            last = (seq, _merkle(hashes[:seq]))
+    except (OSError, zipfile.BadZipFile, BundleError, ValueError, IndexError):
+        pass  # reported by the first process, which reads the same file
+    return chain.found, last
 
 
 LEDGER_HEADER = b"seq,kind,ref,at,prev_hash,hash,payload"
@@ -287,17 +351,18 @@ class _ChainFindings:
         self.found.append((self.at, self.CONTENT, kind, message))
 
 
-def _check_chain(zf, chain: _ChainFindings, book: list[tuple[str, str]], *,
+def _check_chain(lines, chain: _ChainFindings, book: list[tuple[str, str]], *,
                  hashing: bool = True, recording: bool = True):
-    """Walk the chain; returns response payload fields (bytes) by id, with the corrections
-    recorded after them replayed, the recorded entry hashes (hex, as bytes), and the latest
-    review state (bytes) by response id. `hashing`: recompute each entry's hash;
-    `recording`: everything else (order, payloads, events) — one process may do each."""
-    lines = _lines(zf, "ledger.csv")
+    """Walk the chain; returns the response entries (`_Recorded`: with the corrections
+    recorded after them replayed, and the rows they imply), the recorded entry hashes
+    (hex, as bytes), and the latest review state (bytes) by response id. `hashing`: recompute each entry's hash;
+    `recording`: everything else (order, payloads, events) — one process may do each.
+    `lines`: ledger.csv's, from `_lines`."""
     header = next(lines, b"")
     if header.rstrip(b"\r") != LEDGER_HEADER:
         raise BundleError("ledger.csv does not have the expected columns")
-    ledger: dict[int, tuple[int, list[bytes]]] = {}
+    recorded = _Recorded(len(book))
+    add_response, add_row = recorded.entries.append, recorded.rows.append
     reviews: dict[int, bytes] = {}
     hashes: list[bytes] = []
     add_hash = hashes.append
@@ -305,6 +370,7 @@ def _check_chain(zf, chain: _ChainFindings, book: list[tuple[str, str]], *,
     prev, expected = GENESIS.encode(), 1
     n_fields = len(RESPONSE_FIELDS)
     sha256, hexlify, rs, quote, cr = hashlib.sha256, binascii.hexlify, RS.encode(), b'"', b"\r"
+    us, comma, received, separators = US.encode(), b",", b"received", len(book) - 1
     pending: list[list[bytes]] = []
     # The loop runs once per record of a million-response bundle: plain locals only.
     for line in lines:
@@ -312,9 +378,9 @@ def _check_chain(zf, chain: _ChainFindings, book: list[tuple[str, str]], *,
             pending = _parse(line, lines)
             if not pending:
                 continue
-            row = pending.pop(0)
+            row, plain = pending.pop(0), False
         else:
-            row = line.split(b",")
+            row, plain = line.split(b","), True
         while True:
             if len(row) == 7 and row[0].isdigit():
                 seq_b, kind, ref, _at, prev_hash, digest, payload = row
@@ -346,20 +412,99 @@ def _check_chain(zf, chain: _ChainFindings, book: list[tuple[str, str]], *,
                         if len(parts) != n_fields or not parts[1].isdigit():
                             chain.add("altered", f"ledger entry {seq} has an unreadable payload")
                         else:
-                            ledger[int(parts[1])] = (seq, parts)
+                            add_response((seq, payload))
+                            # its row in responses.csv, as long as nothing is recorded
+                            # about it later; a plain line holds no character to quote
+                            add_row(comma.join((parts[1], parts[3], parts[4], parts[5],
+                                                parts[6], received, parts[8].replace(us, comma)))
+                                    if plain and parts[8].count(us) == separators
+                                    else _Recorded.row(parts, received, len(book)))
                     else:
-                        _event(chain, seq, kind, payload, reviews, ledger, position)
+                        _event(chain, seq, kind, payload, reviews, recorded, position)
             elif recording:
                 chain.note(len(hashes), chain.LINE, "ledger",
                            f"malformed ledger line after seq {expected - 1}")
             if not pending:
                 break
             row = pending.pop(0)
-    return ledger, hashes, reviews
+    return recorded, hashes, reviews
+
+
+class _Recorded:
+    """The response entries of the ledger in its order, as (seq, payload), with the
+    corrections recorded after them replayed, and the row each implies in responses.csv
+    (None where its answers do not fit the codebook). By id on demand (for a correction,
+    or to compare rows), the later of two entries with one id counting, as in a dict.
+    A payload is kept whole rather than as its fields: a million responses are then two
+    million objects rather than twelve."""
+
+    def __init__(self, width: int):
+        self.entries: list[tuple[int, bytes]] = []
+        self.rows: list[bytes | None] = []
+        self._width = width  # answer cells in the codebook
+        self._at: dict[int, int] = {}  # id -> index in entries, for entries[:_indexed]
+        self._indexed = 0
+
+    @staticmethod
+    def row(parts: list[bytes], state: bytes, width: int) -> bytes | None:
+        """The export's row for payload fields `parts` (csv quoting where a field needs
+        it), no line end."""
+        cells = parts[8].split(US.encode())
+        if len(cells) != width:
+            return None
+        out = io.StringIO()
+        # "\n" as the line end also makes the writer quote a field holding one (it quotes
+        # what holds a character of the line end), as the export's writer does.
+        csv.writer(out, lineterminator="\n").writerow(
+            [f.decode("utf-8", "surrogateescape")
+             for f in (parts[1], *parts[3:7], state, *cells)])
+        return out.getvalue()[:-1].encode("utf-8", "surrogateescape")
+
+    def _index(self) -> None:
+        at, entries, rs = self._at, self.entries, RS.encode()
+        for i in range(self._indexed, len(entries)):
+            at[int(entries[i][1].split(rs, 2)[1])] = i
+        self._indexed = len(entries)
+
+    def get(self, rid: int) -> tuple[int, list[bytes]] | None:
+        """(seq, payload fields) of response `rid` as recorded so far."""
+        self._index()
+        i = self._at.get(rid)
+        if i is None:
+            return None
+        seq, payload = self.entries[i]
+        return seq, payload.split(RS.encode())
+
+    def __setitem__(self, rid: int, entry: tuple[int, list[bytes]]) -> None:
+        self._index()
+        i = self._at[rid]
+        seq, parts = entry
+        self.entries[i] = (seq, RS.encode().join(parts))
+        self.rows[i] = self.row(parts, b"received", self._width)
+
+    def by_id(self) -> dict[int, tuple[int, list[bytes]]]:
+        rs = RS.encode()
+        return {int(parts[1]): (seq, parts)
+                for seq, parts in ((seq, payload.split(rs)) for seq, payload in self.entries)}
+
+    def file(self, reviews: dict[int, bytes]) -> list[bytes] | None:
+        """The rows of responses.csv after its header, in ledger order, with the latest
+        review states; None if one cannot be made."""
+        rows = self.rows
+        changed = {rid: state for rid, state in reviews.items() if state != b"received"}
+        if changed:
+            self._index()
+            rows = list(rows)
+            for rid, state in changed.items():
+                i = self._at.get(rid)
+                if i is not None:
+                    rows[i] = self.row(self.entries[i][1].split(RS.encode()), state,
+                                       self._width)
+        return None if None in rows else rows
 
 
 def _event(report: _ChainFindings, seq: int, kind: bytes, payload: bytes, reviews: dict,
-           ledger: dict, position: dict[str, tuple[int, str]]) -> None:
+           ledger: _Recorded, position: dict[str, tuple[int, str]]) -> None:
     report.events += 1
     try:
         body = json.loads(payload)
@@ -372,7 +517,7 @@ def _event(report: _ChainFindings, seq: int, kind: bytes, payload: bytes, review
         _replay_correction(report, seq, body, ledger, position)
 
 
-def _replay_correction(report: _ChainFindings, seq: int, body: dict, ledger: dict,
+def _replay_correction(report: _ChainFindings, seq: int, body: dict, ledger: _Recorded,
                        position: dict[str, tuple[int, str]]) -> None:
     """Apply a recorded correction to the response's recorded answers, so that the bundle
     row is compared with the effective answers. Each change must start from the answer
@@ -415,14 +560,71 @@ def _codebook(zf) -> list[tuple[str, str]]:
     return [(r[0], r[3]) for r in book[1:]]
 
 
-def _check_responses(zf, report: Report, codes: list[str], ledger: dict,
-                     reviews: dict) -> None:
-    lines = _lines(zf, "responses.csv")
-    first = next(lines, None)
+def _check_header(first: bytes | None, lines, codes: list[str]) -> None:
     header = _parse(first, lines)[0] if first is not None else None
     if header is None or [_text(h) for h in header] != META + codes:
         raise BundleError("responses.csv does not match the export format and its codebook")
-    width, commas = len(header), len(header) - 7
+
+
+def _responses_as_recorded(actual: _Digest, codes: list[str], recorded: _Recorded,
+                           reviews: dict[int, bytes]) -> int | None:
+    """The number of responses if responses.csv, after its header, is byte for byte the
+    file the ledger implies — each response entry's row, in ledger order, with the answers
+    as corrected and the latest review state — else None. A SHA-256 of each side: a
+    million rows cost two C-level passes (one in a thread, while the other side is made)
+    instead of a comparison field by field."""
+    rows = recorded.file(reviews)
+    expected = hashlib.sha256()
+    for start in range(0, len(rows) if rows is not None else 0, 1 << 16):
+        chunk = rows[start:start + (1 << 16)]
+        chunk.append(b"")
+        expected.update(b"\n".join(chunk))
+    header, digest = actual.result()
+    _check_header(header, iter(()), codes)
+    return len(rows) if rows is not None and expected.digest() == digest else None
+
+
+class _Digest(threading.Thread):
+    """A member's first line and the SHA-256 of the rest, worked out in a thread (zlib and
+    hashlib release the GIL on large blocks)."""
+
+    def __init__(self, zf, name: str):
+        super().__init__(name=f"verify-digest-{name}", daemon=True)
+        self._zf, self._name, self._out = zf, name, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            with self._zf.open(self._name) as raw:
+                head = b""
+                while b"\n" not in head:
+                    block = raw.read(BLOCK)
+                    if not block:
+                        break
+                    head += block
+                first, _, rest = head.partition(b"\n")
+                digest = hashlib.sha256(rest)
+                for block in iter(lambda: raw.read(BLOCK), b""):
+                    digest.update(block)
+            self._out = (first if head else None, digest.digest())
+        except KeyError:
+            self._out = BundleError(f"the bundle has no {self._name}")
+        except Exception as exc:  # handed to the caller, raised there
+            self._out = exc
+
+    def result(self) -> tuple[bytes | None, bytes]:
+        self.join()
+        if isinstance(self._out, Exception):
+            raise self._out
+        return self._out
+
+
+def _check_responses(zf, report: Report, codes: list[str], ledger: dict,
+                     reviews: dict) -> None:
+    lines = _lines(zf, "responses.csv")
+    _check_header(next(lines, None), lines, codes)
+    width = len(META) + len(codes)
+    commas = width - 7
     us, quote, cr, received = US.encode(), b'"', b"\r", b"received"
     pop, state_of = ledger.pop, reviews.get
     count = 0

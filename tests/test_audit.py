@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, text
 from web_helpers import csrf_token, full_answers
 
+from analysis.verify import verify_bundle
 from survey_app.models import AuditLog, LedgerEntry, Response, ResponseReview
 
 MARKUP = '<script>alert("x")</script><b>đậm</b>'
@@ -116,6 +117,7 @@ def test_rejection_exports_and_verifies(collected, runner, db, tmp_path):
             io.TextIOWrapper(zf.open("responses.csv"), encoding="utf-8"))}
     assert rows["3"]["review_state"] == "rejected" and rows["1"]["review_state"] == "approved"
     assert rows["2"]["review_state"] == "received"
+    assert verify_bundle(bundle).responses_compared == "whole file"
 
 
 def test_edited_review_state_in_the_bundle_is_caught(collected, runner, db, tmp_path):

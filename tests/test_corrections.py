@@ -14,6 +14,7 @@ from audit_helpers import answer_open, export_bundle, run_analysis, tamper, user
 from sqlalchemy import select, text
 from web_helpers import csrf_token, full_answers
 
+from analysis.verify import verify_bundle
 from survey_app.models import AuditLog, LedgerEntry, Response, ResponseCorrection
 
 
@@ -196,6 +197,9 @@ def test_bundle_with_corrections_verifies(collected, runner, db, tmp_path):
     rows = _bundle_rows(bundle)
     assert rows["1"]["TC1"] == "4" and rows["1"]["GIOI_TINH"] == "2"
     assert rows["3"]["Y_KIEN"] == "Chờ lâu, cần \"nhanh\" hơn\nvà gọn hơn"
+    # The export's file is exactly the one the ledger implies, quoting included: the
+    # verifier needs no row-by-row comparison.
+    assert verify_bundle(bundle).responses_compared == "whole file"
 
 
 def test_answer_changed_in_the_database_after_a_correction(collected, runner, db, tmp_path):
