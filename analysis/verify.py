@@ -169,6 +169,22 @@ def _parse(line: bytes, lines) -> list[list[bytes]]:
     return [[f.encode("utf-8", "surrogateescape") for f in row] for row in rows]
 
 
+def _last_quoted(line: bytes) -> list[bytes] | None:
+    """The seven fields of a ledger line whose only quoted field is the last (a JSON
+    event, an answer with a comma), split without the csv module — as it would split
+    them — or None for any other line."""
+    head = line.split(b",", 6)
+    if len(head) != 7:
+        return None
+    last = head[6]
+    inner = last[1:-1]
+    if len(last) < 2 or last[0] != 34 or last[-1] != 34 or line.index(b'"') != \
+            len(line) - len(last) or b'"' in inner.replace(b'""', b"") or b"\r" in line:
+        return None
+    head[6] = inner.replace(b'""', b'"')
+    return head
+
+
 def _text(value: bytes) -> str:
     return value.decode("utf-8", "replace")
 
@@ -201,6 +217,12 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
             recorded, hashes, reviews = _check_chain(lines, chain, book,
                                                      hashing=hashing is None)
             report.ledger_entries, report.events = len(hashes), chain.events
+            checkpoints = _checkpoints(zf)
+            # while the other process may still be checking the hashes
+            merkle = _merkle(hashes[:int(checkpoints[-1][1])]) if checkpoints else None
+            if hashing is not None:
+                found, reviews = hashing.result()
+                chain.found += found
             # The responses file is first compared whole with the one the ledger implies;
             # row by row, to name what differs, only if it is not the same.
             same = _responses_as_recorded(actual, codes, recorded, reviews)
@@ -209,10 +231,6 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
                 report.responses = same
             else:
                 _check_responses(zf, report, codes, recorded.by_id(), reviews)
-            merkle = None
-            if hashing is not None:
-                found, merkle = hashing.result()
-                chain.found += found
             # The chain's findings first, in the order of its entries in the file,
             # whichever process found them.
             report.findings[:0] = [(k, m) for _, _, k, m in sorted(
@@ -222,7 +240,7 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
                 hashing.close()
             if collecting:
                 gc.enable()
-        _check_checkpoints(zf, report, hashes, checkpoint, merkle)
+        _check_checkpoints(report, checkpoints, hashes, checkpoint, merkle)
     return report
 
 
@@ -311,21 +329,12 @@ class _Received:
 
 
 def _hashes_and_merkle(path, book, received):
-    """In the second process: the findings of the hash check alone, and the Merkle root
-    over the recorded hashes up to the last checkpoint."""
+    """In the second process: the findings of the hash and order checks and of the review
+    decisions, and the latest review state by response id."""
     chain = _ChainFindings()
-    _, hashes, _ = _check_chain(_split_lines(_prefetch(_Received(received))), chain, book,
-                                recording=False)
-    last = None
-    try:
-        with zipfile.ZipFile(path) as zf:
-            rows = list(_reader(zf, "checkpoints.csv"))[1:]
-        if rows:
-            seq = int(rows[-1][1])
-            last = (seq, _merkle(hashes[:seq]))
-    except (OSError, zipfile.BadZipFile, BundleError, ValueError, IndexError):
-        pass  # reported by the first process, which reads the same file
-    return chain.found, last
+    _, _, reviews = _check_chain(_split_lines(_prefetch(_Received(received))), chain, book,
+                                 recording=False)
+    return chain.found, reviews
 
 
 LEDGER_HEADER = b"seq,kind,ref,at,prev_hash,hash,payload"
@@ -355,14 +364,16 @@ def _check_chain(lines, chain: _ChainFindings, book: list[tuple[str, str]], *,
                  hashing: bool = True, recording: bool = True):
     """Walk the chain; returns the response entries (`_Recorded`: with the corrections
     recorded after them replayed, and the rows they imply), the recorded entry hashes
-    (hex, as bytes), and the latest review state (bytes) by response id. `hashing`: recompute each entry's hash;
-    `recording`: everything else (order, payloads, events) — one process may do each.
+    (hex, as bytes), and the latest review state (bytes) by response id. Two roles, which
+    one process may each take: `hashing` recomputes each entry's hash, checks the order
+    and reads the review decisions; `recording` reads the payloads and the other events.
     `lines`: ledger.csv's, from `_lines`."""
     header = next(lines, b"")
     if header.rstrip(b"\r") != LEDGER_HEADER:
         raise BundleError("ledger.csv does not have the expected columns")
     recorded = _Recorded(len(book))
-    add_response, add_row = recorded.entries.append, recorded.rows.append
+    add_response, add_row, add_id = (recorded.entries.append, recorded.rows.append,
+                                     recorded.ids.append)
     reviews: dict[int, bytes] = {}
     hashes: list[bytes] = []
     add_hash = hashes.append
@@ -375,23 +386,25 @@ def _check_chain(lines, chain: _ChainFindings, book: list[tuple[str, str]], *,
     # The loop runs once per record of a million-response bundle: plain locals only.
     for line in lines:
         if quote in line or cr in line:
-            pending = _parse(line, lines)
-            if not pending:
-                continue
-            row, plain = pending.pop(0), False
+            row, plain = _last_quoted(line), False
+            if row is None:
+                pending = _parse(line, lines)
+                if not pending:
+                    continue
+                row = pending.pop(0)
         else:
             row, plain = line.split(b","), True
         while True:
             if len(row) == 7 and row[0].isdigit():
                 seq_b, kind, ref, _at, prev_hash, digest, payload = row
                 seq = int(seq_b)
-                if recording and seq != expected:
+                if hashing and seq != expected:
                     what = "removed" if seq > expected else "reordered"
                     chain.note(len(hashes), chain.SEQ, what,
                                f"ledger sequence jumps from {expected - 1} to {seq}"
                                + (f" (entries {expected}–{seq - 1} missing)"
                                   if seq > expected else ""))
-                if recording and prev_hash != prev:
+                if hashing and prev_hash != prev:
                     chain.note(len(hashes), chain.PREVIOUS, "reordered",
                                f"ledger entry {seq} ({_text(ref)}) does not follow entry "
                                f"{seq - 1}: an entry was inserted, removed or moved before it")
@@ -405,22 +418,30 @@ def _check_chain(lines, chain: _ChainFindings, book: list[tuple[str, str]], *,
                 prev = digest
                 # after an entry moved back, the ones that follow it are in sequence again
                 expected = seq + 1 if seq >= expected else expected
-                if recording:
-                    chain.at = len(hashes) - 1
-                    if kind == b"response":
+                if kind == b"response":
+                    if recording:
                         parts = payload.split(rs)
                         if len(parts) != n_fields or not parts[1].isdigit():
+                            chain.at = len(hashes) - 1
                             chain.add("altered", f"ledger entry {seq} has an unreadable payload")
                         else:
                             add_response((seq, payload))
+                            add_id(int(parts[1]))
                             # its row in responses.csv, as long as nothing is recorded
                             # about it later; a plain line holds no character to quote
                             add_row(comma.join((parts[1], parts[3], parts[4], parts[5],
                                                 parts[6], received, parts[8].replace(us, comma)))
                                     if plain and parts[8].count(us) == separators
                                     else _Recorded.row(parts, received, len(book)))
-                    else:
-                        _event(chain, seq, kind, payload, reviews, recorded, position)
+                else:
+                    chain.at = len(hashes) - 1
+                    if recording:
+                        chain.events += 1
+                    # review decisions are read with the hashes, the rest with the payloads
+                    if kind == b"review" and hashing:
+                        _review(chain, seq, payload, reviews)
+                    elif kind != b"review" and recording:
+                        _event(chain, seq, kind, payload, recorded, position)
             elif recording:
                 chain.note(len(hashes), chain.LINE, "ledger",
                            f"malformed ledger line after seq {expected - 1}")
@@ -441,6 +462,7 @@ class _Recorded:
     def __init__(self, width: int):
         self.entries: list[tuple[int, bytes]] = []
         self.rows: list[bytes | None] = []
+        self.ids: list[int] = []
         self._width = width  # answer cells in the codebook
         self._at: dict[int, int] = {}  # id -> index in entries, for entries[:_indexed]
         self._indexed = 0
@@ -461,10 +483,8 @@ class _Recorded:
         return out.getvalue()[:-1].encode("utf-8", "surrogateescape")
 
     def _index(self) -> None:
-        at, entries, rs = self._at, self.entries, RS.encode()
-        for i in range(self._indexed, len(entries)):
-            at[int(entries[i][1].split(rs, 2)[1])] = i
-        self._indexed = len(entries)
+        self._at.update(zip(self.ids[self._indexed:], itertools.count(self._indexed)))
+        self._indexed = len(self.ids)
 
     def get(self, rid: int) -> tuple[int, list[bytes]] | None:
         """(seq, payload fields) of response `rid` as recorded so far."""
@@ -494,27 +514,48 @@ class _Recorded:
         changed = {rid: state for rid, state in reviews.items() if state != b"received"}
         if changed:
             self._index()
-            rows = list(rows)
+            rows, at, comma = list(rows), self._at, b","
             for rid, state in changed.items():
-                i = self._at.get(rid)
-                if i is not None:
+                i = at.get(rid)
+                if i is None or rows[i] is None:
+                    continue
+                if b'"' in rows[i] or b'"' in state or comma in state or b"\n" in state \
+                        or b"\r" in state:
                     rows[i] = self.row(self.entries[i][1].split(RS.encode()), state,
                                        self._width)
+                else:  # no field quoted: the state is the sixth
+                    fields = rows[i].split(comma, 6)
+                    fields[5] = state
+                    rows[i] = comma.join(fields)
         return None if None in rows else rows
 
 
-def _event(report: _ChainFindings, seq: int, kind: bytes, payload: bytes, reviews: dict,
-           ledger: _Recorded, position: dict[str, tuple[int, str]]) -> None:
-    report.events += 1
+def _body(chain: _ChainFindings, seq: int, payload: bytes) -> dict | None:
     try:
         body = json.loads(payload)
     except ValueError:
-        report.add("altered", f"ledger entry {seq} has an unreadable payload")
-        return
-    if kind == b"review" and "response_id" in body:
-        reviews[int(body["response_id"])] = str(body.get("state", "received")).encode()
-    elif kind == b"correction":
-        _replay_correction(report, seq, body, ledger, position)
+        body = None
+    if not isinstance(body, dict):
+        chain.add("altered", f"ledger entry {seq} has an unreadable payload")
+        return None
+    return body
+
+
+def _review(chain: _ChainFindings, seq: int, payload: bytes, reviews: dict) -> None:
+    body = _body(chain, seq, payload)
+    if body is not None and "response_id" in body:
+        rid = body["response_id"]
+        if isinstance(rid, int):
+            reviews[rid] = str(body.get("state", "received")).encode()
+        else:
+            chain.add("altered", f"ledger entry {seq} has an unreadable payload")
+
+
+def _event(chain: _ChainFindings, seq: int, kind: bytes, payload: bytes, ledger: _Recorded,
+           position: dict[str, tuple[int, str]]) -> None:
+    body = _body(chain, seq, payload)
+    if body is not None and kind == b"correction":
+        _replay_correction(chain, seq, body, ledger, position)
 
 
 def _replay_correction(report: _ChainFindings, seq: int, body: dict, ledger: _Recorded,
@@ -700,14 +741,21 @@ def _merkle(hashes: list[bytes]) -> str | None:
         return None
 
 
-def _check_checkpoints(zf, report: Report, hashes: list[bytes], held: str | None,
-                       merkle: tuple[int, str | None] | None = None) -> None:
-    """`merkle`: (seq, root) already computed by the hashing process, if any."""
+def _checkpoints(zf) -> list[list[str]]:
+    """The rows of checkpoints.csv: at, seq, head hash, Merkle root, …"""
     rows = _reader(zf, "checkpoints.csv")
     header = next(rows, None)
     if header is None or header[:4] != ["at", "seq", "head_hash", "merkle_root"]:
         raise BundleError("checkpoints.csv does not have the expected columns")
     recorded = list(rows)
+    if any(len(row) < 4 or not row[1].isdigit() for row in recorded):
+        raise BundleError("checkpoints.csv has a row without an entry number")
+    return recorded
+
+
+def _check_checkpoints(report: Report, recorded: list[list[str]], hashes: list[bytes],
+                       held: str | None, merkle: str | None) -> None:
+    """`merkle`: the root over the entries up to the last checkpoint."""
     for i, row in enumerate(recorded):
         report.checkpoints += 1
         seq, head = int(row[1]), row[2]
@@ -716,8 +764,7 @@ def _check_checkpoints(zf, report: Report, hashes: list[bytes], held: str | None
         if actual != head:
             report.add("checkpoint", f"checkpoint of {row[0]} (entry {seq}) does not match the "
                        "ledger: entries up to it were changed")
-        elif i == len(recorded) - 1 and (
-                merkle[1] if merkle and merkle[0] == seq else _merkle(hashes[:seq])) != row[3]:
+        elif i == len(recorded) - 1 and merkle != row[3]:
             report.add("checkpoint", f"Merkle root of checkpoint {row[0]} does not match")
     if held:
         try:

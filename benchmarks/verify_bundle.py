@@ -1,6 +1,10 @@
 """Time `python -m analysis verify` on an audit bundle of 1 million responses, against a
 plain SHA-256 pass over the same bytes measured in the same run.
 
+Like a real campaign's, the bundle has comments that need csv quoting (one response in
+50: a comma, quotes, a line break) and review decisions recorded after the responses
+(one response in 20 approved, flagged or rejected), which the verifier must replay.
+
 The bundle is synthesised in the exact format `flask export-audit` writes (responses.csv
 and codebook.csv of the export, ledger.csv with the application's payloads and hash
 chain, checkpoints.csv, manifest.json), using the application's own payload and hash
@@ -39,6 +43,8 @@ from analysis.ledger import (  # noqa: E402
     response_payload,
 )
 
+#: the review states of responses 0, 1 and 2 of every 20
+REVIEWS = ("approved", "has_issues", "rejected")
 SIPAS = ROOT / "survey_app" / "data" / "sipas-2023.json"
 
 
@@ -77,6 +83,8 @@ def build(path: Path, n: int) -> None:
                 answers = {code: int(s) for code, s in zip(sat, scores[i], strict=True)}
                 answers["GIOI_TINH"] = "1" if i % 2 else "2"
                 answers["KENH_TT"] = ["1", "3"]
+                if i % 50 == 7:
+                    answers["Y_KIEN"] = 'Thủ tục nhanh, cán bộ "nhiệt tình"\nCảm ơn'
                 when = start + timedelta(seconds=i)
                 receipt = f"R{i:09d}X"
                 iso = when.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -89,9 +97,24 @@ def build(path: Path, n: int) -> None:
                 digest = entry_hash(prev, i + 1, payload)
                 hashes.append(digest)
                 lw.writerow([i + 1, "response", receipt, iso, prev, digest, payload])
-                rw.writerow([i + 1, "bench", agencies[agency_of[i]], "open", iso, "received",
-                             *cells])
+                rw.writerow([i + 1, "bench", agencies[agency_of[i]], "open", iso,
+                             REVIEWS[i % 20] if i % 20 < len(REVIEWS) else "received", *cells])
                 prev = digest
+            # the review decisions, in bulk after collection, as the application records them
+            seq = n
+            for i in range(n):
+                if i % 20 < len(REVIEWS):
+                    seq += 1
+                    payload = json.dumps(
+                        {"kind": "review", "response_id": i + 1, "receipt": f"R{i:09d}X",
+                         "state": REVIEWS[i % 20], "reason": "Kiểm tra, đối chiếu",
+                         "by": "mttq", "at": "2026-12-20T08:00:00Z"},
+                        ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+                    digest = entry_hash(prev, seq, payload)
+                    hashes.append(digest)
+                    lw.writerow([seq, "review", f"R{i:09d}X", "2026-12-20T08:00:00Z", prev,
+                                 digest, payload])
+                    prev = digest
         zf.write(resp_path, "responses.csv")
         zf.write(led_path, "ledger.csv")
         resp_path.unlink()
@@ -104,10 +127,10 @@ def build(path: Path, n: int) -> None:
         zf.writestr("codebook.csv", out.getvalue())
         zf.writestr("checkpoints.csv",
                     "at,seq,head_hash,merkle_root,reason,digest\n"
-                    f"2026-12-31T00:00:00Z,{n},{prev},{merkle_root(hashes)},close,"
-                    f"{format_digest('bench', n, prev)}\n")
+                    f"2026-12-31T00:00:00Z,{len(hashes)},{prev},{merkle_root(hashes)},close,"
+                    f"{format_digest('bench', len(hashes), prev)}\n")
         zf.writestr("manifest.json", json.dumps({"campaign": "bench", "responses": n}))
-    return format_digest("bench", n, prev)
+    return format_digest("bench", len(hashes), prev)
 
 
 def sha256_pass(path: Path) -> float:

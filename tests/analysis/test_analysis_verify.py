@@ -326,3 +326,48 @@ def test_failure_of_the_hashing_process_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(verify, "_hashes_and_merkle", broken)
     with pytest.raises(verify.BundleError, match="hashes failed: OSError: disk read error"):
         verify_bundle(write(tmp_path, make_files()))
+
+
+def test_lines_quoted_only_at_the_end_split_as_the_csv_module_does():
+    """The verifier splits a ledger line whose last field alone is quoted without the csv
+    module; on any line it takes that path for, it must get the csv module's fields."""
+    import random
+
+    rng = random.Random(5)
+    alphabet = ['a', 'b', ',', '"', '""', '\r', '\n', ' ', 'ờ', '{', ':']
+    taken = 0
+    for _ in range(3000):
+        fields = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 6)))
+                  for _ in range(rng.choice((6, 7, 7, 7, 8)))]
+        if rng.random() < 0.6:  # mostly the usual shape: plain fields, then a payload
+            fields[:-1] = [f.replace(",", "").replace('"', "").replace("\r", "")
+                           .replace("\n", "") for f in fields[:-1]]
+        line = _csv([fields]).rstrip(b"\n")
+        if b"\n" in line:
+            continue  # a multi-line record: never a single line here
+        split = verify._last_quoted(line)
+        if split is not None:
+            taken += 1
+            assert [f.decode() for f in split] == rows_of(line)[0], line
+    assert taken > 200
+
+
+def test_review_of_a_quoted_row_is_matched_whole(tmp_path):
+    report = verify_bundle(write(tmp_path, make_files(reviews=((2, "approved"), (4, "rejected"),
+                                                             (2, "has_issues")))))
+    assert report.ok, report.findings
+    assert report.responses_compared == "whole file" and report.events == 3
+
+
+def test_checkpoint_row_without_a_number(tmp_path):
+    files = make_files()
+    files["checkpoints.csv"] = files["checkpoints.csv"].replace(b",6,", b",six,")
+    with pytest.raises(verify.BundleError, match="checkpoints.csv has a row without an entry"):
+        verify_bundle(write(tmp_path, files))
+
+
+@pytest.mark.parametrize("body", [{"response_id": "4", "state": "approved"}, ["4", "approved"]])
+def test_review_event_of_the_wrong_shape(tmp_path, body):
+    """An event the application could not have written is reported, not a crash."""
+    report = verify_bundle(write(tmp_path, make_files(events=[("review", "R4", body)])))
+    assert findings(report) == ["ALTERED: ledger entry 7 has an unreadable payload"]
