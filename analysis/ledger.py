@@ -25,12 +25,35 @@ def merkle_root_raw(leaves: list[bytes]) -> str:
     """:func:`merkle_root` over leaves already decoded to bytes (the verifier has them)."""
     if not leaves:
         return GENESIS
-    level, sha256 = list(leaves), hashlib.sha256
+    return merkle_subtree(leaves)[0].hex()
+
+
+def merkle_subtree(leaves: list[bytes]) -> tuple[bytes, int]:
+    """The root (raw) over one or more leaves and the tree's height (levels of hashing)."""
+    level, sha256, height = list(leaves), hashlib.sha256, 0
     while len(level) > 1:
         if len(level) % 2:
             level.append(level[-1])
         level = [sha256(a + b).digest() for a, b in zip(level[::2], level[1::2], strict=True)]
-    return level[0].hex()
+        height += 1
+    return level[0], height
+
+
+def merkle_split(n: int) -> int:
+    """For n ≥ 2 leaves: how many the left subtree under the root holds (the largest power
+    of two below n). Its root and that of the leaves after it (`merkle_subtree` of each,
+    worked out apart, in two processes say) give the whole root with `merkle_join`."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def merkle_join(left: tuple[bytes, int], right: tuple[bytes, int]) -> str:
+    """The root of n leaves from its two subtrees (see `merkle_split`). A right subtree
+    lower than the left one was the odd last node of each level above its own root, so
+    it was paired with itself on the way up."""
+    (left_root, height), (node, right_height) = left, right
+    for _ in range(height - right_height):
+        node = hashlib.sha256(node + node).digest()
+    return hashlib.sha256(left_root + node).hexdigest()
 
 
 def format_digest(campaign: str, seq: int, head_hash: str) -> str:

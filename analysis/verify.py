@@ -22,7 +22,18 @@ import zipfile
 from dataclasses import dataclass, field
 
 from .errors import InputError
-from .ledger import GENESIS, RESPONSE_FIELDS, RS, US, export_value, merkle_root_raw, parse_digest
+from .ledger import (
+    GENESIS,
+    RESPONSE_FIELDS,
+    RS,
+    US,
+    export_value,
+    merkle_join,
+    merkle_root_raw,
+    merkle_split,
+    merkle_subtree,
+    parse_digest,
+)
 
 META = ["response_id", "campaign", "agency_code", "channel", "submitted_at", "review_state"]
 
@@ -218,11 +229,16 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
                                                      hashing=hashing is None)
             report.ledger_entries, report.events = len(hashes), chain.events
             checkpoints = _checkpoints(zf)
-            # while the other process may still be checking the hashes
-            merkle = _merkle(hashes[:int(checkpoints[-1][1])]) if checkpoints else None
-            if hashing is not None:
-                found, reviews = hashing.result()
+            upto = min(int(checkpoints[-1][1]), len(hashes)) if checkpoints else 0
+            if hashing is None:
+                merkle = _merkle(hashes[:upto])
+            else:
+                # the left subtree here, the right one in the other process
+                left = _subtree(hashes[:merkle_split(upto)]) if upto > 1 else None
+                found, reviews, right = hashing.result()
                 chain.found += found
+                merkle = (merkle_join(left, right) if left and right
+                          else None if upto > 1 else _merkle(hashes[:upto]))
             # The responses file is first compared whole with the one the ledger implies;
             # row by row, to name what differs, only if it is not the same.
             same = _responses_as_recorded(actual, codes, recorded, reviews)
@@ -330,11 +346,21 @@ class _Received:
 
 def _hashes_and_merkle(path, book, received):
     """In the second process: the findings of the hash and order checks and of the review
-    decisions, and the latest review state by response id."""
+    decisions, the latest review state by response id, and the Merkle subtree (root,
+    height) right of the root's left one over the entries up to the last checkpoint."""
     chain = _ChainFindings()
-    _, _, reviews = _check_chain(_split_lines(_prefetch(_Received(received))), chain, book,
-                                 recording=False)
-    return chain.found, reviews
+    _, hashes, reviews = _check_chain(_split_lines(_prefetch(_Received(received))), chain,
+                                      book, recording=False)
+    right = None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            checkpoints = _checkpoints(zf)
+        upto = min(int(checkpoints[-1][1]), len(hashes)) if checkpoints else 0
+        if upto > 1:
+            right = _subtree(hashes[merkle_split(upto):upto])
+    except (OSError, zipfile.BadZipFile, BundleError):
+        pass  # reported by the first process, which reads the same file
+    return chain.found, reviews, right
 
 
 LEDGER_HEADER = b"seq,kind,ref,at,prev_hash,hash,payload"
@@ -731,6 +757,14 @@ def _check_row(report: Report, row: list[bytes], codes: list[str], width: int, p
 
 def _diff(names, expected, actual) -> str:
     return ", ".join(n for n, e, a in zip(names, expected, actual, strict=False) if e != a) or "fields"
+
+
+def _subtree(hashes: list[bytes]) -> tuple[bytes, int] | None:
+    """`merkle_subtree` over recorded hex hashes; None when one is not hexadecimal."""
+    try:
+        return merkle_subtree([binascii.unhexlify(h) for h in hashes])
+    except ValueError:
+        return None
 
 
 def _merkle(hashes: list[bytes]) -> str | None:

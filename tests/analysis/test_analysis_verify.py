@@ -371,3 +371,18 @@ def test_review_event_of_the_wrong_shape(tmp_path, body):
     """An event the application could not have written is reported, not a crash."""
     report = verify_bundle(write(tmp_path, make_files(events=[("review", "R4", body)])))
     assert findings(report) == ["ALTERED: ledger entry 7 has an unreadable payload"]
+
+
+def test_merkle_root_from_two_subtrees():
+    """The verifier's two processes each work out one subtree under the root; joined, they
+    give the root of the whole tree for any number of leaves (odd levels included)."""
+    import hashlib
+
+    from analysis.ledger import merkle_join, merkle_root_raw, merkle_split, merkle_subtree
+
+    for n in range(2, 130):
+        leaves = [hashlib.sha256(str(i).encode()).digest() for i in range(n)]
+        m = merkle_split(n)
+        assert m < n <= 2 * m and m & (m - 1) == 0
+        assert merkle_join(merkle_subtree(leaves[:m]), merkle_subtree(leaves[m:])) \
+            == merkle_root_raw(leaves), n
