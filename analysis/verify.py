@@ -166,12 +166,21 @@ def _parse(line: bytes, lines) -> list[list[bytes]]:
     """The csv module's rows for the record starting at ``line`` (taking the following
     lines while a quoted field is open), each field back in UTF-8 bytes. Undecodable
     bytes survive the round trip, so they are hashed as written."""
+    return _rows(_record(line, lines))
+
+
+def _record(line: bytes, lines) -> bytes:
+    """``line`` and the lines after it while a quoted field is open."""
     record = line
     while record.count(b'"') % 2:
         more = next(lines, None)
         if more is None:
             break
         record += b"\n" + more
+    return record
+
+
+def _rows(record: bytes) -> list[list[bytes]]:
     text = record.decode("utf-8", "surrogateescape")
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -414,10 +423,13 @@ def _check_chain(lines, chain: _ChainFindings, book: list[tuple[str, str]], *,
         if quote in line or cr in line:
             row, plain = _last_quoted(line), False
             if row is None:
-                pending = _parse(line, lines)
-                if not pending:
-                    continue
-                row = pending.pop(0)
+                record = _record(line, lines)  # an answer with a line break: several lines
+                row = _last_quoted(record) if record is not line else None
+                if row is None:
+                    pending = _rows(record)
+                    if not pending:
+                        continue
+                    row = pending.pop(0)
         else:
             row, plain = line.split(b","), True
         while True:
@@ -495,18 +507,16 @@ class _Recorded:
 
     @staticmethod
     def row(parts: list[bytes], state: bytes, width: int) -> bytes | None:
-        """The export's row for payload fields `parts` (csv quoting where a field needs
-        it), no line end."""
+        """The export's row for payload fields `parts`, no line end: a field holding a
+        comma, a quote or a line break quoted, as the csv module writes it (one holding
+        a lone "\r", which Python before 3.12 leaves bare, then differs from the file,
+        which is compared row by row)."""
         cells = parts[8].split(US.encode())
         if len(cells) != width:
             return None
-        out = io.StringIO()
-        # "\n" as the line end also makes the writer quote a field holding one (it quotes
-        # what holds a character of the line end), as the export's writer does.
-        csv.writer(out, lineterminator="\n").writerow(
-            [f.decode("utf-8", "surrogateescape")
-             for f in (parts[1], *parts[3:7], state, *cells)])
-        return out.getvalue()[:-1].encode("utf-8", "surrogateescape")
+        return b",".join(b'"' + f.replace(b'"', b'""') + b'"'
+                         if b"," in f or b'"' in f or b"\n" in f or b"\r" in f else f
+                         for f in (parts[1], *parts[3:7], state, *cells))
 
     def _index(self) -> None:
         self._at.update(zip(self.ids[self._indexed:], itertools.count(self._indexed)))
