@@ -320,7 +320,7 @@ def test_failure_of_the_hashing_process_is_reported(tmp_path, monkeypatch):
     report that silently skipped the hashes."""
     monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
 
-    def broken(path, book, received):
+    def broken(book, last, received):
         raise OSError("disk read error")
 
     monkeypatch.setattr(verify, "_hashes_and_merkle", broken)
@@ -384,3 +384,12 @@ def test_merkle_root_from_two_subtrees():
         assert m < n <= 2 * m and m & (m - 1) == 0
         assert merkle_join(merkle_subtree(leaves[:m]), merkle_subtree(leaves[m:])) \
             == merkle_root_raw(leaves), n
+
+
+def test_bundle_given_as_an_open_file(tmp_path):
+    """A bundle handed over as a file object (not a path) verifies the same way: the
+    second process reads the ledger from the first, not from the file."""
+    with open(write(tmp_path, make_files()), "rb") as fh:
+        report = verify_bundle(fh)
+    assert report.ok, report.findings
+    assert (report.ledger_entries, report.responses, report.checkpoints) == (6, 5, 1)
