@@ -170,29 +170,72 @@ def rejected_answers(conn, campaign_id: int):
                 yield agency, item, value
 
 
+#: The tally is kept in steps (see `survey_app.services.responses`): ``answer_tally``
+#: counts a campaign's responses up to ``tally_mark.response_id``, its mark, and the few
+#: after it (its tail) are counted from their answers here, when read. Cells, tail and the
+#: mark come from one statement, so from one moment of the database; the tail is read by
+#: id from the mark read just before, which the same statement confirms (a step folded in
+#: between means reading again).
+_MARK = "SELECT response_id FROM tally_mark WHERE campaign_id = :c"
+_TAIL = """
+    SELECT 't', a.code, {pad}, r.answers, r.id FROM response r
+    JOIN agency a ON a.id = r.agency_id WHERE r.id > :mark AND {campaign} = :c
+    UNION ALL
+    SELECT 'm', NULL, {pad}, NULL, m.response_id FROM tally_mark m WHERE m.campaign_id = :c
+    UNION ALL
+    SELECT 's', i.code, {pad}, NULL, NULL FROM item i
+    JOIN campaign c ON c.version_id = i.version_id WHERE c.id = :c AND i.type = 'satisfaction'"""
+
+
+def tally_mark(conn, campaign_id: int) -> int:
+    """The last response id the campaign's ``answer_tally`` counts (0: none yet)."""
+    rows, _ = _fetch(conn, _MARK, {"c": campaign_id})
+    return rows[0][0] if rows else 0
+
+
+def _with_tail(conn, campaign_id: int, cells: str, width: int) -> tuple[list, list]:
+    """(the rows of the SELECT `cells`, of `width` columns; the tail's answers as the tally
+    counts them: (agency code, item code, score) of each effective satisfaction answer)
+    as of one moment."""
+    pad = ", ".join(["NULL"] * (width - 1))
+    sql = (f"SELECT 'c', q.*, NULL, NULL FROM ({cells}) q UNION ALL"
+           + _TAIL.format(pad=pad, campaign=_campaign_of_id_range(conn)))
+    while True:
+        mark = tally_mark(conn, campaign_id)
+        rows, _ = _fetch(conn, sql, {"c": campaign_id, "mark": mark})
+        if max((r[-1] for r in rows if r[0] == "m"), default=0) == mark:
+            break
+    scored = {r[1] for r in rows if r[0] == "s"}
+    tail = [(r[1], r[-1], json.loads(r[-2])) for r in rows if r[0] == "t"]
+    fixes = corrections(conn, ids=[rid for _, rid, _ in tail])
+    counted = [(code, item, value) for code, rid, answers in tail
+               for item, value in apply_corrections(answers, fixes.get(rid, [])).items()
+               if item in scored and type(value) is int and 0 <= value <= SCALE_MAX]
+    return [r[1:width + 1] for r in rows if r[0] == "c"], counted
+
+
 def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataFrame:
     """Answers per (agency, item, score) from the tally the database keeps.
 
     With `exclude_rejected`, the answers of responses whose latest review is "rejected"
     are subtracted (they are few; their answers are read, not the whole campaign's).
     """
-    counts = _frame(conn, """
+    rows, tail = _with_tail(conn, campaign_id, """
         SELECT a.code AS agency_code, i.code AS item_code, t.score, t.n
         FROM answer_tally t JOIN agency a ON a.id = t.agency_id JOIN item i ON i.id = t.item_id
-        WHERE t.campaign_id = :c AND t.n > 0
-        ORDER BY a.code, i.code, t.score""", {"c": campaign_id}, TALLY_COLUMNS)
+        WHERE t.campaign_id = :c""", 4)
+    n: dict[tuple, int] = {}
+    for agency, item, score, count in rows:
+        n[agency, item, score] = n.get((agency, item, score), 0) + count
+    for key in tail:
+        n[key] = n.get(key, 0) + 1
     if exclude_rejected:
-        items = set(counts["item_code"])
-        rows = [row for row in rejected_answers(conn, campaign_id) if row[1] in items]
-        if rows:
-            minus = (pd.DataFrame(rows, columns=["agency_code", "item_code", "score"])
-                     .value_counts().rename("minus").reset_index())
-            counts = counts.merge(minus, how="left", on=["agency_code", "item_code", "score"])
-            counts = counts.assign(n=counts["n"] - counts["minus"].fillna(0).astype(int))
-            counts = counts.loc[counts["n"] > 0, TALLY_COLUMNS]
+        for key in rejected_answers(conn, campaign_id):
+            if key in n:
+                n[key] -= 1
+    counts = pd.DataFrame([(*key, count) for key, count in sorted(n.items()) if count > 0],
+                          columns=TALLY_COLUMNS)
     counts = counts.astype({"agency_code": str, "item_code": str, "score": int, "n": int})
-    if exclude_rejected:
-        counts = counts.sort_values(["agency_code", "item_code", "score"])
     return counts.reset_index(drop=True)
 
 
@@ -219,15 +262,18 @@ def tally_counts(conn, campaign_id: int, book: pd.DataFrame, *,
     """
     items = [str(c) for c in satisfaction_items(book)["item_code"]]
     item_pos = {code: k for k, code in enumerate(items)}
-    rows, _ = _fetch(conn, _TALLY_CELLS, {"c": campaign_id})
+    rows, tail = _with_tail(conn, campaign_id, _TALLY_CELLS, 8)
     rows = [r for r in rows if r[1] in item_pos]
-    codes = sorted({r[0] for r in rows})
+    codes = sorted({r[0] for r in rows} | {code for code, _, _ in tail})
     agency_pos = {code: k for k, code in enumerate(codes)}
     counts = np.zeros((len(codes), len(items), SCALE_MAX + 1), dtype="int64")
     if rows:
         agencies, cells, *scores = zip(*rows, strict=True)
         counts[[agency_pos[c] for c in agencies], [item_pos[c] for c in cells]] = \
             np.array(scores, dtype="int64").T
+    for code, item, score in tail:
+        if item in item_pos:
+            counts[agency_pos[code], item_pos[item], score] += 1
     if exclude_rejected and codes:
         for code, item, value in rejected_answers(conn, campaign_id):
             if code in agency_pos and item in item_pos and 0 <= value <= SCALE_MAX:

@@ -110,6 +110,14 @@ def build(size: int, work: Path) -> tuple[Path, int]:
         conn.executemany("INSERT INTO response (campaign_id, agency_id, channel, receipt_code, "
                          "submitted_at, answers) VALUES (?, ?, ?, ?, ?, ?)", rows)
         conn.commit()
+    # As the application keeps it: the tally counts the responses up to its mark, and the
+    # last TALLY_STEP - 1 lie after it, counted from their answers when read.
+    tail = 63
+    for r in range(n - tail, n):
+        np.subtract.at(tally, (agency_idx[r], np.arange(len(items)), scores[r]), 1)
+    last = conn.execute("SELECT max(id) FROM response").fetchone()[0]
+    conn.execute("INSERT INTO tally_mark (campaign_id, response_id) VALUES (?, ?)",
+                 (cid, last - tail))
     conn.executemany(
         "INSERT INTO answer_tally (campaign_id, agency_id, item_id, score, n) VALUES (?,?,?,?,?)",
         [(cid, agency_ids[a], items[i][0], s, int(tally[a, i, s]))

@@ -37,6 +37,10 @@ class Defaults:
     # Append every response to the tamper-evident ledger. Only the benchmark turns this off,
     # to measure what the ledger costs; an installation must never do so.
     LEDGER_ENABLED = True
+    # The answer tally is kept in steps: a submission counts the responses after the
+    # campaign's tally mark once they span this many response ids (readers count the few
+    # in between from their answers). 1: every submission counts its own.
+    TALLY_STEP = 64
     # Serve an untouched survey page and a complete, valid submission without the
     # framework's per-request machinery (survey_app/citizen/fast.py); everything else goes
     # to the Flask views either way. Off only to compare the two.

@@ -411,10 +411,11 @@ class Response(db.Model):
 
 
 class AnswerTally(db.Model):
-    """Count of answers per (campaign, agency, item, score), kept in the submitting transaction.
+    """Count of answers per (campaign, agency, item, score) of the campaign's responses up
+    to its TallyMark, kept in steps by the submissions (`services.responses.tally_step`).
 
-    Indices are computed from this small table, so their cost does not grow with the number
-    of responses. `flask check-tallies` recomputes it from the responses.
+    Indices are computed from this small table and the few responses after the mark
+    (`analysis.load.tally_counts`), so their cost does not grow with the number of responses.
     """
 
     __tablename__ = "answer_tally"
@@ -426,6 +427,15 @@ class AnswerTally(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), primary_key=True)
     score: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TallyMark(db.Model):
+    """The last response id of the campaign that AnswerTally counts (none: 0)."""
+
+    __tablename__ = "tally_mark"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    response_id: Mapped[int] = mapped_column(Integer)
 
 
 class ResponseReview(db.Model):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from audit_helpers import answer_open, export_bundle, run_analysis, tamper, user, varied
 from sqlalchemy import select, text
-from web_helpers import csrf_token, full_answers
+from web_helpers import counted, counted_from_responses, csrf_token, full_answers, in_tally
 
 from analysis.verify import verify_bundle
 from survey_app.models import AuditLog, LedgerEntry, Response, ResponseCorrection
@@ -44,16 +44,14 @@ def _written(db) -> tuple:
         db.session.scalar(select(AuditLog.id).order_by(AuditLog.id.desc())),
         db.session.execute(text("SELECT * FROM answer_tally ORDER BY agency_id, item_id, "
                                 "score")).all(),
+        db.session.execute(text("SELECT * FROM tally_mark ORDER BY campaign_id")).all(),
         db.session.execute(text("SELECT * FROM response ORDER BY id")).all(),
     )
 
 
 def _tally(db, item: str) -> dict[int, int]:
-    rows = db.session.execute(text(
-        "SELECT t.score, t.n FROM answer_tally t JOIN item i ON i.id = t.item_id "
-        "JOIN agency a ON a.id = t.agency_id WHERE i.code = :i AND a.code = 'X-SONDUONG' "
-        "AND t.n > 0"), {"i": item}).all()
-    return dict(rows)
+    return {score: n for (agency, code, score), n in counted(db).items()
+            if (agency, code) == ("X-SONDUONG", item)}
 
 
 def _moved(tally: dict[int, int], delta: dict[int, int]) -> dict[int, int]:
@@ -123,6 +121,41 @@ def test_successive_corrections_apply_in_order(collected, db):
     previous = [json.loads(c.previous) for c in db.session.scalars(
         select(ResponseCorrection).order_by(ResponseCorrection.id))]
     assert previous == [{"TC1": 4}, {"TC1": 1, "TC2": 4}, {"TC2": 0}]
+
+
+def test_a_correction_after_the_tally_mark_is_counted_by_the_next_step(collected, db):
+    """With a step of 3, responses 1–3 are in the tally and 4 lies after its mark.
+    Correcting 4 leaves the tally's rows alone while the indices count the corrected
+    answer at once; the step that later takes 4 in counts the corrected answer."""
+    from analysis import load
+    from survey_app.services import corrections
+
+    def rows():
+        return db.session.execute(text("SELECT * FROM answer_tally ORDER BY agency_id, "
+                                       "item_id, score")).all()
+
+    campaign_id = db.session.get(Response, 4).campaign_id
+    assert load.tally_mark(db.session.connection(), campaign_id) == 3
+    before, table = counted(db), rows()
+    old = db.session.get(Response, 4).answer_dict["TC1"]
+    new = 1 if old != 1 else 2
+    corrections.correct(4, {"TC1": str(new)}, "Sửa lỗi nhập", user(db, "admin"))
+    db.session.commit()
+    assert rows() == table
+    assert counted(db) == _moved_key(before, ("STP", "TC1", old), ("STP", "TC1", new))
+    assert counted(db) == counted_from_responses(db)
+    answer_open(collected, full_answers(3))
+    answer_open(collected, full_answers(3))  # response 6: a step takes 4, 5 and 6 in
+    db.session.expire_all()
+    assert load.tally_mark(db.session.connection(), campaign_id) == 6
+    assert rows() != table and in_tally(db) == counted(db) == counted_from_responses(db)
+
+
+def _moved_key(counts: dict, old: tuple, new: tuple) -> dict:
+    moved = dict(counts)
+    moved[old] -= 1
+    moved[new] = moved.get(new, 0) + 1
+    return {key: n for key, n in moved.items() if n}
 
 
 def test_tally_exports_and_results_use_effective_answers(collected, client, login, runner, db,

@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from audit_helpers import tamper
 from sqlalchemy import select, text
-from web_helpers import answer_form, full_answers, hidden_fields
+from web_helpers import answer_form, counted, counted_from_responses, full_answers, hidden_fields
 
 from analysis.ledger import RS, US, entry_hash
 from analysis.verify import verify_bundle
@@ -199,6 +199,8 @@ def test_concurrent_submissions_make_one_unbroken_chain(demo, db, runner, tmp_pa
     db.session.expire_all()
     seqs = list(db.session.scalars(select(LedgerEntry.seq).order_by(LedgerEntry.seq)))
     assert seqs == list(range(1, n + 1))
+    # Racing steps of the tally leave no response behind its mark, and count none twice.
+    assert counted(db) == counted_from_responses(db) and sum(counted(db).values()) == 19 * n
     path = _bundle(runner, tmp_path)
     code, out = _verify(path)
     assert code == 0 and f"{n} ledger entries" in out, out

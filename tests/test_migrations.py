@@ -171,3 +171,43 @@ def test_ledger_head_migration_up_and_down(migration_app):
         upgrade()
         assert {c["name"] for c in inspect(db.engine).get_columns("ledger_head")} == {
             "campaign_id"}
+
+
+def test_tally_mark_migration_up_and_down(migration_app):
+    """Going back to 0008 counts the responses after each campaign's tally mark (their
+    corrected answers) into the tally; 0009 then starts each mark at the campaign's last
+    response, the tally counting every one. The indices' counts never change."""
+    from analysis import load
+    from survey_app import demo
+    from survey_app.models import Campaign, User
+    from survey_app.services import corrections, responses
+
+    def table(conn) -> list:
+        return conn.execute(text("SELECT campaign_id, agency_id, item_id, score, n "
+                                 "FROM answer_tally WHERE n > 0 ORDER BY 1, 2, 3, 4")).all()
+
+    with migration_app.app_context():
+        upgrade()
+        demo.seed("correct horse battery")
+        campaign = db.session.query(Campaign).filter_by(code="demo").one()
+        for k in range(5):
+            responses.record(campaign=campaign, agency=campaign.agencies[k % 2],
+                             channel="api", answers={"TC1": k % 6, "TC2": 5})
+        db.session.commit()
+        admin = db.session.query(User).filter_by(username="admin").one()
+        corrections.correct(5, {"TC2": "1"}, "Sửa lỗi nhập", admin)
+        db.session.commit()
+        campaign_id = campaign.id
+        counts = load.tally(db.session.connection(), campaign_id)
+        assert counts["n"].sum() == 10
+        with db.engine.connect() as conn:
+            assert load.tally_mark(conn, campaign_id) == 0 and table(conn) == []
+        db.session.remove()
+        downgrade(revision="0008")
+        with db.engine.connect() as conn:
+            kept = table(conn)
+        assert sum(row[-1] for row in kept) == 10
+        upgrade()
+        with db.engine.connect() as conn:
+            assert load.tally_mark(conn, campaign_id) == 5 and table(conn) == kept
+            assert load.tally(conn, campaign_id).equals(counts)

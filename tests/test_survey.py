@@ -10,10 +10,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from web_helpers import answer_form, full_answers, hidden_fields
+from web_helpers import (
+    answer_form,
+    counted,
+    counted_from_responses,
+    full_answers,
+    hidden_fields,
+    in_tally,
+)
 
 from survey_app.models import (
-    AnswerTally,
     Campaign,
     CampaignAgency,
     IssuedForm,
@@ -54,7 +60,7 @@ def make_form(demo, db):
 
 def _counts(db):
     return (db.session.scalar(select(func.count(Response.id))),
-            db.session.scalar(select(func.coalesce(func.sum(AnswerTally.n), 0))))
+            sum(counted(db).values()))
 
 
 def test_showing_the_form_writes_nothing(scope, client, db):
@@ -105,13 +111,42 @@ def test_submit_gives_receipt_and_counts(scope, client, db):
     assert stored.answer_dict["Y_KIEN"] == "Cán bộ nhiệt tình"
     assert stored.duration_s is not None and stored.opened_at is not None
     assert stored.client_hash and "127.0.0.1" not in stored.client_hash
-    tally = {(t.item_id, t.score): t.n for t in db.session.scalars(select(AnswerTally))}
-    assert sum(tally.values()) == 19 and len([k for k in tally if k[1] == 0]) == 1
+    tally = counted(db)
+    assert sum(tally.values()) == 19 and len([k for k in tally if k[2] == 0]) == 1
     # the public receipt page: counted, campaign, agency, date; never the answers
     page = client.get(f"/bien-nhan?code={code.lower().replace('-', '')}")
     assert page.status_code == 200
     assert "được tính" in page.text and "UBND xã Sơn Dương" in page.text
     assert "nhiệt tình" not in page.text
+
+
+@pytest.mark.parametrize("app", [{"TALLY_STEP": 1}, {"TALLY_STEP": 3}, {"TALLY_STEP": 64}],
+                         indirect=True)
+def test_the_tally_kept_in_steps_counts_every_response_once(app, demo, db):
+    """After every submission, whatever the step: the indices' counts (the tally and the
+    responses after its mark) are those of the stored responses; the tally's own rows
+    count exactly the responses up to the mark; fewer than a step lie after it."""
+    from analysis import load
+    from survey_app.models import Campaign
+    from survey_app.services import responses
+
+    step = app.config["TALLY_STEP"]
+    campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
+    conn = db.session.connection
+    for k in range(8):
+        agency = campaign.agencies[k % 2]
+        answers = {**{code: (k + j) % 6 for j, (code, _) in
+                      enumerate(responses.spec(campaign.version_id).scored_items)},
+                   "GIOI_TINH": "1"}
+        answers.pop("CC2" if k % 3 else "TC1")  # an item left unanswered
+        recorded = responses.record(campaign=campaign, agency=agency, channel="api",
+                                    answers=answers)
+        db.session.commit()
+        assert counted(db) == counted_from_responses(db)
+        mark = load.tally_mark(conn(), campaign.id)
+        assert recorded.id - mark < step
+        assert in_tally(db) == counted_from_responses(db, upto=mark)
+    assert sum(counted(db).values()) == 8 * 18
 
 
 def test_unknown_receipt(client, demo):

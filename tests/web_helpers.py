@@ -5,6 +5,51 @@ import re
 PASSWORD = "correct horse battery"
 
 
+def counted(db, campaign_id: int | None = None) -> dict[tuple[str, str, int], int]:
+    """The answers the indices count, as they read them (the tally and the responses after
+    its mark): {(agency code, item code, score): n}, of one campaign or of all."""
+    from sqlalchemy import select
+
+    from analysis import load
+    from survey_app.models import Campaign
+
+    ids = [campaign_id] if campaign_id is not None else db.session.scalars(select(Campaign.id))
+    conn = db.session.connection()
+    out = {}
+    for cid in list(ids):
+        for agency, item, score, n in load.tally(conn, cid).itertuples(index=False):
+            out[agency, item, score] = out.get((agency, item, score), 0) + n
+    return out
+
+
+def in_tally(db) -> dict[tuple[str, str, int], int]:
+    """The tally table's own rows (what its steps have counted so far)."""
+    from sqlalchemy import text
+
+    return {(a, i, score): n for a, i, score, n in db.session.execute(text(
+        "SELECT a.code, i.code, t.score, t.n FROM answer_tally t JOIN agency a ON "
+        "a.id = t.agency_id JOIN item i ON i.id = t.item_id WHERE t.n <> 0"))}
+
+
+def counted_from_responses(db, upto: int | None = None) -> dict[tuple[str, str, int], int]:
+    """The same counted afresh from every stored response's effective answers (those with
+    ids up to `upto`)."""
+    from sqlalchemy import select
+
+    from survey_app.models import Item, Response
+
+    scored = set(db.session.scalars(select(Item.code).filter_by(type="satisfaction")))
+    out = {}
+    for response in db.session.scalars(select(Response)):
+        if upto is not None and response.id > upto:
+            continue
+        for item, score in response.effective_answers.items():
+            if item in scored:
+                key = (response.agency.code, item, score)
+                out[key] = out.get(key, 0) + 1
+    return out
+
+
 def csrf_token(html: str) -> str:
     m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
         r'name="csrf_token" value="([^"]+)"', html)

@@ -22,7 +22,7 @@ from ..rawsql import Statement
 from . import ServiceError, audit
 from .agencies import subtree_ids
 from .campaigns import CampaignArchived, ensure_writable
-from .responses import _UPSERT_TALLY, validate_answers
+from .responses import _ADD_TALLY, tally_mark, validate_answers
 from .review import ReviewRefused, clean_note
 
 CORRECTORS = ("admin",)
@@ -129,7 +129,12 @@ def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorr
 
 
 def _move_tally(response: Response, items: dict, previous: dict, new: dict) -> None:
-    """The tally counts effective satisfaction answers (0 = not applicable included)."""
+    """The tally counts effective satisfaction answers (0 = not applicable included). A
+    response after the campaign's tally mark is not counted yet: the step that counts it
+    will read this correction (both under the campaign's chain lock)."""
+    sql = ledger.lock_chain(response.campaign_id)
+    if response.id > tally_mark(response.campaign_id, sql):
+        return
     for code, after in new.items():
         item = items[code]
         if item.type != "satisfaction":
@@ -137,6 +142,6 @@ def _move_tally(response: Response, items: dict, previous: dict, new: dict) -> N
         key = {"campaign_id": response.campaign_id, "agency_id": response.agency_id,
                "item_id": item.id}
         if previous[code] is not None:
-            _DECREMENT_TALLY.execute({**key, "score": previous[code]})
+            _DECREMENT_TALLY.execute({**key, "score": previous[code]}, on=sql)
         if after is not None:
-            _UPSERT_TALLY.execute({**key, "score": after})
+            _ADD_TALLY.execute({**key, "score": after, "n": 1}, on=sql)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from analysis import ledger as chain
+from analysis.load import apply_corrections
 
 from .. import ledger, rawsql
 from ..extensions import db
@@ -271,8 +273,8 @@ class Recorded:
 _LOCK_FORM = Statement(
     "UPDATE issued_form SET voided_at = NULL WHERE id = :id AND voided_at IS NULL")
 # RETURNING gives the new id, whether its form was voided meanwhile (SQLite: the insert
-# holds the database's write lock, so no void can commit after this read) and, when a
-# ledger entry follows, the chain's end read under the chain's lock.
+# holds the database's write lock, so no void can commit after this read), the campaign's
+# tally mark and, when a ledger entry follows, the chain's end read under the chain's lock.
 _INSERT_RESPONSE = """
     INSERT INTO response (campaign_id, agency_id, channel, form_id, receipt_code, opened_at,
                           submitted_at, duration_s, answers, client_hash, device_hash,
@@ -280,22 +282,80 @@ _INSERT_RESPONSE = """
     VALUES (:campaign_id, :agency_id, :channel, :form_id, :receipt_code, :opened_at,
             :submitted_at, :duration_s, :answers, :client_hash, :device_hash,
             :entered_by_id, :api_key_id)
-    RETURNING id, (SELECT voided_at FROM issued_form WHERE id = :form_id)"""
+    RETURNING id, (SELECT voided_at FROM issued_form WHERE id = :form_id),
+              (SELECT response_id FROM tally_mark WHERE campaign_id = :campaign_id)"""
 _INSERT = {
     False: Statement(_INSERT_RESPONSE, times=("opened_at", "submitted_at")),
     True: Statement(_INSERT_RESPONSE + ledger.HEAD_COLUMNS, times=("opened_at", "submitted_at"))}
-_UPSERT_TALLY = Statement("""
+
+# -- The answer tally, kept in steps -------------------------------------------------------
+# `answer_tally` counts the effective satisfaction answers of a campaign's responses up to
+# its mark (`tally_mark.response_id`). A submission does not touch the tally until the
+# responses after the mark span TALLY_STEP ids; that one counts them all in one upsert and
+# moves the mark. The tally's pages are written once a step instead of at every
+# submission, and readers (`analysis.load.tally_counts`) count the few responses after the
+# mark from their answers. Responses commit in id order within a campaign (SQLite: one
+# writer; PostgreSQL: under the campaign's chain lock), so no response is left behind the
+# mark; a step and a correction hold the same lock.
+_MARK = Statement("SELECT response_id FROM tally_mark WHERE campaign_id = :c")
+_TAIL = Statement("SELECT id, agency_id, answers FROM response "
+                  "WHERE id > :mark AND +campaign_id = :c ORDER BY id")
+_TAIL_CORRECTIONS = Statement("SELECT response_id, changes FROM response_correction "
+                              "WHERE response_id > :mark ORDER BY id")
+_ADD_TALLY = Statement("""
     INSERT INTO answer_tally (campaign_id, agency_id, item_id, score, n)
-    VALUES (:campaign_id, :agency_id, :item_id, :score, 1)
-    ON CONFLICT (campaign_id, agency_id, item_id, score) DO UPDATE SET n = answer_tally.n + 1""")
+    VALUES (:campaign_id, :agency_id, :item_id, :score, :n)
+    ON CONFLICT (campaign_id, agency_id, item_id, score) DO UPDATE
+    SET n = answer_tally.n + excluded.n""")
+_SET_MARK = Statement("""
+    INSERT INTO tally_mark (campaign_id, response_id) VALUES (:c, :m)
+    ON CONFLICT (campaign_id) DO UPDATE SET response_id = excluded.response_id""")
+
+
+def tally_mark(campaign_id: int, on: Cursor | None = None) -> int:
+    """The last response id the campaign's `answer_tally` counts (0: none yet)."""
+    rows = _MARK.execute({"c": campaign_id}, on=on).fetchall()
+    return rows[0][0] if rows else 0
+
+
+def tally_step(campaign_id: int, version, mark: int | None = None,
+               on: Cursor | None = None) -> int:
+    """Count the responses after the campaign's tally mark in the tally and move the mark
+    past them; returns how many. The caller holds the campaign's chain lock
+    (`ledger.lock_chain`) and commits. `mark`: as the caller read it under that lock."""
+    sql = on or Cursor()
+    if mark is None:
+        mark = tally_mark(campaign_id, sql)
+    rows = _TAIL.execute({"c": campaign_id, "mark": mark}, on=sql).fetchall()
+    if not rows:
+        return 0
+    fixes: dict[int, list] = {}
+    for rid, changes in _TAIL_CORRECTIONS.execute({"mark": mark}, on=sql).fetchall():
+        fixes.setdefault(rid, []).append(json.loads(changes))
+    counts: dict[tuple, int] = {}
+    for rid, agency_id, stored in rows:
+        answers = json.loads(stored)
+        if rid in fixes:
+            answers = apply_corrections(answers, fixes[rid])
+        for code, item_id in version.scored_items:
+            value = answers.get(code)
+            if type(value) is int and 0 <= value <= 5:
+                key = (agency_id, item_id, value)
+                counts[key] = counts.get(key, 0) + 1
+    _ADD_TALLY.executemany([
+        {"campaign_id": campaign_id, "agency_id": a, "item_id": i, "score": v, "n": n}
+        for (a, i, v), n in sorted(counts.items())], on=sql)
+    _SET_MARK.execute({"c": campaign_id, "m": rows[-1][0]}, on=sql)
+    return len(rows)
 
 
 def record(*, campaign, agency, channel: str, answers: dict, form=None,
            opened_at: datetime | None = None, client: str | None = None,
            device: str | None = None, entered_by_id: int | None = None,
            api_key_id: int | None = None, check_window: bool = True) -> Recorded:
-    """Store one response (answers already validated), count it in the tally and append
-    it to the campaign's ledger — all in the caller's transaction.
+    """Store one response (answers already validated), count the tally's step when one is
+    due (see `tally_step`) and append it to the campaign's ledger — all in the caller's
+    transaction.
 
     A single-use form answers once: a second submission, even one racing the first,
     raises FormAlreadyUsed and leaves the session rolled back with nothing stored.
@@ -316,9 +376,6 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
            "answers": canonical_json(answers), "client_hash": keyed_hash(client),
            "device_hash": keyed_hash(device), "entered_by_id": entered_by_id,
            "api_key_id": api_key_id}
-    tally = [{"campaign_id": campaign.id, "agency_id": agency.id, "item_id": item_id,
-              "score": answers[code]}
-             for code, item_id in version.scored_items if code in answers]
     in_ledger = current_app.config["LEDGER_ENABLED"]
     if in_ledger:
         cells, not_applicable = ledger.answer_cells(version, answers)
@@ -329,27 +386,28 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
         # either void before this answer (refused here) or answered before the void.
         if not _LOCK_FORM.execute({"id": form.id}, on=sql).rowcount:
             raise FormAlreadyUsed("Phiếu này đã bị hủy.")
-    if in_ledger and not sql.sqlite:
-        # The chain's end is read by the insert below: under the head row's lock here; on
-        # SQLite the insert itself takes the database's write lock before it reads.
+    if not sql.sqlite:
+        # The chain's end and the tally mark are read by the insert below: under the head
+        # row's lock here (so a campaign's responses also commit in id order); on SQLite
+        # the insert itself takes the database's write lock before it reads.
         ledger.lock_chain(campaign.id, sql)
     try:
         inserted = _INSERT[in_ledger].execute(row, on=sql).fetchall()
     except IntegrityError as exc:
         rawsql.rollback()
         raise FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.") from exc
-    response_id, voided_at = inserted[0][:2]
+    response_id, voided_at, mark = inserted[0][:3]
     if voided_at is not None:
         rawsql.rollback()
         raise FormAlreadyUsed("Phiếu này đã bị hủy.")
-    if tally:
-        _UPSERT_TALLY.executemany(tally, on=sql)
+    if response_id - (mark or 0) >= current_app.config["TALLY_STEP"]:
+        tally_step(campaign.id, version, mark or 0, on=sql)
     if in_ledger:
         ledger.append(campaign.id, "response", receipt, chain.response_payload(
             response_id=response_id, receipt=receipt, campaign=campaign.code,
             agency_code=agency.code, channel=channel, submitted_at=ledger.iso(now),
             form=form.serial if form is not None else None, export_cells=cells,
-            not_applicable=not_applicable), on=sql, at=now, after=inserted[0][2:])
+            not_applicable=not_applicable), on=sql, at=now, after=inserted[0][3:])
     return Recorded(response_id, receipt, now)
 
 
