@@ -193,10 +193,9 @@ def tally_mark(conn, campaign_id: int) -> int:
     return rows[0][0] if rows else 0
 
 
-def _with_tail(conn, campaign_id: int, cells: str, width: int) -> tuple[list, list]:
+def _with_tail(conn, campaign_id: int, cells: str, width: int) -> tuple[list, dict]:
     """(the rows of the SELECT `cells`, of `width` columns; the tail's answers as the tally
-    counts them: (agency code, item code, score) of each effective satisfaction answer)
-    as of one moment."""
+    counts them: {(agency code, item code, score): n}) as of one moment."""
     pad = ", ".join(["NULL"] * (width - 1))
     sql = (f"SELECT 'c', q.*, NULL, NULL FROM ({cells}) q UNION ALL"
            + _TAIL.format(pad=pad, campaign=_campaign_of_id_range(conn)))
@@ -205,13 +204,27 @@ def _with_tail(conn, campaign_id: int, cells: str, width: int) -> tuple[list, li
         rows, _ = _fetch(conn, sql, {"c": campaign_id, "mark": mark})
         if max((r[-1] for r in rows if r[0] == "m"), default=0) == mark:
             break
-    scored = {r[1] for r in rows if r[0] == "s"}
-    tail = [(r[1], r[-1], json.loads(r[-2])) for r in rows if r[0] == "t"]
-    fixes = corrections(conn, ids=[rid for _, rid, _ in tail])
-    counted = [(code, item, value) for code, rid, answers in tail
-               for item, value in apply_corrections(answers, fixes.get(rid, [])).items()
-               if item in scored and type(value) is int and 0 <= value <= SCALE_MAX]
-    return [r[1:width + 1] for r in rows if r[0] == "c"], counted
+    scored = {r[1]: r[1] for r in rows if r[0] == "s"}
+    tail = [(r[-1], r[1], r[-2]) for r in rows if r[0] == "t"]
+    fixes = corrections(conn, ids=[rid for rid, _, _ in tail])
+    return [r[1:width + 1] for r in rows if r[0] == "c"], count_answers(tail, fixes, scored)
+
+
+def count_answers(responses, fixes: dict[int, list], scored: dict) -> dict[tuple, int]:
+    """What the tally counts of some responses: {(group, scored[item], score): n} over
+    (response id, group, stored answers as JSON), each with its corrections (`fixes`, as
+    :func:`corrections` gives them) applied; `scored` maps the satisfaction items' codes
+    to the keys wanted. Shared by the readers and the submission that folds a step."""
+    counts: dict[tuple, int] = {}
+    for rid, group, stored in responses:
+        answers = json.loads(stored)
+        if rid in fixes:
+            answers = apply_corrections(answers, fixes[rid])
+        for code, value in answers.items():
+            key = scored.get(code)
+            if key is not None and type(value) is int and 0 <= value <= SCALE_MAX:
+                counts[group, key, value] = counts.get((group, key, value), 0) + 1
+    return counts
 
 
 def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataFrame:
@@ -227,8 +240,8 @@ def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataF
     n: dict[tuple, int] = {}
     for agency, item, score, count in rows:
         n[agency, item, score] = n.get((agency, item, score), 0) + count
-    for key in tail:
-        n[key] = n.get(key, 0) + 1
+    for key, count in tail.items():
+        n[key] = n.get(key, 0) + count
     if exclude_rejected:
         for key in rejected_answers(conn, campaign_id):
             if key in n:
@@ -271,9 +284,9 @@ def tally_counts(conn, campaign_id: int, book: pd.DataFrame, *,
         agencies, cells, *scores = zip(*rows, strict=True)
         counts[[agency_pos[c] for c in agencies], [item_pos[c] for c in cells]] = \
             np.array(scores, dtype="int64").T
-    for code, item, score in tail:
+    for (code, item, score), n in tail.items():
         if item in item_pos:
-            counts[agency_pos[code], item_pos[item], score] += 1
+            counts[agency_pos[code], item_pos[item], score] += n
     if exclude_rejected and codes:
         for code, item, value in rejected_answers(conn, campaign_id):
             if code in agency_pos and item in item_pos and 0 <= value <= SCALE_MAX:

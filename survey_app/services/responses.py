@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from analysis import ledger as chain
-from analysis.load import apply_corrections
+from analysis.load import count_answers
 
 from .. import ledger, rawsql
 from ..extensions import db
@@ -332,16 +332,7 @@ def tally_step(campaign_id: int, version, mark: int | None = None,
     fixes: dict[int, list] = {}
     for rid, changes in _TAIL_CORRECTIONS.execute({"mark": mark}, on=sql).fetchall():
         fixes.setdefault(rid, []).append(json.loads(changes))
-    counts: dict[tuple, int] = {}
-    for rid, agency_id, stored in rows:
-        answers = json.loads(stored)
-        if rid in fixes:
-            answers = apply_corrections(answers, fixes[rid])
-        for code, item_id in version.scored_items:
-            value = answers.get(code)
-            if type(value) is int and 0 <= value <= 5:
-                key = (agency_id, item_id, value)
-                counts[key] = counts.get(key, 0) + 1
+    counts = count_answers(rows, fixes, dict(version.scored_items))
     _ADD_TALLY.executemany([
         {"campaign_id": campaign_id, "agency_id": a, "item_id": i, "score": v, "n": n}
         for (a, i, v), n in sorted(counts.items())], on=sql)
