@@ -101,7 +101,9 @@ def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
     cells, not_applicable = [], []
     for code, kind in version.item_kinds:
         value = answers.get(code)
-        if kind == "satisfaction" and value is not None:
+        if value is None:
+            cells.append("")
+        elif kind == "satisfaction":
             cells.append(_SCORE_CELLS[value])
             if value == 0:
                 not_applicable.append(code)

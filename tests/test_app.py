@@ -40,6 +40,16 @@ def test_default_database_is_sqlite_in_instance(tmp_path, monkeypatch):
         from survey_app.extensions import db
 
         assert db.engine.url.database == str(tmp_path / "inst" / "survey.sqlite")
+        # Every connection, the pooled ones and the citizen's fast path alike, is set up
+        # the same way (see `_sqlite_pragmas`).
+        from survey_app import SQLITE_WAL_AUTOCHECKPOINT, rawsql
+
+        with rawsql.own_connection() as fast:
+            for conn in (db.session.connection().connection.dbapi_connection,
+                         fast.dbapi_connection):
+                settings = [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in (
+                    "foreign_keys", "journal_mode", "synchronous", "wal_autocheckpoint")]
+                assert settings == [1, "wal", 1, SQLITE_WAL_AUTOCHECKPOINT]
 
 
 @pytest.mark.parametrize("path, status, text", [

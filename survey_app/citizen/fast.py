@@ -23,7 +23,8 @@ from werkzeug.http import parse_cookie
 from .. import rawsql
 from ..security import security_headers
 from ..services import contacts, responses
-from ..survey_form import answers_from_formdata, spec
+from ..services.responses import CONTROL_CHARS
+from ..survey_form import spec
 from . import pages
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -59,7 +60,7 @@ class CitizenFastPath:
 
     def _get(self, environ, kind: str, code: str):
         app = self.app
-        cookies = parse_cookie(environ.get("HTTP_COOKIE"))
+        cookies = cookie_values(environ.get("HTTP_COOKIE"))
         lang = cookies.get("lang")
         if lang not in app.config["LANGUAGES"]:
             lang = app.config["BABEL_DEFAULT_LOCALE"]
@@ -92,15 +93,12 @@ class CitizenFastPath:
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # the Flask views read it again if need be
         environ["CONTENT_LENGTH"] = str(len(body))
-        form = parse_form(body)
-        if form is None:
+        fields = split_form(body)
+        if fields is None:
             return None
-        if form.get("website") or form.get(contacts.PHONE_FIELD) \
-                or form.get(contacts.CONSENT_FIELD):
-            return None
-        cookies = parse_cookie(environ.get("HTTP_COOKIE"))
+        cookies = cookie_values(environ.get("HTTP_COOKIE"))
         device = cookies.get(pages.DEVICE_COOKIE)
-        opened_at = pages.shown_at(app, form.get(pages.TOKEN_FIELD), device)
+        opened_at = pages.shown_at(app, first_value(fields, pages.TOKEN_FIELD), device)
         if opened_at is None:
             return None
         address = environ.get("REMOTE_ADDR")
@@ -108,10 +106,8 @@ class CitizenFastPath:
             target = self._open_target(kind, code, cookies)
             if target is None:
                 return None
-            version = spec(target.campaign.version_id)
-            raw, duplicates = answers_from_formdata(version, form)
-            answers, errors = responses.validate_answers(version, raw)
-            if duplicates or errors:
+            answers = plain_answers(spec(target.campaign.version_id), fields)
+            if answers is None:
                 return None
             if target.open_code and not pages.allow_open_submission(app, address):
                 return None
@@ -144,23 +140,11 @@ class CitizenFastPath:
         return target if responses.refusal(target) is None else None
 
 
-class FormData(dict):
-    """Posted fields as lists of values, with the two MultiDict methods the survey code
-    reads (`get`: the first value; `getlist`)."""
-
-    def get(self, key, default=None):
-        values = dict.get(self, key)
-        return values[0] if values else default
-
-    def getlist(self, key) -> list[str]:
-        return dict.get(self, key, [])
-
-
-def parse_form(body: bytes) -> FormData | None:
-    """A URL-encoded body; None when it is not ASCII or does not decode to UTF-8 (the
-    Flask view then answers). Most fields of a survey are a name and a digit: only a part
-    holding % or + is unquoted."""
-    form = FormData()
+def split_form(body: bytes) -> list[tuple[str, str]] | None:
+    """A URL-encoded body as (name, value) pairs in order; None when it is not ASCII or
+    does not decode to UTF-8 (the Flask view then answers). Most fields of a survey are a
+    name and a digit: only a part holding % or + is unquoted."""
+    fields = []
     try:
         for part in body.decode("ascii").split("&"):
             if not part:
@@ -170,7 +154,89 @@ def parse_form(body: bytes) -> FormData | None:
                 name = unquote_plus(name, errors="strict")
             if "%" in value or "+" in value:
                 value = unquote_plus(value, errors="strict")
-            form.setdefault(name, []).append(value)
+            fields.append((name, value))
     except UnicodeDecodeError:
         return None
-    return form
+    return fields
+
+
+def first_value(fields: list[tuple[str, str]], wanted: str) -> str | None:
+    return next((value for name, value in fields if name == wanted), None)
+
+
+#: Fields that send a submission to the Flask view when filled: the honeypot, and the
+#: re-check phone number with its consent (the view stores them apart from the answers).
+TRAPS = frozenset(("website", contacts.PHONE_FIELD, contacts.CONSENT_FIELD))
+_SCORES = {str(k): k for k in range(6)}
+
+
+def plain_answers(version, fields: list[tuple[str, str]]) -> dict | None:
+    """The clean answers of a complete, valid submission, read in one pass over its fields;
+    None when anything needs the Flask view's full answer: a filled trap, an answer given
+    twice, a value out of range, a required answer missing.
+
+    Accepts exactly what `survey_form.answers_from_formdata` and then
+    `responses.validate_answers` accept, with the same rules (`version.answer_rules`),
+    and gives the same answers (a test compares the two on many bodies)."""
+    rules, required = version.answer_rules
+    answers: dict = {}
+    seen = set()
+    chosen: dict[str, list[str]] = {}
+    for name, value in fields:
+        rule = rules.get(name)
+        if rule is None:
+            if value and name in TRAPS:
+                return None
+            continue
+        kind = rule.type
+        if kind == "multiple_choice":
+            chosen.setdefault(name, []).append(value)
+            continue
+        if name in seen:
+            return None
+        seen.add(name)
+        if not value:
+            continue
+        if kind == "satisfaction":
+            value = _SCORES.get(value)
+            if value is None:
+                return None
+        elif kind in ("priority", "single_choice"):
+            if value not in rule.allowed:
+                return None
+            if kind == "priority":
+                value = int(value)
+        elif kind == "text":
+            if len(value) > rule.limit:
+                return None
+            if not value.strip():
+                continue
+            value = CONTROL_CHARS.sub("", value).strip()
+        else:
+            return None
+        answers[name] = value
+    for name, values in chosen.items():
+        allowed = rules[name].allowed
+        if len(set(values)) != len(values) or not all(v in allowed for v in values):
+            return None
+        answers[name] = [c for c in allowed if c in values]
+    for code in required:
+        if code not in answers:
+            return None
+    return answers
+
+
+def cookie_values(header: str | None) -> dict[str, str]:
+    """The request's cookies by name (the first of a repeated name). Survey cookies are
+    plain tokens; a header with quoting goes to werkzeug's full parser."""
+    if not header:
+        return {}
+    if '"' in header or "\\" in header:
+        return dict(parse_cookie(header))
+    cookies: dict[str, str] = {}
+    for part in header.split(";"):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name:
+            cookies.setdefault(name, value.strip())
+    return cookies
