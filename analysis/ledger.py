@@ -11,6 +11,21 @@ DIGEST_HEX = 20  # 80 bits of the head hash: short enough to read aloud, long en
 DIGEST_RE = re.compile(r"^\s*([A-Za-z0-9_-]+)#(\d+):([0-9a-fA-F-]+)\s*$")
 
 
+#: A ledger entry's id is its place: its campaign's id times 2**32 plus its number in that
+#: campaign's chain. The table's own key then orders and finds a chain's entries, and keeps
+#: each number once, with no second index to write at every append.
+PLACE = 1 << 32
+
+
+def entry_id(campaign_id: int, seq: int) -> int:
+    return campaign_id * PLACE + seq
+
+
+def chain_ids(campaign_id: int, upto: int = PLACE - 1) -> tuple[int, int]:
+    """The first and last ids a campaign's chain may hold, up to entry `upto`."""
+    return entry_id(campaign_id, 1), entry_id(campaign_id, upto)
+
+
 def entry_hash(prev_hash: str, seq: int, payload: str) -> str:
     """sha256(prev_hash "\\n" seq "\\n" payload), hex."""
     return hashlib.sha256(f"{prev_hash}\n{seq}\n{payload}".encode()).hexdigest()

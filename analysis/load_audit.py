@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import text
 
 from . import quality
+from .ledger import chain_ids
 from .load import LATEST_REVIEW
 
 # The collector of a response: the person a numbered paper form was issued to; responses
@@ -127,6 +128,7 @@ def population(conn, campaign_id: int, as_of_seq: int) -> pd.DataFrame:
         JOIN agency a ON a.id = r.agency_id
         LEFT JOIN issued_form f ON f.id = r.form_id
         LEFT JOIN form_batch fb ON fb.id = f.batch_id
-        WHERE le.campaign_id = :c AND le.kind = 'response' AND le.seq <= :s
-        ORDER BY r.id"""), {"c": campaign_id, "s": as_of_seq}).all()
+        WHERE le.id BETWEEN :first AND :last AND le.kind = 'response'
+        ORDER BY r.id"""), dict(zip(("first", "last"), chain_ids(campaign_id, as_of_seq),
+                                   strict=True))).all()
     return pd.DataFrame(rows, columns=["response_id", "agency_code", "channel", "collector"])

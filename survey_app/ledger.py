@@ -36,11 +36,12 @@ _HEAD_ROW = Statement("INSERT INTO ledger_head (campaign_id) VALUES (:c) "
                       "ON CONFLICT (campaign_id) DO NOTHING")
 _LOCK_HEAD_ROW = Statement("SELECT campaign_id FROM ledger_head WHERE campaign_id = :c "
                            "FOR UPDATE")
-_LAST_OF = "FROM ledger_entry WHERE campaign_id = {} ORDER BY seq DESC LIMIT 1"
-_LAST = Statement("SELECT seq, hash " + _LAST_OF.format(":c"))
-_ENTRY = Statement("INSERT INTO ledger_entry (campaign_id, seq, kind, ref, at, payload, "
-                   "prev_hash, hash) VALUES (:c, :seq, :kind, :ref, :at, :payload, :prev, :hash)",
-                   times=("at",))
+# The chain's last entry: the highest id in the campaign's range (`chain.entry_id`).
+_LAST_OF = "FROM ledger_entry WHERE id BETWEEN :chain_first AND :chain_last ORDER BY id DESC LIMIT 1"
+_LAST = Statement("SELECT seq, hash " + _LAST_OF)
+_ENTRY = Statement("INSERT INTO ledger_entry (id, campaign_id, seq, kind, ref, at, payload, "
+                   "prev_hash, hash) VALUES (:id, :c, :seq, :kind, :ref, :at, :payload, :prev, "
+                   ":hash)", times=("at",))
 
 
 def lock_chain(campaign_id: int, on: Cursor | None = None) -> Cursor:
@@ -57,15 +58,20 @@ def lock_chain(campaign_id: int, on: Cursor | None = None) -> Cursor:
     return sql
 
 
-#: Appended to an INSERT … RETURNING run under `lock_chain` (with a :campaign_id
-#: parameter): the chain's end as two more columns, saving `append` its own read.
-HEAD_COLUMNS = "".join(f", (SELECT {column} {_LAST_OF.format(':campaign_id')})"
-                       for column in ("seq", "hash"))
+#: Appended to an INSERT … RETURNING run under `lock_chain` (with the parameters of
+#: `chain_range`): the chain's end as two more columns, saving `append` its own read.
+HEAD_COLUMNS = "".join(f", (SELECT {column} {_LAST_OF})" for column in ("seq", "hash"))
+
+
+def chain_range(campaign_id: int) -> dict[str, int]:
+    """The parameters that `HEAD_COLUMNS` reads the campaign's chain with."""
+    first, last = chain.chain_ids(campaign_id)
+    return {"chain_first": first, "chain_last": last}
 
 
 def head(campaign_id: int, on: Cursor | None = None) -> tuple[int, str]:
     """(length, hash) of the campaign's chain: its last entry, (0, GENESIS) when empty."""
-    last = _LAST.execute({"c": campaign_id}, on=on).fetchall()
+    last = _LAST.execute(chain_range(campaign_id), on=on).fetchall()
     return (last[0][0], last[0][1]) if last else (0, GENESIS)
 
 
@@ -85,7 +91,8 @@ def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
     else:
         sql, (seq, prev) = on, (after if after[0] is not None else (0, GENESIS))
     digest = chain.entry_hash(prev, seq + 1, body)
-    _ENTRY.execute({"c": campaign_id, "seq": seq + 1, "kind": kind, "ref": ref,
+    _ENTRY.execute({"id": chain.entry_id(campaign_id, seq + 1), "c": campaign_id,
+                    "seq": seq + 1, "kind": kind, "ref": ref,
                     "at": at or utcnow(), "payload": body, "prev": prev, "hash": digest}, on=sql)
     return digest
 
@@ -115,7 +122,8 @@ def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
 def checkpoint(campaign: Campaign, reason: str = "manual") -> LedgerCheckpoint:
     """Record the head, the length and the Merkle root of the campaign's chain now."""
     hashes = list(db.session.scalars(
-        select(LedgerEntry.hash).filter_by(campaign_id=campaign.id).order_by(LedgerEntry.seq)))
+        select(LedgerEntry.hash).where(LedgerEntry.id.between(*chain.chain_ids(campaign.id)))
+        .order_by(LedgerEntry.id)))
     row = LedgerCheckpoint(campaign_id=campaign.id, seq=len(hashes),
                            head_hash=hashes[-1] if hashes else GENESIS,
                            merkle_root=chain.merkle_root(hashes), reason=reason)
@@ -167,18 +175,18 @@ def export_bundle(campaign: Campaign, path) -> dict:
             zip(audited["response_id"], audited["collector"], strict=True)]))
         with zf.open("ledger.csv", "w") as fh:
             fh.write(b"seq,kind,ref,at,prev_hash,hash,payload\n")
-            n, last = 0, 0
+            n, (first, last) = 0, chain.chain_ids(campaign.id)
             while True:
                 rows = conn.execute(text(
                     "SELECT seq, kind, ref, at, prev_hash, hash, payload FROM ledger_entry "
-                    "WHERE campaign_id = :c AND seq > :s ORDER BY seq LIMIT 50000"),
-                    {"c": campaign.id, "s": last}).all()
+                    "WHERE id BETWEEN :first AND :last ORDER BY id LIMIT 50000"),
+                    {"first": first, "last": last}).all()
                 if not rows:
                     break
                 fh.write(_csv_bytes(None, [
                     (r[0], r[1], r[2], iso(r[3]) if isinstance(r[3], datetime) else r[3],
                      r[4], r[5], r[6]) for r in rows]))
-                last, n = rows[-1][0], n + len(rows)
+                first, n = chain.entry_id(campaign.id, rows[-1][0] + 1), n + len(rows)
             counts["ledger_entries"] = n
         cps = db.session.scalars(select(LedgerCheckpoint).filter_by(campaign_id=campaign.id)
                                  .order_by(LedgerCheckpoint.id)).all()

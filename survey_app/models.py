@@ -562,16 +562,25 @@ class AuditLog(db.Model):
 
 
 
+#: What ties a ledger entry's id to its place (migration 0010 adds it).
+PLACE_CHECK = "seq > 0 AND seq < 4294967296 AND id = campaign_id * 4294967296 + seq"
+
+
 class LedgerEntry(db.Model):
     """One link of a campaign's hash chain: every accepted response and every later event
     about it (review, void, re-verification, correction, sample draw).
 
     hash = sha256(prev_hash + "\n" + seq + "\n" + payload), payload canonical JSON.
+
+    The id is the entry's place, campaign_id × 2**32 + seq (`analysis.ledger.entry_id`):
+    the primary key alone orders each chain and keeps each number once. On SQLite the
+    column is an INTEGER PRIMARY KEY, the table's own key, so an append writes one B-tree.
     """
 
     __tablename__ = "ledger_entry"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=False)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
@@ -581,7 +590,7 @@ class LedgerEntry(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (UniqueConstraint("campaign_id", "seq"),)
+    __table_args__ = (CheckConstraint(PLACE_CHECK, name="place"),)
 
 
 class LedgerHead(db.Model):

@@ -211,3 +211,69 @@ def test_tally_mark_migration_up_and_down(migration_app):
         with db.engine.connect() as conn:
             assert load.tally_mark(conn, campaign_id) == 5 and table(conn) == kept
             assert load.tally(conn, campaign_id).equals(counts)
+
+
+def test_ledger_entry_place_migration_up_and_down(migration_app):
+    """0010 renumbers each entry to its place (campaign_id * 2**32 + seq) and drops the
+    (campaign_id, seq) index; the chains read and grow as before, a number cannot be used
+    twice, and an id off its place is refused. Going back keeps the ids and the index."""
+    from sqlalchemy.exc import IntegrityError
+
+    from analysis import ledger as chain
+    from survey_app import demo, ledger
+    from survey_app.models import Campaign
+
+    def index_names() -> set:
+        found = inspect(db.engine)
+        return ({i["name"] for i in found.get_indexes("ledger_entry")}
+                | {u["name"] for u in found.get_unique_constraints("ledger_entry")})
+
+    with migration_app.app_context():
+        upgrade(revision="0009")
+        migration_app.config["LEDGER_ENABLED"] = False  # the entries below are written by hand
+        demo.seed("correct horse battery")
+        campaign_id = db.session.query(Campaign).filter_by(code="demo").one().id
+        prev, hashes = chain.GENESIS, []
+        for seq in (1, 2, 3):  # as 0009's code appended them: ids from a counter
+            payload = f'{{"n":{seq}}}'
+            prev = chain.entry_hash(prev, seq, payload)
+            hashes.append(prev)
+            db.session.execute(text(
+                "INSERT INTO ledger_entry (campaign_id, seq, kind, ref, at, payload, "
+                "prev_hash, hash) VALUES (:c, :s, 'test', 'r', :at, :p, :prev, :h)"),
+                {"c": campaign_id, "s": seq, "at": "2026-11-27 00:00:00", "p": payload,
+                 "prev": hashes[-2] if seq > 1 else chain.GENESIS, "h": prev})
+        db.session.commit()
+        assert "uq_ledger_entry_campaign_id" in index_names()
+        db.session.remove()
+
+        upgrade()
+        migration_app.config["LEDGER_ENABLED"] = True
+        ids = db.session.execute(text("SELECT id, seq FROM ledger_entry ORDER BY id")).all()
+        assert [tuple(r) for r in ids] == [(chain.entry_id(campaign_id, s), s) for s in (1, 2, 3)]
+        assert "uq_ledger_entry_campaign_id" not in index_names()
+        assert ledger.head(campaign_id) == (3, hashes[-1])
+        ledger.append(campaign_id, "test", "r", {"n": 4})
+        db.session.commit()
+        assert ledger.head(campaign_id)[0] == 4
+        assert ledger.checkpoint(db.session.get(Campaign, campaign_id)).merkle_root == \
+            chain.merkle_root(hashes + [ledger.head(campaign_id)[1]])
+        db.session.commit()
+        for place, seq in ((chain.entry_id(campaign_id, 4), 4),  # number 4 again
+                           (chain.entry_id(campaign_id, 5) + 1, 5)):  # off its place
+            with pytest.raises(IntegrityError):
+                db.session.execute(text(
+                    "INSERT INTO ledger_entry (id, campaign_id, seq, kind, ref, at, payload, "
+                    "prev_hash, hash) VALUES (:id, :c, :s, 'x', 'r', :at, '{}', :h, :h)"),
+                    {"id": place, "c": campaign_id, "s": seq, "at": "2026-11-27 00:00:00",
+                     "h": chain.GENESIS})
+            db.session.rollback()
+        db.session.remove()
+
+        downgrade(revision="0009")
+        assert "uq_ledger_entry_campaign_id" in index_names()
+        kept = db.session.execute(text("SELECT id FROM ledger_entry ORDER BY id")).scalars()
+        assert list(kept) == [chain.entry_id(campaign_id, s) for s in (1, 2, 3, 4)]
+        db.session.remove()
+        upgrade()
+        assert "uq_ledger_entry_campaign_id" not in index_names()

@@ -27,6 +27,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from analysis import ledger as chain
+
 from .. import ledger
 from ..extensions import db
 from ..models import Campaign, LedgerEntry, Response, Reverification
@@ -283,9 +285,9 @@ def response_detail(rid: int, review_form: ReviewForm | None = None,
     lang = "en" if str(get_locale()) == "en" else "vi"
     _, table = flags.campaign_flags(response.campaign)
     own_flags = table[table["response_id"] == rid].to_dict("records")
-    events = db.session.scalars(select(LedgerEntry).filter_by(
-        campaign_id=response.campaign_id, ref=response.receipt_code)
-        .order_by(LedgerEntry.seq)).all()
+    events = db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.id.between(*chain.chain_ids(response.campaign_id)),
+        LedgerEntry.ref == response.receipt_code).order_by(LedgerEntry.id)).all()
     checks = db.session.scalars(select(Reverification).filter_by(response_id=rid)
                                 .order_by(Reverification.id)).all()
     in_sample = any(rid in d.selected_ids for d in reverify.draws(response.campaign))

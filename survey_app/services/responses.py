@@ -274,7 +274,8 @@ _LOCK_FORM = Statement(
     "UPDATE issued_form SET voided_at = NULL WHERE id = :id AND voided_at IS NULL")
 # RETURNING gives the new id, whether its form was voided meanwhile (SQLite: the insert
 # holds the database's write lock, so no void can commit after this read), the campaign's
-# tally mark and, when a ledger entry follows, the chain's end read under the chain's lock.
+# tally mark and, when a ledger entry follows, the chain's end read under the chain's lock
+# (`ledger.HEAD_COLUMNS`, with the parameters of `ledger.chain_range`).
 _INSERT_RESPONSE = """
     INSERT INTO response (campaign_id, agency_id, channel, form_id, receipt_code, opened_at,
                           submitted_at, duration_s, answers, client_hash, device_hash,
@@ -370,6 +371,7 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
     in_ledger = current_app.config["LEDGER_ENABLED"]
     if in_ledger:
         cells, not_applicable = ledger.answer_cells(version, answers)
+        row.update(ledger.chain_range(campaign.id))
 
     sql = Cursor(write=True)
     if form is not None and not sql.sqlite:
