@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from analysis.ledger import PLACE
+
 from .extensions import db
 
 
@@ -563,7 +565,7 @@ class AuditLog(db.Model):
 
 
 #: What ties a ledger entry's id to its place (migration 0010 adds it).
-PLACE_CHECK = "seq > 0 AND seq < 4294967296 AND id = campaign_id * 4294967296 + seq"
+PLACE_CHECK = f"seq > 0 AND seq < {PLACE} AND id = campaign_id * {PLACE} + seq"
 
 
 class LedgerEntry(db.Model):
