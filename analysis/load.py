@@ -176,7 +176,8 @@ def rejected_answers(conn, campaign_id: int):
 #: mark come from one statement, so from one moment of the database; the tail is read by
 #: id from the mark read just before, which the same statement confirms (a step folded in
 #: between means reading again).
-_MARK = "SELECT response_id FROM tally_mark WHERE campaign_id = :c"
+#: The campaign's tally mark (also read by the submission that counts a step).
+MARK_SQL = "SELECT response_id FROM tally_mark WHERE campaign_id = :c"
 _TAIL = """
     SELECT 't', a.code, {pad}, r.answers, r.id FROM response r
     JOIN agency a ON a.id = r.agency_id WHERE r.id > :mark AND {campaign} = :c
@@ -189,7 +190,7 @@ _TAIL = """
 
 def tally_mark(conn, campaign_id: int) -> int:
     """The last response id the campaign's ``answer_tally`` counts (0: none yet)."""
-    rows, _ = _fetch(conn, _MARK, {"c": campaign_id})
+    rows, _ = _fetch(conn, MARK_SQL, {"c": campaign_id})
     return rows[0][0] if rows else 0
 
 

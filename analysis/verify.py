@@ -28,7 +28,6 @@ from .ledger import (
     US,
     export_value,
     merkle_join,
-    merkle_root_raw,
     merkle_split,
     merkle_subtree,
     parse_digest,
@@ -774,10 +773,10 @@ def _subtree(hashes: list[bytes]) -> tuple[bytes, int] | None:
 
 def _merkle(hashes: list[bytes]) -> str | None:
     """The Merkle root over recorded hex hashes; None when one is not hexadecimal."""
-    try:
-        return merkle_root_raw([binascii.unhexlify(h) for h in hashes])
-    except ValueError:
-        return None
+    if not hashes:
+        return GENESIS
+    tree = _subtree(hashes)
+    return tree[0].hex() if tree else None
 
 
 def _checkpoints(zf) -> list[list[str]]:

@@ -112,7 +112,9 @@ def build(size: int, work: Path) -> tuple[Path, int]:
         conn.commit()
     # As the application keeps it: the tally counts the responses up to its mark, and the
     # last TALLY_STEP - 1 lie after it, counted from their answers when read.
-    tail = 63
+    from survey_app.config import Defaults
+
+    tail = Defaults.TALLY_STEP - 1
     for r in range(n - tail, n):
         np.subtract.at(tally, (agency_idx[r], np.arange(len(items)), scores[r]), 1)
     last = conn.execute("SELECT max(id) FROM response").fetchone()[0]

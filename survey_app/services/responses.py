@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from analysis import ledger as chain
-from analysis.load import count_answers
+from analysis.load import MARK_SQL, count_answers
 
 from .. import ledger, rawsql
 from ..extensions import db
@@ -298,7 +298,7 @@ _INSERT = {
 # mark from their answers. Responses commit in id order within a campaign (SQLite: one
 # writer; PostgreSQL: under the campaign's chain lock), so no response is left behind the
 # mark; a step and a correction hold the same lock.
-_MARK = Statement("SELECT response_id FROM tally_mark WHERE campaign_id = :c")
+_MARK = Statement(MARK_SQL)
 _TAIL = Statement("SELECT id, agency_id, answers FROM response "
                   "WHERE id > :mark AND +campaign_id = :c ORDER BY id")
 _TAIL_CORRECTIONS = Statement("SELECT response_id, changes FROM response_correction "
