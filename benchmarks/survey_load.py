@@ -197,23 +197,29 @@ def phase_visits(port: int, master: int, paths: list[str], visits: int, clients:
 
 WRK_REPLAY = """
 -- Each wrk thread replays its own share of the prepared POSTs (one per single-use link).
+-- The requests are formatted once, before the clock starts, as the floor's fixed body is:
+-- the load generator shares the machine's cores with the server it measures, and should
+-- spend no more of them per request on the one than on the other.
 local nthreads = 0
 setup = function(thread)
   nthreads = nthreads + 1
   thread:set("tid", nthreads)
 end
-local lines, pos, step = {}, 0, 2
+local requests, pos = {}, 0
 init = function(args)
-  for line in io.lines(args[1]) do lines[#lines + 1] = line end
-  step = tonumber(args[2])
-  pos = tid - step
+  local step, n = tonumber(args[2]), 0
+  for line in io.lines(args[1]) do
+    n = n + 1
+    if (n - tid) % step == 0 then
+      local path, cookie, body = line:match("^(%S+)\t(%S+)\t(.*)$")
+      requests[#requests + 1] = wrk.format("POST", path, {
+        ["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = cookie}, body)
+    end
+  end
 end
 request = function()
-  pos = pos + step
-  local line = lines[((pos - 1) % #lines) + 1]
-  local path, cookie, body = line:match("^(%S+)\t(%S+)\t(.*)$")
-  return wrk.format("POST", path, {["Content-Type"] = "application/x-www-form-urlencoded",
-                                   ["Cookie"] = cookie}, body)
+  pos = pos % #requests + 1
+  return requests[pos]
 end
 """
 
