@@ -61,13 +61,18 @@ ERROR_TEXT = {
 }
 
 
-def security_headers(app: Flask) -> list[tuple[str, str]]:
-    """The headers every page gets (the citizen's fast path sets the same)."""
-    headers = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
-               ("X-Frame-Options", "DENY"),
-               # Single-use links carry their token in the path: never leak it elsewhere.
-               ("Referrer-Policy", "no-referrer"),
-               ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]
+def security_headers(app: Flask, document: bool = True) -> list[tuple[str, str]]:
+    """The headers every page gets (the citizen's fast path sets the same).
+
+    `document=False`: for an answer with no body to show, such as the redirect after a
+    submission, only those that still mean something there — the referrer policy (a
+    browser applies it to the redirected request) and HSTS."""
+    # Single-use links carry their token in the path: never leak it elsewhere.
+    headers = [("Referrer-Policy", "no-referrer")]
+    if document:
+        headers += [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+                    ("X-Frame-Options", "DENY"),
+                    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]
     if app.config.get("SESSION_COOKIE_SECURE"):
         headers.append(("Strict-Transport-Security", "max-age=31536000"))
     return headers

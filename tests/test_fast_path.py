@@ -64,6 +64,35 @@ def test_valid_visits_never_reach_the_views(app, scope_path, views, db):
     assert f'class="rc">{receipt}<' in client.get(resp.headers["Location"]).text
 
 
+def test_a_used_form_reached_twice_is_refused_by_the_views(app, demo, views, db):
+    """Two browsers opened the same numbered form before either answered, and both send
+    valid answers: the first is stored by the fast path, the second refused with the views'
+    page, and nothing else is written. The redirect carries the referrer policy and none of
+    the headers of a page (it has none)."""
+    from urllib.parse import urlsplit
+
+    from survey_app.models import Campaign, LedgerEntry
+    from survey_app.services import issuance
+
+    campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
+    _, forms = issuance.issue_batch(campaign, campaign.agencies[0], 1, "Tổ thu phiếu 1")
+    db.session.commit()
+    path = urlsplit(forms[0][1]).path
+    first, second = app.test_client(), app.test_client()
+    bodies = [{**hidden_fields(c.get(path).text), **full_answers()} for c in (first, second)]
+    entries = db.session.scalar(select(func.count(LedgerEntry.id)))
+    views.clear()
+    done = first.post(path, data=bodies[0])
+    assert done.status_code == 303 and views == []
+    assert done.headers["Referrer-Policy"] == "no-referrer"
+    assert "Content-Security-Policy" not in done.headers
+    again = second.post(path, data=bodies[1])
+    assert again.status_code == 409 and "đã được trả lời" in again.text
+    assert views == [("POST", path)]
+    assert _count(db) == 1
+    assert db.session.scalar(select(func.count(LedgerEntry.id))) == entries + 1
+
+
 def test_the_same_page_either_way(app, scope_path):
     fast = app.test_client()
     fast.get(scope_path)

@@ -122,7 +122,7 @@ class CitizenFastPath:
         if target.open_code:
             headers.append(("Set-Cookie", pages.answered_cookie(
                 app, target.open_code, recorded.receipt_code, target.campaign.closes_at)))
-        return "303 See Other", headers + security_headers(app), b""
+        return "303 See Other", headers + security_headers(app, document=False), b""
 
     @staticmethod
     def _open_target(kind: str, code: str, cookies):
