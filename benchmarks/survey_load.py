@@ -20,7 +20,7 @@ measures, in one run:
 Every acknowledged submission must be stored: the script counts rows afterwards.
 
     .venv/bin/python benchmarks/survey_load.py [--visits 2000] [--clients 16]
-        [--duration 4] [--rounds 5] [--links 14000]
+        [--duration 4] [--rounds 5] [--links 20000]
 """
 
 from __future__ import annotations
@@ -358,7 +358,7 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=int, default=4, help="seconds of each wrk run")
     ap.add_argument("--rounds", type=int, default=5,
                     help="POST runs of each server, interleaved; medians are reported")
-    ap.add_argument("--links", type=int, default=14000,
+    ap.add_argument("--links", type=int, default=20000,
                     help="single-use links prepared for each application POST run")
     args = ap.parse_args(argv)
     if not shutil.which("wrk"):
