@@ -53,15 +53,16 @@ _spare: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @contextmanager
-def own_connection():
-    """Run the enclosed statements on a DBAPI connection of their own rather than the
-    session's — the citizen's fast path, which needs no ORM session. Commits when the
+def own_connection(engine: Engine):
+    """Run the enclosed statements on a DBAPI connection of `engine`'s of their own rather
+    than the session's — the citizen's fast path, which needs no ORM session, nor even
+    Flask's application context: what the statements need of the engine (its dialect, its
+    DBAPI's error class, its database file) travels with the connection. Commits when the
     block ends normally, rolls back otherwise.
 
     The connection is detached from SQLAlchemy's pool and kept in a per-engine list for
     the next block; one that cannot even roll back (a database restarted, say) is closed
     instead, so it is never handed out again."""
-    engine = db.engine
     spare = _spare.get(engine)
     if spare is None:
         spare = _spare[engine] = []
@@ -77,6 +78,8 @@ def own_connection():
             os.close(fd)
         fairy.detach()
         fairy.info["sqlite"] = engine.dialect.name == "sqlite"
+        fairy.info["dbapi_error"] = engine.dialect.loaded_dbapi.Error
+        fairy.info["database"] = engine.url.database
     token = _own.set(fairy)
     healthy = True
     try:
@@ -134,8 +137,10 @@ class Cursor:
             conn = db.session.connection()
             fairy = conn.connection
             self.sqlite = conn.dialect.name == "sqlite"
+            self.dbapi_error = conn.dialect.loaded_dbapi.Error
         else:
             self.sqlite = fairy.info["sqlite"]
+            self.dbapi_error = fairy.info["dbapi_error"]
         self.fairy = fairy
         if write and self.sqlite:
             writer_turn(fairy)
@@ -161,7 +166,7 @@ class Cursor:
         try:
             self.raw.execute(sql, self._params(statement, params))
         except Exception as exc:
-            raise _translated(exc, sql, params) from exc
+            raise _translated(exc, self.dbapi_error, sql, params) from exc
         return self.raw
 
     def executemany(self, statement: Statement, rows: list[dict]) -> None:
@@ -169,11 +174,11 @@ class Cursor:
         try:
             self.raw.executemany(sql, [self._params(statement, r) for r in rows])
         except Exception as exc:
-            raise _translated(exc, sql, rows) from exc
+            raise _translated(exc, self.dbapi_error, sql, rows) from exc
 
 
-def _translated(exc: Exception, sql: str, params) -> Exception:
-    base = db.engine.dialect.loaded_dbapi.Error
+def _translated(exc: Exception, base: type, sql: str, params) -> Exception:
+    """A DBAPI error (`base`: the DBAPI's error class) as SQLAlchemy's; others as they are."""
     if not isinstance(exc, base):
         return exc
     return DBAPIError.instance(sql, params, exc, base)
@@ -201,7 +206,8 @@ def writer_turn(fairy) -> None:
         return
     fd = info.get("writer_fd")
     if fd is None:
-        database = db.engine.url.database
+        # An own connection knows its file; a pooled one asks the application's engine.
+        database = info["database"] if "database" in info else db.engine.url.database
         if not database or database == ":memory:" or database.startswith("file:"):
             return
         fd = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o600)

@@ -97,6 +97,12 @@ _CLASS_CACHE: dict[tuple, type] = {}
 _HTML_CACHE: dict[tuple[int, str], Markup] = {}
 
 
+def loaded_spec(version_id: int) -> VersionSpec | None:
+    """The version's snapshot if this process has loaded it already, else None (no
+    database access: usable outside Flask's application context)."""
+    return _SPECS.get(version_id)
+
+
 def spec(version_id: int) -> VersionSpec:
     """The immutable snapshot of a questionnaire version (loaded once per process)."""
     cached = _SPECS.get(version_id)

@@ -44,7 +44,7 @@ def test_default_database_is_sqlite_in_instance(tmp_path, monkeypatch):
         # the same way (see `_sqlite_pragmas`).
         from survey_app import SQLITE_WAL_AUTOCHECKPOINT, rawsql
 
-        with rawsql.own_connection() as fast:
+        with rawsql.own_connection(db.engine) as fast:
             for conn in (db.session.connection().connection.dbapi_connection,
                          fast.dbapi_connection):
                 settings = [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in (

@@ -55,11 +55,12 @@ class FormExpired(ServiceError):
 _KEYED: dict[str, hmac.HMAC] = {}
 
 
-def keyed_hash(value: str | None) -> str | None:
-    """An HMAC of a network address or device id: comparable, never reversible."""
+def keyed_hash(value: str | None, config=None) -> str | None:
+    """An HMAC of a network address or device id: comparable, never reversible.
+    `config`: the application's (default: the current application's)."""
     if not value:
         return None
-    key = current_app.config["SECRET_KEY"]
+    key = (current_app.config if config is None else config)["SECRET_KEY"]
     keyed = _KEYED.get(key)
     if keyed is None:  # the key's HMAC state is worked out once, then copied
         keyed = _KEYED[key] = hmac.new(key.encode(), digestmod=hashlib.sha256)
@@ -344,7 +345,8 @@ def tally_step(campaign_id: int, version, mark: int | None = None,
 def record(*, campaign, agency, channel: str, answers: dict, form=None,
            opened_at: datetime | None = None, client: str | None = None,
            device: str | None = None, entered_by_id: int | None = None,
-           api_key_id: int | None = None, check_window: bool = True) -> Recorded:
+           api_key_id: int | None = None, check_window: bool = True,
+           config=None) -> Recorded:
     """Store one response (answers already validated), count the tally's step when one is
     due (see `tally_step`) and append it to the campaign's ledger — all in the caller's
     transaction.
@@ -353,7 +355,10 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
     raises FormAlreadyUsed and leaves the session rolled back with nothing stored.
     This is the path every citizen's submission takes: everything is prepared before the
     first write, so the database's write lock is held for the statements alone.
+    `config`: the application's configuration, for a caller outside Flask's application
+    context (the citizen's fast path); by default the current application's.
     """
+    config = current_app.config if config is None else config
     now = utcnow()
     if check_window:
         check_open(campaign, now)
@@ -365,10 +370,10 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
     row = {"campaign_id": campaign.id, "agency_id": agency.id, "channel": channel,
            "form_id": form.id if form is not None else None, "receipt_code": receipt,
            "opened_at": opened_at, "submitted_at": now, "duration_s": duration,
-           "answers": canonical_json(answers), "client_hash": keyed_hash(client),
-           "device_hash": keyed_hash(device), "entered_by_id": entered_by_id,
+           "answers": canonical_json(answers), "client_hash": keyed_hash(client, config),
+           "device_hash": keyed_hash(device, config), "entered_by_id": entered_by_id,
            "api_key_id": api_key_id}
-    in_ledger = current_app.config["LEDGER_ENABLED"]
+    in_ledger = config["LEDGER_ENABLED"]
     if in_ledger:
         cells, not_applicable = ledger.answer_cells(version, answers)
         row.update(ledger.chain_range(campaign.id))
@@ -393,7 +398,7 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
     if voided_at is not None:
         rawsql.rollback()
         raise FormAlreadyUsed("Phiếu này đã bị hủy.")
-    if response_id - (mark or 0) >= current_app.config["TALLY_STEP"]:
+    if response_id - (mark or 0) >= config["TALLY_STEP"]:
         tally_step(campaign.id, version, mark or 0, on=sql)
     if in_ledger:
         ledger.append(campaign.id, "response", receipt, chain.response_payload(
