@@ -67,7 +67,7 @@ def test_valid_visits_never_reach_the_views(app, scope_path, views, db):
 def test_the_fast_path_runs_without_an_application_context(app, scope_path, views, db,
                                                            monkeypatch):
     """An untouched page and a valid submission push no Flask application context (each
-    one costs a tenth of a submission's time under gunicorn); a submission to a
+    one costs about 6 % of a submission's server time under gunicorn); a submission to a
     questionnaire version this process has not loaded yet is left to the views, which
     load it."""
     import contextvars
