@@ -105,7 +105,7 @@ def loaded_spec(version_id: int) -> VersionSpec | None:
 
 def spec(version_id: int) -> VersionSpec:
     """The immutable snapshot of a questionnaire version (loaded once per process)."""
-    cached = _SPECS.get(version_id)
+    cached = loaded_spec(version_id)
     if cached is not None:
         return cached
     version = db.session.scalar(
