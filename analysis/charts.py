@@ -65,7 +65,10 @@ def render(fig: Figure, fmt: str = "png", dpi: int = 100) -> bytes:
     if fmt not in ("png", "svg"):
         raise ValueError(f"unsupported format {fmt!r}: use 'png' or 'svg'")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=dpi)
+    # No creation time in the file: a published chart carries no time finer than a day,
+    # and the same figure gives the same bytes.
+    metadata = {"Date": None} if fmt == "svg" else None
+    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
     return buffer.getvalue()
 
 

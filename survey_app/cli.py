@@ -339,6 +339,10 @@ def register_commands(app: Flask) -> None:
             tmp.unlink(missing_ok=True)
             click.echo(f"Lỗi: không ghi được '{out_path}': {exc.strerror}", err=True)
             sys.exit(1)
+        from .services import results
+
+        results.record_row_export(campaign, "export-audit")
+        db.session.commit()
         click.echo(f"Đã ghi {target}: {manifest['responses']} phiếu, "
                    f"{manifest['ledger_entries']} mục sổ cái, {manifest['checkpoints']} mốc.")
 

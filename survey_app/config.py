@@ -54,6 +54,10 @@ class Defaults:
     RESULTS_BOOTSTRAP_CAP = 2000
     # Pages skip that bootstrap above this many responses (`flask report` never does).
     RESULTS_BOOTSTRAP_MAX_RESPONSES = 1_000_000
+    # Breakdowns an officer or a published report shows (counts per channel, per profile
+    # answer…) hide a group of fewer respondents than this, and whatever would give it
+    # away from the totals (analysis.disclosure).
+    MIN_CELL = 5
     # Quality flags for the auditor: overrides of analysis.quality.Thresholds, e.g.
     # {"speeder_ratio": 0.4, "burst_count": 8}. Unknown names are refused at use.
     QUALITY_THRESHOLDS: dict = {}

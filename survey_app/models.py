@@ -487,6 +487,25 @@ class ResponseCorrection(db.Model):
         return json.loads(self.previous)
 
 
+class CommentRelease(db.Model):
+    """A free-text answer released to the agency's officers, as released: masked
+    automatically (analysis.redact) and possibly edited further by the person releasing
+    it. The response itself is never changed; a later release of the same answer is a
+    new row, and the latest one is shown."""
+
+    __tablename__ = "comment_release"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
+    item_code: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    released_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    response: Mapped[Response] = relationship()
+    released_by: Mapped[User | None] = relationship()
+
+
 class PaperEntry(db.Model):
     """One clerk's keying of a returned paper form; with double entry two must agree."""
 
@@ -689,7 +708,7 @@ class RecheckContact(db.Model):
 # the application; the database refuses it too, so a slip in code cannot do it silently.
 APPEND_ONLY_TABLES = ("response", "response_review", "audit_log", "ledger_entry",
                       "ledger_checkpoint", "reverify_draw", "reverification",
-                      "response_correction")
+                      "response_correction", "comment_release")
 
 
 def append_only_ddl(dialect: str, table: str) -> list[str]:

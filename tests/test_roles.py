@@ -77,11 +77,14 @@ MATRIX = [
     ("GET", "/results/demo", RESULTS),
     ("GET", "/results/demo/chart/ranking.png", RESULTS),
     ("GET", "/results/demo/indices.csv", RESULTS),
-    ("GET", "/results/demo/responses.csv", RESULTS),
+    # Response rows never reach an agency's own officer (anonymity of respondents).
+    ("GET", "/results/demo/responses.csv", READERS),
     ("GET", "/results/demo/codebook.csv", RESULTS),
-    ("GET", "/results/demo/export.xlsx", RESULTS),
+    ("GET", "/results/demo/export.xlsx", READERS),
     ("GET", "/results/demo/report", RESULTS),
     ("GET", "/results/demo/report.pdf", RESULTS),
+    ("GET", "/results/demo/comments", RESULTS),
+    ("POST", "/results/demo/comments", READERS),
     ("GET", "/results/demo/plan", READERS),
     ("POST", "/results/demo/plan", ADMIN),
 ]
@@ -157,6 +160,7 @@ def test_matrix_covers_every_protected_route(app):
         "/results/<code>/report": "/results/demo/report",
         "/results/<code>/report.<any(xlsx, pdf):fmt>": "/results/demo/report.pdf",
         "/results/<code>/plan": "/results/demo/plan",
+        "/results/<code>/comments": "/results/demo/comments",
     }
     missing = {templated.get(r, r) for r in rules} - covered
     assert not missing, f"pages missing from the role matrix: {sorted(missing)}"

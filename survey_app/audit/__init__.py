@@ -41,6 +41,7 @@ from ..services import (
     corrections,
     flags,
     reconciliation,
+    results,
     reverify,
     review,
 )
@@ -138,6 +139,8 @@ def bundle(code: str):
         ledger.export_bundle(campaign, handle)
         handle.seek(0)
         body = handle.read()
+    results.record_row_export(campaign, "bundle.zip")
+    db.session.commit()
     return HttpResponse(body, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="audit-{campaign.code}.zip"',
         "Cache-Control": "no-store"})

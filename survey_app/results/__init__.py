@@ -1,8 +1,10 @@
 """Results pages: indices, charts, comparisons, exports, reports and sample planning.
 
 Sở Nội vụ (admin) and MTTQ (auditor) see the whole province; an officer sees only their
-own agency's subtree (asking for another agency is refused with 403). Clerks have no
-access. Every computation is in services.results / services.reports / services.planning.
+own agency's subtree (asking for another agency is refused with 403), and aggregates
+only: no response rows, breakdowns with small cells hidden, comments once released.
+Clerks have no access. Every computation is in services.results / services.reports /
+services.planning / services.comments.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask import Response as HttpResponse
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -26,12 +29,14 @@ import analysis
 from ..extensions import db
 from ..models import Agency, Campaign
 from ..security import roles_required
-from ..services import ServiceError, agencies, planning, reports, results
+from ..services import ServiceError, agencies, comments, planning, reports, results
 
 bp = Blueprint("results", __name__, url_prefix="/results", cli_group=None)
 
 VIEWERS = ("admin", "auditor", "officer")
 PLANNERS = ("admin", "auditor")
+#: Who may take response rows away (CSV, XLSX): never an agency's own officer.
+ROW_READERS = ("admin", "auditor")
 WRITE = ("admin",)
 FILTER_ARGS = ("agency", "rejected", "also")
 
@@ -39,7 +44,12 @@ FILTER_ARGS = ("agency", "rejected", "also")
 @bp.context_processor
 def _helpers():
     return {"num": reports.number, "ci": reports.interval,
-            "CHANNEL_LABELS": results.CHANNEL_LABELS, "MIN_N": analysis.MIN_N_FOR_RANKING}
+            "CHANNEL_LABELS": results.CHANNEL_LABELS, "MIN_N": analysis.MIN_N_FOR_RANKING,
+            "ROW_READERS": ROW_READERS}
+
+
+def _is_officer() -> bool:
+    return current_user.role == "officer"
 
 
 # --- request parsing ----------------------------------------------------------------------
@@ -166,12 +176,23 @@ def dashboard(code: str):
                                       **results.default_options())
         except ServiceError as exc:
             _refuse(exc)
+    hide = _is_officer()
     return render_template(
         "results/dashboard.html", campaign=campaign, r=current, change=change,
-        baseline=baseline, split=split, by=by, query=_query(),
+        baseline=baseline, split=split, by=by, query=_query(), suppressed=hide,
+        channel_rows=_channel_rows(current, hide),
+        by_channel=results.disclosed_channel_totals(current) if hide
+        else current.channel_totals(),
+        hidden=results.hidden_groups(split) if hide and split else set(),
+        legend=reports.suppression_legend(),
         campaigns=_campaign_choices(), agency_choices=_agency_choices(),
         breakdown_options=results.breakdown_options(current.codebook),
         method=reports.method_lines(current))
+
+
+def _channel_rows(current, hide: bool) -> list[dict]:
+    table = results.disclosed_channel_table(current) if hide else current.channel_table()
+    return table.to_dict("records")
 
 
 @bp.get("/<code>/chart/<any(ranking, heatmap, likert, trend):kind>.<any(png, svg):fmt>")
@@ -198,10 +219,13 @@ def indices_csv(code: str):
 
 
 @bp.get("/<code>/responses.csv")
-@roles_required(*VIEWERS)
+@roles_required(*ROW_READERS)
 def responses_csv(code: str):
     campaign = _campaign_or_404(code)
-    pieces = results.iter_responses_csv(campaign, agency=_scope())
+    scope = _scope()
+    results.record_row_export(campaign, "responses.csv", scope)
+    db.session.commit()
+    pieces = results.iter_responses_csv(campaign, agency=scope)
     return _download(stream_with_context(pieces), "responses.csv", "text/csv; charset=utf-8")
 
 
@@ -214,13 +238,16 @@ def codebook_csv(code: str):
 
 
 @bp.get("/<code>/export.xlsx")
-@roles_required(*VIEWERS)
+@roles_required(*ROW_READERS)
 def export_xlsx(code: str):
     campaign = _campaign_or_404(code)
+    scope = _scope()
     try:
-        body = results.export_xlsx(campaign, agency=_scope())
+        body = results.export_xlsx(campaign, agency=scope)
     except ServiceError as exc:
         _refuse(exc)
+    results.record_row_export(campaign, "export.xlsx", scope)
+    db.session.commit()
     return _download(body, f"{code}-export.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -229,8 +256,10 @@ def export_xlsx(code: str):
 @roles_required(*VIEWERS)
 def report(code: str):
     current = _results(_selection(code), _scope())
+    # The print view is the published report: small cells hidden for every reader.
     return render_template("results/report.html", r=current, code=code, query=_query(),
-                           reports=reports)
+                           reports=reports, channel_rows=_channel_rows(current, True),
+                           suppressed=True, legend=reports.suppression_legend())
 
 
 @bp.get("/<code>/report.<any(xlsx, pdf):fmt>")
@@ -241,6 +270,48 @@ def report_file(code: str, fmt: str):
         return _download(reports.xlsx(current), f"bao-cao-{code}.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return _download(reports.pdf(current), f"bao-cao-{code}.pdf", "application/pdf")
+
+
+# --- free-text comments ------------------------------------------------------------------
+
+def _agency_ids(scope: str | None) -> set[int] | None:
+    if scope is None:
+        return None
+    return agencies.subtree_ids(agencies.get_by_code(scope))
+
+
+@bp.get("/<code>/comments")
+@roles_required(*VIEWERS)
+def comments_page(code: str):
+    """Officers: the released comments of their subtree. Sở Nội vụ and MTTQ: every
+    comment with its masked text, to release."""
+    campaign = _campaign_or_404(code)
+    scope = _scope()
+    if _is_officer():
+        return render_template("results/comments.html", campaign=campaign,
+                               released=comments.released_comments(campaign, _agency_ids(scope)))
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    shown, total = comments.campaign_comments(campaign, _agency_ids(scope), page)
+    return render_template("results/comments_release.html", campaign=campaign, shown=shown,
+                           total=total, page=page, page_size=comments.PAGE_SIZE,
+                           scope=scope, agency_choices=_agency_choices())
+
+
+@bp.post("/<code>/comments")
+@roles_required(*PLANNERS)
+def comments_release(code: str):
+    campaign = _campaign_or_404(code)
+    chosen = request.form.getlist("shown") if "all" in request.form \
+        else request.form.getlist("release")
+    texts = {key: request.form.get(f"text-{key}", "") for key in chosen}
+    try:
+        count = comments.release(campaign, chosen, texts, current_user.id)
+    except ServiceError as exc:
+        _refuse(exc)
+    db.session.commit()
+    flash(_("Đã công bố %(n)d ý kiến cho cơ quan được đánh giá.", n=count), "success")
+    return redirect(url_for(".comments_page", code=code, **_query()))
 
 
 # --- sample planning ---------------------------------------------------------------------

@@ -32,6 +32,7 @@ def export_responses(campaign_code, out_dir, agency_code):
         count = results.write_export(campaign, directory, agency=agency_code)
     except OSError as exc:
         raise ServiceError(f"Không ghi được vào '{out_dir}': {exc.strerror}.") from exc
+    results.record_row_export(campaign, "export-responses", agency_code)
     click.echo(f"Đã ghi {count} phiếu của đợt '{campaign.code}' vào "
                f"{directory / 'responses.csv'} và bộ mã câu hỏi vào {directory / 'codebook.csv'}.")
 

@@ -61,8 +61,8 @@ def kind_label(results: res.Results) -> str:
 def subtitle(results: res.Results) -> list[str]:
     lines = [f"{c['name']} (mã {c['code']}, kỳ {c['period']})" for c in results.campaigns]
     lines.append(f"Phạm vi: {results.scope_name}")
-    now = datetime.now(LOCAL_TZ)
-    lines.append(f"Lập ngày {now:%d/%m/%Y} lúc {now:%H:%M}")
+    # The day only: a published file carries no time finer than a day.
+    lines.append(f"Lập ngày {datetime.now(LOCAL_TZ):%d/%m/%Y}")
     return lines
 
 
@@ -147,10 +147,23 @@ def criteria_rows(results: res.Results) -> list[list]:
             for r in results.criteria().itertuples()]
 
 
+def _count(value):
+    return value if isinstance(value, str) else int(value)
+
+
 def channel_rows(results: res.Results) -> list[list]:
-    table = results.channel_table()
-    return [[results.name(r["agency_code"]), *[int(r[c]) for c in res.CHANNEL_LABELS],
-             int(r["total"]), int(r["rejected"])] for r in table.to_dict("records")]
+    """Responses per agency and channel as a report publishes them: small cells hidden
+    (:func:`results.disclosed_channel_table`)."""
+    table = res.disclosed_channel_table(results)
+    return [[results.name(r["agency_code"]), *[_count(r[c]) for c in res.CHANNEL_LABELS],
+             int(r["total"]), _count(r["rejected"])] for r in table.to_dict("records")]
+
+
+def suppression_legend() -> str:
+    """What a hidden cell of a published breakdown means."""
+    from analysis.disclosure import legend
+
+    return legend(res.min_cell())
 
 
 def report_charts(results: res.Results, dpi: int = 150) -> dict[str, bytes]:
@@ -244,8 +257,11 @@ def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
                        "KTC 95 % trên", "Điểm TB", *labels],
           [row + [int(distribution.loc[row[0], s]) for s in range(6)] for row in criteria],
           [6, 60, 7, 10, 10, 10, 10, 8] + [12] * 6, 4)
-    sheet("Theo kênh", ["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng", "Trong đó bị loại"],
-          channel_rows(results), [40, 14, 14, 14, 14, 10, 12])
+    channels = sheet("Theo kênh", ["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng",
+                                   "Trong đó bị loại"],
+                     channel_rows(results), [40, 14, 14, 14, 14, 10, 12])
+    channels.append([])
+    channels.append([suppression_legend()])
     images = book.create_sheet("Biểu đồ")
     anchor = 1
     for kind in REPORT_CHARTS:
@@ -349,6 +365,7 @@ def pdf(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
     story.append(p("V. Số phiếu theo kênh", heading))
     story.append(table(["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng", "Bị loại"],
                        channel_rows(results), [56, 20, 22, 16, 26, 14, 14], 1))
+    story.append(p(suppression_legend(), body))
     story.append(p("VI. Biểu đồ", heading))
     for kind in REPORT_CHARTS:
         picture = Image(io.BytesIO(charts[kind]))
