@@ -339,6 +339,10 @@ def test_no_audit_route_changes_a_response(collected, client, login, db, app):
                       "/audit/responses/<int:rid>/outcome", "/audit/responses/<int:rid>/review"]
     assert not any({"PUT", "PATCH", "DELETE"} & r.methods for r in app.url_map.iter_rules()
                    if r.endpoint.startswith("audit."))
+    from survey_app.services import contacts
+
+    contacts.store_contact(1, "0912345678", True)  # drawable: its respondent can be asked
+    db.session.commit()
     before = _responses_snapshot(db)
     login("mttq")
     assert _post(client, "/audit/demo", "/audit/demo/checkpoint").status_code == 302
