@@ -245,7 +245,7 @@ def plan_bulk(campaign: Campaign, filters: Filters, state: str, reason: str,
             kept += 1
         else:
             changes.append(rid)
-            overturned += before is not None and before.state != state
+            overturned += int(before is not None and before.state != state)
     seen = [[rid, latest[rid].id if rid in latest else 0] for rid in ids]
     fingerprint = hashlib.sha256(canonical_json(
         {"seen": seen, "state": state, "reason": reason, "overwrite": bool(overwrite)}
