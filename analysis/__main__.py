@@ -188,11 +188,13 @@ def _run_resample(args) -> int:
         p = result.recorded
         print(f"Draw recorded in ledger entry {result.recorded_seq}: seed {p.get('seed')}, "
               f"rate {p.get('rate')}, flagged records x{p.get('oversample_flagged')}, "
-              f"{p.get('population')} responses chained up to entry {p.get('as_of_seq')}.")
+              f"{p.get('population')} re-contactable of the {result.considered} responses "
+              f"chained up to entry {p.get('as_of_seq')}.")
     else:
         print(f"No draw with seed {args.seed} and rate {args.rate:g} is recorded in the "
-              f"ledger: drawing from all {result.population} responses of the bundle "
-              f"({result.flagged} flagged in audit.csv).")
+              f"ledger: drawing from the {result.population} re-contactable of the "
+              f"{result.considered} responses of the bundle ({result.flagged} flagged in "
+              "audit.csv).")
     for note in result.notes:
         print(f"Note: {note}.")
     verdict = {True: " — MATCH: the same records as the ledger names",

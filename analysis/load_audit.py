@@ -26,6 +26,14 @@ COLLECTOR_SQL = """
          WHEN r.form_id IS NOT NULL THEN 'invitation'
          ELSE r.channel END
 """
+# Whether a response's respondent can be re-contacted for a re-verification: through the
+# collector a numbered paper form was issued to, or a phone number left with consent (only
+# whether one is kept is read here, never the number).
+RECONTACT_SQL = """
+    CASE WHEN fb.id IS NOT NULL THEN 1 ELSE 0 END AS paper_form,
+    CASE WHEN EXISTS (SELECT 1 FROM recheck_contact rc WHERE rc.response_id = r.id)
+         THEN 1 ELSE 0 END AS phone_kept
+"""
 QUALITY_COLUMNS = ["response_id", "agency_code", "channel", "collector", "form_serial",
                    "submitted_at", "duration_s", "client_hash", "device_hash", "answers",
                    "paper_entries"]
@@ -117,12 +125,25 @@ def collectors(conn, campaign_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["response_id", "collector"])
 
 
+def recontact(conn, campaign_id: int) -> pd.DataFrame:
+    """response_id, paper_form, phone_kept (booleans) for every response of the campaign
+    (id order): how its respondent could be re-contacted (audit.csv carries both)."""
+    rows = conn.execute(text(f"""
+        SELECT r.id, {RECONTACT_SQL} FROM response r
+        LEFT JOIN issued_form f ON f.id = r.form_id
+        LEFT JOIN form_batch fb ON fb.id = f.batch_id
+        WHERE r.campaign_id = :c ORDER BY r.id"""), {"c": campaign_id}).all()
+    frame = pd.DataFrame(rows, columns=["response_id", "paper_form", "phone_kept"])
+    return frame.astype({"response_id": "int64", "paper_form": "bool", "phone_kept": "bool"})
+
+
 def population(conn, campaign_id: int, as_of_seq: int) -> pd.DataFrame:
     """The responses chained in the campaign's ledger at or before entry ``as_of_seq``:
-    response_id, agency_code, channel, collector (id order). Any entry up to a head the
-    caller has read is committed, so this set is exactly reproducible from the bundle."""
+    response_id, agency_code, channel, collector, paper_form, phone_kept (id order). Any
+    entry up to a head the caller has read is committed, so this set is exactly
+    reproducible from the bundle."""
     rows = conn.execute(text(f"""
-        SELECT r.id, a.code, r.channel, {COLLECTOR_SQL} AS collector
+        SELECT r.id, a.code, r.channel, {COLLECTOR_SQL} AS collector, {RECONTACT_SQL}
         FROM ledger_entry le
         JOIN response r ON r.receipt_code = le.ref AND r.campaign_id = le.campaign_id
         JOIN agency a ON a.id = r.agency_id
@@ -131,4 +152,6 @@ def population(conn, campaign_id: int, as_of_seq: int) -> pd.DataFrame:
         WHERE le.id BETWEEN :first AND :last AND le.kind = 'response'
         ORDER BY r.id"""), dict(zip(("first", "last"), chain_ids(campaign_id, as_of_seq),
                                    strict=True))).all()
-    return pd.DataFrame(rows, columns=["response_id", "agency_code", "channel", "collector"])
+    frame = pd.DataFrame(rows, columns=["response_id", "agency_code", "channel", "collector",
+                                        "paper_form", "phone_kept"])
+    return frame.astype({"paper_form": "bool", "phone_kept": "bool"})

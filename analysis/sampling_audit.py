@@ -14,9 +14,17 @@ The draw (:func:`draw_sample`), precisely, so that it can be re-implemented else
    ``n_h = ceil(rate × N_h)`` draws (at least one: every collector's work is checked),
    the records with the largest keys (ties: the lower response id).
 
+The population is the responses that can be re-contacted (:func:`recontactable`): those
+that came through a numbered paper form issued to a collector (answered on the paper or
+through its QR code), and those whose respondent left a phone number with consent. An
+open-link, kiosk (API) or invitation response without a number is never drawn: nobody
+could ask its respondent. The bundle's ``audit.csv`` carries, per response, the collector,
+the flags, ``paper_form`` and ``phone_kept`` (whether a number is kept at export; never the
+number); the "sample" ledger event records which responses had a number when it was drawn
+(``phone_contacts``), since numbers are erased once checked.
+
 The collector is the person a numbered paper form (or its QR link) was issued to; other
-responses are labelled ``open``, ``api`` or ``invitation``. The bundle's ``audit.csv``
-carries it, with each response's flags.
+responses are labelled ``open``, ``api`` or ``invitation``.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from .ledger import parse_payload
 
 __all__ = [
     "OUTCOMES",
+    "recontactable",
     "Resample",
     "draw_sample",
     "falsification_report",
@@ -45,6 +54,7 @@ __all__ = [
 
 OUTCOMES = ("confirmed", "not_confirmed", "unreachable", "answers_differ")
 SAMPLE_COLUMNS = ["response_id", "agency_code", "collector", "flagged"]
+AUDIT_COLUMNS = ["response_id", "collector", "flags", "paper_form", "phone_kept"]
 
 
 def _check(rate, seed, oversample_flagged) -> None:
@@ -59,6 +69,18 @@ def _check(rate, seed, oversample_flagged) -> None:
 def stratum_size(rate: float, n: int) -> int:
     """ceil(rate × n), computed on the decimal value (0.1 × 30 is 3, not 4)."""
     return min(n, max(1, math.ceil(round(rate * n, 9)))) if n else 0
+
+
+def recontactable(population: pd.DataFrame, phone_ids=None) -> pd.Series:
+    """Which records of ``population`` may be drawn: a numbered paper form issued to a
+    collector (``paper_form``), or a phone number left with consent — the ids in
+    ``phone_ids`` when given (as a recorded draw names them), else ``phone_kept``."""
+    paper = population["paper_form"].astype(bool)
+    if phone_ids is None:
+        phone = population["phone_kept"].astype(bool)
+    else:
+        phone = population["response_id"].astype("int64").isin({int(i) for i in phone_ids})
+    return paper | phone
 
 
 def draw_sample(population: pd.DataFrame, *, rate: float, seed: int, flagged=(),
@@ -151,10 +173,11 @@ def read_bundle_population(path) -> tuple[pd.DataFrame, dict[int, int], list[tup
         responses = pd.DataFrame([[r[i] for i in cols] for r in rows],
                                  columns=["response_id", "agency_code", "channel"])
         audit_rows = _csv(zf, "audit.csv")
-        if next(audit_rows, None) != ["response_id", "collector", "flags"]:
+        audit_header = next(audit_rows, None)
+        if audit_header not in (AUDIT_COLUMNS, AUDIT_COLUMNS[:3]):
             raise BundleFormatError("audit.csv does not have the columns "
-                                    "response_id,collector,flags")
-        audit = pd.DataFrame(list(audit_rows), columns=["response_id", "collector", "flags"])
+                                    + ",".join(AUDIT_COLUMNS))
+        audit = pd.DataFrame(list(audit_rows), columns=audit_header)
         seqs: dict[int, int] = {}
         samples: list[tuple[int, dict]] = []
         ledger = _csv(zf, "ledger.csv")
@@ -175,6 +198,9 @@ def read_bundle_population(path) -> tuple[pd.DataFrame, dict[int, int], list[tup
     merged = responses.merge(audit, on="response_id", how="left")
     merged = merged.assign(collector=merged["collector"].fillna(merged["channel"]),
                            flags=merged["flags"].fillna(""))
+    if "paper_form" in merged:  # bundles written before these columns lack them
+        merged = merged.assign(**{c: merged[c].fillna("0").isin(["1", "True", "true"])
+                                  for c in ("paper_form", "phone_kept")})
     return merged, seqs, samples
 
 
@@ -183,6 +209,9 @@ class Resample:
     selected: list[int]
     population: int
     flagged: int
+    #: responses in the bundle (or chained up to the recorded draw) before keeping the
+    #: re-contactable ones
+    considered: int = 0
     recorded_seq: int | None = None
     recorded: dict | None = None
     notes: list[str] = field(default_factory=list)
@@ -211,7 +240,14 @@ def resample_bundle(path, *, seed: int, rate: float,
         seq, payload = matching[-1]
         as_of = int(payload["as_of_seq"])
         in_pop = responses["response_id"].map(seqs).le(as_of).fillna(False)
-        population = responses[in_pop.to_numpy(dtype=bool)]
+        chained = responses[in_pop.to_numpy(dtype=bool)]
+        if "phone_contacts" not in payload:
+            population = chained  # a draw made before only re-contactable ones were drawn
+        elif "paper_form" not in chained:
+            raise BundleFormatError("audit.csv lacks the paper_form column this draw needs")
+        else:
+            keep = recontactable(chained, payload["phone_contacts"])
+            population = chained[keep.to_numpy(dtype=bool)]
         flagged = [int(i) for i in payload.get("flagged", [])]
         oversample = float(payload.get("oversample_flagged", 2.0))
         now_flagged = set(population.loc[population["flags"] != "", "response_id"])
@@ -220,12 +256,17 @@ def resample_bundle(path, *, seed: int, rate: float,
                          f"used the {len(flagged)} flagged when it was made (as the ledger "
                          "records)")
     else:
-        seq, payload = None, None
-        population = responses
+        seq, payload, chained = None, None, responses
+        if "paper_form" in responses:
+            population = responses[recontactable(responses).to_numpy(dtype=bool)]
+        else:
+            population = responses
+            notes.append("audit.csv has no paper_form/phone_kept columns (an older bundle): "
+                         "drawing from every response")
         flagged = list(population.loc[population["flags"] != "", "response_id"])
         oversample = 2.0 if oversample_flagged is None else float(oversample_flagged)
     drawn = draw_sample(population, rate=rate, seed=seed, flagged=flagged,
                         oversample_flagged=oversample)
     return Resample(selected=[int(i) for i in drawn["response_id"]],
                     population=len(population), flagged=len(set(flagged)),
-                    recorded_seq=seq, recorded=payload, notes=notes)
+                    considered=len(chained), recorded_seq=seq, recorded=payload, notes=notes)

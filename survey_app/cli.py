@@ -97,6 +97,11 @@ def _stage(path: Path, data: bytes) -> Path:
     return Path(tmp)
 
 
+ALLOW_LOCAL_HELP = ("Print even though PUBLIC_BASE_URL is not a public https address "
+                    "(a test print: its QR codes open nowhere else).")
+ALLOW_LOCAL_HOW = "thêm --allow-local-url"
+
+
 def register_commands(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db():
@@ -205,11 +210,13 @@ def register_commands(app: Flask) -> None:
     @click.option("--campaign", "campaign_code", required=True, help="Campaign code.")
     @click.option("--agency", "agency_code", required=True, help="Agency code (in scope).")
     @click.option("--out", required=True, help="Output file: .pdf, .png or .svg.")
+    @click.option("--allow-local-url", is_flag=True, help=ALLOW_LOCAL_HELP)
     @transactional
-    def poster(campaign_code, agency_code, out):
+    def poster(campaign_code, agency_code, out, allow_local_url):
         """Write the A4 poster (QR code and short link) of an agency's open link."""
         path = _output_path(out, issuance.POSTER_FORMATS, "--out")
         _, agency, scope = issuance.get_scope(campaign_code, agency_code)
+        issuance.check_print_url(allow_local_url, ALLOW_LOCAL_HOW)
         staged = _stage(path, issuance.poster(scope, path.suffix.lower().lstrip(".")))
         mask = os.umask(0o022)
         os.umask(mask)
@@ -229,8 +236,10 @@ def register_commands(app: Flask) -> None:
     @click.option("--out", required=True, help="PDF to print: one numbered form per serial.")
     @click.option("--csv", "csv_out", help="Also write serial,url as CSV (the links are secret).")
     @click.option("--deadline", help="Day the forms are due back, YYYY-MM-DD.")
+    @click.option("--allow-local-url", is_flag=True, help=ALLOW_LOCAL_HELP)
     @transactional
-    def issue_forms(campaign_code, agency_code, count, collector, out, csv_out, deadline):
+    def issue_forms(campaign_code, agency_code, count, collector, out, csv_out, deadline,
+                    allow_local_url):
         """Issue numbered paper forms, each with its own single-use link."""
         pdf_path = _output_path(out, ("pdf",), "--out")
         csv_path = _output_path(csv_out, ("csv",), "--csv") if csv_out else None
@@ -243,6 +252,9 @@ def register_commands(app: Flask) -> None:
             raise ServiceError(f"--count '{count}' không phải số nguyên.") from None
         campaign, agency, _ = issuance.get_scope(campaign_code, agency_code)
         batch, forms = issuance.issue_batch(campaign, agency, count, collector, due)
+        # After the batch's own checks (so that their reasons come first); refused, the
+        # transaction is rolled back: no batch, no form, the numbering untouched.
+        issuance.check_print_url(allow_local_url, ALLOW_LOCAL_HOW)
         pdf, csv_text = issuance.forms_files(batch, forms)
         # The links exist only in these files: the batch is committed only once both are
         # written, and the files appear under their names only once it is committed.

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 
 from analysis import ledger as chain
 from analysis import load as loader
-from analysis import quality
+from analysis import load_audit, quality, sampling_audit
 
 from .extensions import db
 from .models import Campaign, LedgerCheckpoint, LedgerEntry, canonical_json, utcnow
@@ -170,8 +170,11 @@ def export_bundle(campaign: Campaign, path) -> dict:
 
         audited, flags = campaign_flags(campaign, cached=False)
         per = quality.flags_per_response(flags)
-        zf.writestr("audit.csv", _csv_bytes(["response_id", "collector", "flags"], [
-            (rid, collector, per.get(rid, "")) for rid, collector in
+        # How each respondent could be re-contacted (never the phone number itself).
+        reach = load_audit.recontact(conn, campaign.id).set_index("response_id")
+        zf.writestr("audit.csv", _csv_bytes(sampling_audit.AUDIT_COLUMNS, [
+            (rid, collector, per.get(rid, ""), int(reach.at[rid, "paper_form"]),
+             int(reach.at[rid, "phone_kept"])) for rid, collector in
             zip(audited["response_id"], audited["collector"], strict=True)]))
         with zf.open("ledger.csv", "w") as fh:
             fh.write(b"seq,kind,ref,at,prev_hash,hash,payload\n")

@@ -516,6 +516,10 @@ class PaperEntry(db.Model):
     clerk_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     answers: Mapped[str] = mapped_column(Text)
     entered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A keyed hash of the re-check phone number keyed with this entry (None: none), for
+    # comparing double entries; the number itself goes to RecheckContact once the form
+    # counts, and this is cleared then.
+    contact_digest: Mapped[str | None] = mapped_column(String(64))
 
     form: Mapped[IssuedForm] = relationship()
     clerk: Mapped[User] = relationship()

@@ -5,6 +5,7 @@ reconciliation counts on a constructed campaign."""
 import csv
 import io
 import json
+import re
 import zipfile
 from datetime import date, timedelta
 
@@ -158,29 +159,133 @@ def test_indices_with_and_without_rejected(collected, client, login, db):
     assert "100.00" in client.get("/audit/demo").text
 
 
+BULK = "/audit/demo/responses/review"
+
+
+def _fingerprint(page: str) -> str:
+    return re.search(r'name="fingerprint" type="hidden" value="([0-9a-f]{64})"', page).group(1)
+
+
+def _bulk_preview(client, listing: str, **data):
+    """The bulk form of the listing, filled in and sent: the preview (nothing written)."""
+    page = client.get(listing)
+    filters = dict(p.split("=", 1) for p in listing.partition("?")[2].split("&") if p)
+    return client.post(BULK, data={"csrf_token": csrf_token(page.text), **filters, **data})
+
+
+def _bulk_confirm(client, listing: str, preview, **data):
+    """The preview's confirmation, carrying the same selection."""
+    filters = dict(p.split("=", 1) for p in listing.partition("?")[2].split("&") if p)
+    return client.post(BULK, data={"csrf_token": csrf_token(preview.text), **filters, **data,
+                                   "fingerprint": _fingerprint(preview.text)})
+
+
+def _states(db) -> dict[int, str]:
+    rows = db.session.execute(select(ResponseReview.response_id, ResponseReview.state)
+                              .order_by(ResponseReview.id)).all()
+    return dict(rows)
+
+
 def test_bulk_review_of_a_flagged_set(collected, client, login, db):
     login("mttq")
     listing = "/audit/demo/responses?agency=X-SONDUONG&flag=straight_lining"
     page = client.get(listing)
     assert page.status_code == 200
     assert "2 trong 5 phiếu" in page.text
-    form = {"csrf_token": csrf_token(page.text), "agency": "X-SONDUONG",
-            "flag": "straight_lining", "decision": "has_issues",
-            "reason": "Chọn một mức cho mọi câu"}
-    # the set the auditor saw has changed (or was guessed): nothing is decided
-    resp = client.post("/audit/demo/responses/review", data={**form, "expected": "3"})
-    assert resp.status_code == 400 and "Tập phiếu đã thay đổi" in resp.text
-    assert db.session.scalar(select(ResponseReview.id)) is None
-    resp = client.post("/audit/demo/responses/review", data={**form, "expected": "2"})
+    decision = {"decision": "has_issues", "reason": "Chọn một mức cho mọi câu"}
+    preview = _bulk_preview(client, listing, **decision)
+    assert preview.status_code == 200
+    assert "sẽ thay đổi 2 phiếu" in preview.text and "lật lại 0 quyết định" in preview.text
+    assert db.session.scalar(select(ResponseReview.id)) is None  # a preview writes nothing
+    resp = _bulk_confirm(client, listing, preview, **decision)
     assert resp.status_code == 302
-    decided = db.session.execute(select(ResponseReview.response_id, ResponseReview.state)
-                                 .order_by(ResponseReview.response_id)).all()
-    assert decided == [(3, "has_issues"), (4, "has_issues")]
+    assert _states(db) == {3: "has_issues", 4: "has_issues"}
     assert db.session.scalar(select(LedgerEntry.id).filter_by(kind="review", seq=7)) is not None
     # deciding the same again is not a new decision
-    resp = client.post("/audit/demo/responses/review", data={**form, "expected": "2"})
-    assert resp.status_code == 302
+    preview = _bulk_preview(client, listing, **decision)
+    assert "sẽ thay đổi 0 phiếu" in preview.text and "2 phiếu đã có đúng" in preview.text
+    assert _bulk_confirm(client, listing, preview, **decision).status_code == 302
     assert len(db.session.scalars(select(ResponseReview)).all()) == 2
+
+
+def test_no_bulk_decision_is_preselected(collected, client, login):
+    login("mttq")
+    page = client.get("/audit/demo/responses").text
+    form = page[page.index(f'action="{BULK}"'):]
+    options = re.findall(r"<option[^>]*>", form[form.index('name="decision"'):])
+    assert options[0] in ('<option value="">', '<option selected value="">')  # "— chọn —"
+    assert not any("selected" in o for o in options[1:4])
+    assert 'name="overwrite"' in form and "checked" not in form
+
+
+def test_bulk_approval_keeps_an_individual_rejection(collected, client, login, db):
+    login("mttq")
+    assert _post(client, "/audit/responses/3", "/audit/responses/3/review",
+                 decision="rejected", reason="Chọn một mức cho mọi câu").status_code == 302
+    listing = "/audit/demo/responses?agency=X-SONDUONG"
+    approve = {"decision": "approved", "reason": "Đã xem cả lô"}
+    preview = _bulk_preview(client, listing, **approve)
+    assert preview.status_code == 200
+    assert "sẽ thay đổi 3 phiếu" in preview.text and "lật lại 0 quyết định" in preview.text
+    assert "1 phiếu đã có quyết định được giữ nguyên" in preview.text
+    resp = _bulk_confirm(client, listing, preview, **approve)
+    assert resp.status_code == 302
+    assert _states(db) == {3: "rejected", 1: "approved", 2: "approved", 4: "approved"}
+    assert client.get("/audit/responses/3").text.count("Loại bỏ") >= 1
+
+    # chosen explicitly, the bulk decision overturns it — and the preview says so
+    preview = _bulk_preview(client, listing, overwrite="y", **approve)
+    assert "sẽ thay đổi 1 phiếu" in preview.text and "lật lại 1 quyết định" in preview.text
+    assert 'name="overwrite" value="y"' in preview.text
+    resp = _bulk_confirm(client, listing, preview, overwrite="y", **approve)
+    assert resp.status_code == 302
+    latest = db.session.scalars(select(ResponseReview).filter_by(response_id=3)
+                                .order_by(ResponseReview.id.desc())).first()
+    assert (latest.state, latest.reason) == ("approved", "Đã xem cả lô")
+    assert len(db.session.scalars(select(ResponseReview)).all()) == 5
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"decision": "", "reason": "Đã xem"}, "chưa chọn quyết định"),
+    ({"decision": "approved", "reason": ""}, "cần ghi lý do cho quyết định hàng loạt"),
+    ({"decision": "approved", "reason": "   "}, "cần ghi lý do cho quyết định hàng loạt"),
+    ({"decision": "approved", "reason": "gọi 0912 345 678"}, "số điện thoại"),
+])
+def test_bulk_decision_needs_a_decision_and_a_reason(collected, client, login, db, data,
+                                                     message):
+    login("mttq")
+    listing = "/audit/demo/responses?agency=X-SONDUONG"
+    resp = _bulk_preview(client, listing, **data)
+    assert resp.status_code == 400 and message in resp.text
+    assert "Xác nhận ghi" not in resp.text
+    # nor can the confirmation be sent without them
+    good = _bulk_preview(client, listing, decision="approved", reason="Đã xem")
+    resp = _bulk_confirm(client, listing, good, **data)
+    assert resp.status_code == 400 and message in resp.text
+    assert db.session.scalar(select(ResponseReview.id)) is None
+    assert db.session.scalar(select(LedgerEntry.id).filter_by(kind="review")) is None
+
+
+def test_bulk_decision_refused_when_the_set_changed_since_the_preview(collected, client,
+                                                                      login, db):
+    login("mttq")
+    listing = "/audit/demo/responses?agency=X-SONDUONG"
+    approve = {"decision": "approved", "reason": "Đã xem cả lô"}
+    preview = _bulk_preview(client, listing, **approve)
+    answer_open(collected, varied(9))  # one more response matches the filter now
+    resp = _bulk_confirm(client, listing, preview, **approve)
+    assert resp.status_code == 400 and "đã thay đổi từ lúc xem trước" in resp.text
+    preview = _bulk_preview(client, listing, **approve)
+    # someone decides about one of them meanwhile: refused too
+    assert _post(client, "/audit/responses/1", "/audit/responses/1/review",
+                 decision="rejected", reason="Khác").status_code == 302
+    resp = _bulk_confirm(client, listing, preview, **approve)
+    assert resp.status_code == 400 and "đã thay đổi từ lúc xem trước" in resp.text
+    # the decision or the reason altered in the confirmation: refused
+    preview = _bulk_preview(client, listing, **approve)
+    resp = _bulk_confirm(client, listing, preview, decision="approved", reason="Khác")
+    assert resp.status_code == 400
+    assert _states(db) == {1: "rejected"}
 
 
 @pytest.mark.parametrize("role", ["officer", "clerk"])
@@ -192,7 +297,7 @@ def test_officers_and_clerks_cannot_review(collected, client, login, make_user, 
     token = csrf_token(client.get("/staff").text)
     for path, data in [
         ("/audit/responses/1/review", {"decision": "rejected", "reason": "x"}),
-        ("/audit/demo/responses/review", {"decision": "approved", "expected": "5"}),
+        ("/audit/demo/responses/review", {"decision": "approved", "reason": "x"}),
         ("/audit/responses/1/outcome", {"outcome": "confirmed"}),
         ("/audit/demo/reverify/draw", {"rate_pct": "50", "seed": "1", "oversample": "2"}),
         ("/audit/demo/checkpoint", {}),
@@ -234,6 +339,10 @@ def test_no_audit_route_changes_a_response(collected, client, login, db, app):
                       "/audit/responses/<int:rid>/outcome", "/audit/responses/<int:rid>/review"]
     assert not any({"PUT", "PATCH", "DELETE"} & r.methods for r in app.url_map.iter_rules()
                    if r.endpoint.startswith("audit."))
+    from survey_app.services import contacts
+
+    contacts.store_contact(1, "0912345678", True)  # drawable: its respondent can be asked
+    db.session.commit()
     before = _responses_snapshot(db)
     login("mttq")
     assert _post(client, "/audit/demo", "/audit/demo/checkpoint").status_code == 302
@@ -243,10 +352,9 @@ def test_no_audit_route_changes_a_response(collected, client, login, db, app):
                  outcome="answers_differ", note="CC1 khác").status_code == 302
     assert _post(client, "/audit/responses/1", "/audit/responses/1/review",
                  decision="rejected", reason="Trả lời khác khi phúc tra").status_code == 302
-    page = client.get("/audit/demo/responses")
-    assert client.post("/audit/demo/responses/review", data={
-        "csrf_token": csrf_token(page.text), "expected": "5", "decision": "approved"}
-    ).status_code == 302
+    approve = {"decision": "approved", "reason": "Đã xem"}
+    preview = _bulk_preview(client, "/audit/demo/responses", **approve)
+    assert _bulk_confirm(client, "/audit/demo/responses", preview, **approve).status_code == 302
     assert _post(client, "/audit/responses/1", "/audit/responses/1/correct",
                  reason="Nhập nhầm", **{"new-TC1": "1"}).status_code == 403
     login("admin")

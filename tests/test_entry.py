@@ -384,3 +384,97 @@ def test_roles(demo, paper_form, double_entry, make_user, db):
     assert count(db, Response) == 0 and count(db, PaperEntry) == 1
     anonymous = demo.test_client()
     assert "/auth/login" in anonymous.get(f"/entry/form/{serial}").headers["Location"]
+
+
+# --- the re-check consent box and phone number on the paper form --------------------------
+
+PHONE = "0912 345 678"
+
+
+def _switch(client, login, username):
+    """The one test browser, signed out and in again as `username` (the login fixture)."""
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client.get("/staff").text)})
+    login(username)
+    return client
+
+
+def _contacts(db) -> list[tuple[int, str]]:
+    from survey_app.models import RecheckContact
+
+    db.session.expire_all()
+    return db.session.execute(select(RecheckContact.response_id, RecheckContact.phone)).all()
+
+
+def test_clerk_keys_consent_and_phone_kept_apart(demo, paper_form, client, login, db):
+    serial, _ = paper_form()
+    login("nhaplieu")
+    page = client.get(f"/entry/form/{serial}").text
+    assert 'name="recheck_consent"' in page and 'name="recheck_phone"' in page
+    resp = key_in(client, serial, recheck_consent="y", recheck_phone=PHONE, **answers())
+    assert resp.status_code == 302
+    response = db.session.scalars(select(Response)).one()
+    assert _contacts(db) == [(response.id, "0912345678")]
+    assert "912" not in response.answers and "recheck" not in response.answers
+    from survey_app.models import LedgerEntry
+
+    assert all("912345678" not in p for p in db.session.scalars(select(LedgerEntry.payload)))
+
+
+@pytest.mark.parametrize("contact, message", [
+    ({"recheck_phone": PHONE}, "cần đánh dấu đồng ý"),
+    ({"recheck_consent": "y"}, "chưa nhập số điện thoại"),
+    ({"recheck_consent": "y", "recheck_phone": "12345"}, "Số điện thoại không hợp lệ"),
+])
+def test_phone_without_consent_or_invalid_is_refused(demo, paper_form, client, login, db,
+                                                     contact, message):
+    serial, _ = paper_form()
+    login("nhaplieu")
+    resp = key_in(client, serial, **contact, **answers(TC1="3"))
+    assert resp.status_code == 400 and message in resp.text
+    # everything typed is kept on the page, nothing is stored
+    assert 'name="TC1" value="3"' in resp.text
+    if "recheck_phone" in contact:
+        assert f'value="{contact["recheck_phone"]}"' in resp.text
+    assert count(db, Response) == 0 and _contacts(db) == []
+
+
+def test_double_entry_must_agree_on_the_phone_too(demo, paper_form, double_entry, make_user,
+                                                  client, login, db):
+    agreed, _ = paper_form()
+    differ, _ = paper_form()
+    make_user("nhaplieu2", "clerk")
+    login("nhaplieu")
+    for serial in (agreed, differ):
+        assert key_in(client, serial, recheck_consent="y", recheck_phone=PHONE,
+                      **answers()).status_code == 302
+    # until the form counts, an entry keeps no number, only a keyed hash of it
+    stored = db.session.execute(select(PaperEntry.answers, PaperEntry.contact_digest)).all()
+    assert all("912" not in a and d and "912" not in d for a, d in stored)
+    _switch(client, login, "nhaplieu2")
+    assert key_in(client, agreed, recheck_consent="y", recheck_phone="+84912345678",
+                  **answers()).status_code == 302
+    assert key_in(client, differ, recheck_consent="y", recheck_phone="0987 654 321",
+                  **answers()).status_code == 302
+    (counted_form,) = db.session.scalars(select(Response)).all()
+    assert counted_form.form.serial == agreed
+    assert _contacts(db) == [(counted_form.id, "0912345678")]
+    assert db.session.scalar(select(PaperEntry.contact_digest).join(IssuedForm).where(
+        IssuedForm.serial == agreed, PaperEntry.contact_digest.is_not(None))) is None
+
+    # same answers, another number: the form waits for the supervisor, who reads the paper
+    _switch(client, login, "admin")
+    page = client.get(f"/entry/disagreements/{differ}")
+    assert page.status_code == 200 and "lệch nhau về số điện thoại" in page.text
+    assert "0987" not in page.text and "0912" not in page.text
+    resp = client.post(f"/entry/disagreements/{differ}", data={
+        "csrf_token": csrf_token(page.text), "recheck_phone": "0987654321", **answers()})
+    assert resp.status_code == 400 and "cần đánh dấu đồng ý" in resp.text
+    resp = client.post(f"/entry/disagreements/{differ}", data={
+        "csrf_token": csrf_token(page.text), "recheck_consent": "y",
+        "recheck_phone": "0987654321", **answers()})
+    assert resp.status_code == 302
+    settled = db.session.scalars(select(Response).where(Response.id != counted_form.id)).one()
+    assert sorted(_contacts(db)) == sorted([(counted_form.id, "0912345678"),
+                                            (settled.id, "0987654321")])
+    assert db.session.scalar(select(func.count()).select_from(PaperEntry).where(
+        PaperEntry.contact_digest.is_not(None))) == 0

@@ -151,7 +151,7 @@ def _answer(db, serial: str, channel: str) -> None:
 def test_cli_poster_pdf_qr_is_the_agency_open_url(demo, runner, db, tmp_path):
     out = tmp_path / "poster.pdf"
     result = runner.invoke(args=["poster", "--campaign", "demo", "--agency", AGENCY,
-                                 "--out", str(out)])
+                                 "--out", str(out), "--allow-local-url"])
     assert result.exit_code == 0, result.output
     url = _open_url(db)
     assert re.fullmatch(rf"{BASE}/k/[a-z0-9]{{7}}", url)
@@ -168,7 +168,7 @@ def test_cli_poster_png_and_svg(demo, runner, db, tmp_path):
     png, svg = tmp_path / "poster.png", tmp_path / "poster.SVG"
     for out in (png, svg):
         result = runner.invoke(args=["poster", "--campaign", "demo", "--agency", AGENCY,
-                                     "--out", str(out)])
+                                     "--out", str(out), "--allow-local-url"])
         assert result.exit_code == 0, result.output
     assert png.read_bytes().startswith(b"\x89PNG")
     assert zbar(png) == [url]
@@ -206,7 +206,7 @@ def _issue_cli(runner, folder: Path, count: int = 3, name: str = "forms", *extra
     return runner.invoke(args=[
         "issue-forms", "--campaign", "demo", "--agency", AGENCY, "--count", str(count),
         "--collector", "Nguyễn Văn A", "--out", str(folder / f"{name}.pdf"),
-        "--csv", str(folder / f"{name}.csv"), *extra])
+        "--csv", str(folder / f"{name}.csv"), "--allow-local-url", *extra])
 
 
 def test_cli_issue_forms_prints_distinct_single_use_links(demo, runner, db, tmp_path):
@@ -306,7 +306,8 @@ def test_cli_issue_forms_write_failure_rolls_back(demo, runner, db, tmp_path):
     folder.mkdir()
     result = runner.invoke(args=[
         "issue-forms", "--campaign", "demo", "--agency", AGENCY, "--count", "2",
-        "--collector", "A", "--out", str(folder / "forms.pdf"), "--csv", "/proc/forms.csv"])
+        "--collector", "A", "--out", str(folder / "forms.pdf"), "--csv", "/proc/forms.csv",
+        "--allow-local-url"])
     assert result.exit_code == 1
     assert "Không ghi được tệp '/proc/forms.csv'" in result.output
     _nothing_issued(db)
@@ -317,7 +318,8 @@ def test_printed_links_open_the_right_form(demo, app, runner, client, db, tmp_pa
     if "citizen" not in app.blueprints:
         pytest.skip("citizen blueprint not there yet")
     assert runner.invoke(args=["poster", "--campaign", "demo", "--agency", AGENCY,
-                               "--out", str(tmp_path / "p.pdf")]).exit_code == 0
+                               "--out", str(tmp_path / "p.pdf"),
+                               "--allow-local-url"]).exit_code == 0
     (page,) = pdf_pages(tmp_path / "p.pdf", tmp_path / "poster", first=1)
     (open_url,) = zbar(page)
     result = _issue_cli(runner, tmp_path, 2)
@@ -419,7 +421,7 @@ def test_issue_via_admin_page_downloads_zip(demo, client, login, db):
     assert page.status_code == 200
     assert f'<option selected value="{AGENCY}">' in page.text
     resp = _post(client, "/admin/campaigns/demo/issue", agency=AGENCY, count="2",
-                 collector="Trần Thị B", deadline="2099-06-30")
+                 collector="Trần Thị B", deadline="2099-06-30", allow_local_url="y")
     assert resp.status_code == 200, resp.text[-2000:]
     assert resp.mimetype == "application/zip"
     assert 'filename="forms-DEMO-000001-DEMO-000002.zip"' in resp.headers["Content-Disposition"]
@@ -440,7 +442,7 @@ def test_issue_via_admin_page_downloads_zip(demo, client, login, db):
 def test_issue_page_zip_pdf_decodes_to_the_csv_links(demo, client, login, tmp_path):
     login("admin")
     resp = _post(client, "/admin/campaigns/demo/issue", agency=AGENCY, count="2",
-                 collector="Trần Thị B")
+                 collector="Trần Thị B", allow_local_url="y")
     archive = zipfile.ZipFile(io.BytesIO(resp.data))
     pdf = tmp_path / "forms.pdf"
     pdf.write_bytes(archive.read("forms.pdf"))
@@ -461,7 +463,8 @@ def test_issue_page_zip_pdf_decodes_to_the_csv_links(demo, client, login, tmp_pa
 ])
 def test_issue_page_bad_input_stores_nothing(demo, client, login, db, data, message):
     login("admin")
-    form = {"agency": AGENCY, "count": "2", "collector": "Trần Thị B", "deadline": ""}
+    form = {"agency": AGENCY, "count": "2", "collector": "Trần Thị B", "deadline": "",
+            "allow_local_url": "y"}
     form.update(data)
     resp = _post(client, "/admin/campaigns/demo/issue", **form)
     assert resp.status_code == 400
@@ -574,7 +577,7 @@ def test_auditor_reads_but_cannot_issue_or_void(demo, app, client, login, make_u
     ("pdf", "application/pdf"), ("png", "image/png"), ("svg", "image/svg+xml")])
 def test_poster_download_from_admin_page(demo, client, login, db, tmp_path, fmt, mimetype):
     login("mttq")
-    resp = client.get(f"/admin/campaigns/demo/poster/{AGENCY}.{fmt}")
+    resp = client.get(f"/admin/campaigns/demo/poster/{AGENCY}.{fmt}?allow_local_url=y")
     assert resp.status_code == 200
     assert resp.mimetype == mimetype
     assert f"poster-demo-{AGENCY}.{fmt}" in resp.headers["Content-Disposition"]
@@ -614,3 +617,120 @@ def test_issuing_outside_a_request_records_no_user(demo, app, db):
     db.session.expire_all()
     assert db.session.scalar(select(FormBatch)).issued_by_id is None
     assert db.session.scalar(select(AuditLog).filter_by(action="forms.issue")).actor.startswith("cli")
+
+
+# --- the public address printed in QR codes ---------------------------------------------
+
+PUBLIC = "https://khaosat.tuyenquang.gov.vn"
+LOCAL_URLS = ["http://localhost", "http://127.0.0.1:5000", "https://192.168.1.20",
+              "http://khaosat.tuyenquang.gov.vn"]
+
+
+@pytest.mark.parametrize("url, why", [
+    ("http://localhost", "tên máy nội bộ"),
+    ("https://localhost:8443", "tên máy nội bộ"),
+    ("http://127.0.0.1:5000", "loopback"),
+    ("https://[::1]", "loopback"),
+    ("https://10.1.2.3", "mạng nội bộ"),
+    ("https://172.16.0.9", "mạng nội bộ"),
+    ("https://192.168.1.20", "mạng nội bộ"),
+    ("https://169.254.10.1", "link-local"),
+    ("https://[fe80::1]", "link-local"),
+    ("https://khaosat", "không có tên miền"),
+    ("https://khaosat.local", "tên máy nội bộ"),
+    ("http://khaosat.tuyenquang.gov.vn", "không dùng https"),
+    ("khaosat.tuyenquang.gov.vn", "không phải một địa chỉ web hợp lệ"),
+])
+def test_print_url_rule_names_the_fault(url, why):
+    from survey_app.services import issuance
+
+    problem = issuance.print_url_problem(url)
+    assert problem is not None and why in problem and url in problem
+
+
+@pytest.mark.parametrize("url", [PUBLIC, "https://khaosat.tuyenquang.gov.vn:8443/",
+                                 "https://14.225.0.10"])
+def test_print_url_rule_accepts_public_https(url):
+    from survey_app.services import issuance
+
+    assert issuance.print_url_problem(url) is None
+
+
+def _cli_issue_args(folder: Path, *extra: str) -> list[str]:
+    return ["issue-forms", "--campaign", "demo", "--agency", AGENCY, "--count", "2",
+            "--collector", "Nguyễn Văn A", "--out", str(folder / "forms.pdf"),
+            "--csv", str(folder / "forms.csv"), *extra]
+
+
+@pytest.mark.parametrize("app", [{"PUBLIC_BASE_URL": u} for u in LOCAL_URLS], indirect=True)
+def test_cli_refuses_to_print_a_local_url(app, demo, runner, db, tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    url = app.config["PUBLIC_BASE_URL"]
+    result = runner.invoke(args=_cli_issue_args(folder))
+    assert result.exit_code == 1
+    assert f"PUBLIC_BASE_URL '{url}'" in result.output and "--allow-local-url" in result.output
+    assert "không mở được từ điện thoại" in result.output
+    _nothing_issued(db)
+    result = runner.invoke(args=["poster", "--campaign", "demo", "--agency", AGENCY,
+                                 "--out", str(folder / "poster.pdf")])
+    assert result.exit_code == 1 and "--allow-local-url" in result.output
+    assert list(folder.iterdir()) == []
+    # a test print, said so explicitly
+    assert runner.invoke(args=_cli_issue_args(folder, "--allow-local-url")).exit_code == 0
+    assert _count(db, IssuedForm) == 2
+
+
+@pytest.mark.parametrize("app", [{"PUBLIC_BASE_URL": PUBLIC}], indirect=True)
+def test_cli_prints_a_public_https_url_without_asking(app, demo, runner, db, tmp_path):
+    result = runner.invoke(args=_cli_issue_args(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert all(u.startswith(f"{PUBLIC}/f/") for _, u in read_csv(tmp_path / "forms.csv"))
+    result = runner.invoke(args=["poster", "--campaign", "demo", "--agency", AGENCY,
+                                 "--out", str(tmp_path / "poster.svg")])
+    assert result.exit_code == 0, result.output
+    assert f"{PUBLIC}/k/" in result.output
+
+
+@pytest.mark.parametrize("app", [{"PUBLIC_BASE_URL": u} for u in LOCAL_URLS], indirect=True)
+def test_issue_page_asks_to_confirm_a_local_url(app, demo, client, login, db):
+    login("admin")
+    url = app.config["PUBLIC_BASE_URL"]
+    page = client.get("/admin/campaigns/demo/issue")
+    assert f"<code>{url.rstrip('/')}/f/…</code>" in page.text
+    assert 'name="allow_local_url"' in page.text and "vẫn in với địa chỉ này" in page.text
+    resp = _post(client, "/admin/campaigns/demo/issue", agency=AGENCY, count="2",
+                 collector="Trần Thị B")
+    assert resp.status_code == 400 and resp.mimetype == "text/html"
+    assert f"PUBLIC_BASE_URL &#39;{url}&#39;" in resp.text
+    assert "đánh dấu ô xác nhận" in resp.text
+    _nothing_issued(db)
+    resp = _post(client, "/admin/campaigns/demo/issue", agency=AGENCY, count="2",
+                 collector="Trần Thị B", allow_local_url="y")
+    assert resp.status_code == 200 and resp.mimetype == "application/zip"
+    assert _count(db, IssuedForm) == 2
+
+
+@pytest.mark.parametrize("app", [{"PUBLIC_BASE_URL": PUBLIC}], indirect=True)
+def test_issue_page_with_a_public_url_needs_no_confirmation(app, demo, client, login, db):
+    login("admin")
+    page = client.get("/admin/campaigns/demo/issue")
+    assert f"<code>{PUBLIC}/f/…</code>" in page.text and "allow_local_url" not in page.text
+    assert "không mở được" not in client.get("/admin/campaigns/demo").text
+    resp = _post(client, "/admin/campaigns/demo/issue", agency=AGENCY, count="1",
+                 collector="Trần Thị B")
+    assert resp.status_code == 200 and resp.mimetype == "application/zip"
+    url = read_csv(zipfile.ZipFile(io.BytesIO(resp.data)).read("forms.csv").decode())[0][1]
+    assert url.startswith(f"{PUBLIC}/f/")
+    assert client.get(f"/admin/campaigns/demo/poster/{AGENCY}.svg").mimetype == "image/svg+xml"
+
+
+def test_poster_link_asks_to_confirm_a_local_url(demo, client, login, db):
+    login("admin")
+    assert "không mở được từ điện thoại" in client.get("/admin/campaigns/demo").text
+    resp = client.get(f"/admin/campaigns/demo/poster/{AGENCY}.pdf")
+    assert resp.status_code == 400 and resp.mimetype == "text/html"
+    assert f"<code>{_open_url(db)}</code>" in resp.text
+    assert 'name="allow_local_url" value="y"' in resp.text
+    resp = client.get(f"/admin/campaigns/demo/poster/{AGENCY}.pdf?allow_local_url=y")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"

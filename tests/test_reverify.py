@@ -3,6 +3,7 @@ by `python -m analysis resample`), outcomes and the falsification signal, and th
 consented phone numbers kept for it (visible to auditors only, erased after the check,
 never exported)."""
 
+import csv
 import io
 import json
 import re
@@ -148,32 +149,122 @@ def _draw(client, login, rate_pct="34", seed="2718", oversample="2"):
 
 def test_the_draw_is_recorded_and_recomputed_from_the_bundle(fieldwork, client, login, db,
                                                                runner, tmp_path):
+    from survey_app.services import contacts
+
+    contacts.store_contact(11, "0912 345 678", True)  # an open-link answer, with consent
+    db.session.commit()
     _draw(client, login)
     draw = db.session.scalar(select(ReverifyDraw))
     selected = draw.selected_ids
+    # 9 paper forms (Chị Lan's and Anh Minh's) and the one open-link answer with a number;
+    # the other 4 open-link answers cannot be re-contacted
     assert (draw.seed, draw.rate, draw.oversample_flagged, draw.population) == (
-        2718, 0.34, 2.0, 14)
+        2718, 0.34, 2.0, 10)
     # strata: (X-SONDUONG, Chị Lan) 6 → 3, (X-SONDUONG, Anh Minh) 3 → 2,
-    # (X-SONDUONG, open) 3 → 2, (SNV, open) 2 → 1
-    assert len(selected) == 8
+    # (X-SONDUONG, open) 1 → 1
+    assert len(selected) == 6 and 11 in selected
+    assert not set(selected) & {10, 12, 13, 14}
     event = db.session.scalar(select(LedgerEntry).filter_by(kind="sample"))
     payload = json.loads(event.payload)
     assert payload["selected"] == selected and payload["seed"] == 2718
-    assert payload["as_of_seq"] == 14 and payload["flagged"] == [11, 12]
+    assert payload["as_of_seq"] == 14 and payload["flagged"] == [11]
+    assert payload["phone_contacts"] == [11] and "0912" not in event.payload
     assert db.session.scalar(select(AuditLog).filter_by(action="reverify.draw")).actor == "mttq"
 
-    # More responses arrive after the draw: the recorded population stays what it was.
+    # The number is erased once the check is recorded, and more responses arrive after the
+    # draw: the recorded population stays what it was.
+    page = client.get("/audit/responses/11")
+    assert client.post("/audit/responses/11/outcome", data={
+        "csrf_token": csrf_token(page.text), "outcome": "confirmed"}).status_code == 302
+    assert db.session.scalar(select(func.count(RecheckContact.id))) == 0
     answer_open(fieldwork, varied(50))
     bundle = export_bundle(runner, tmp_path)
     code, out = run_analysis("verify", bundle)
     assert code == 0, out
     code, out = run_analysis("resample", bundle, "--seed", "2718", "--rate", "0.34")
     assert code == 0, out
-    assert "MATCH" in out and "14 responses chained up to entry 14" in out
+    assert "MATCH" in out and "10 re-contactable of the 14 responses chained up to entry 14" in out
     assert re.search(r"^selected: (.*)$", out, re.M).group(1).split() == [str(i) for i in selected]
-    # the reverification page shows the command to run
+    # the reverification page shows the command to run, and each paper form's serial and
+    # collector
     page = client.get("/audit/demo/reverify").text
     assert "python -m analysis resample audit-demo.zip --seed 2718 --rate 0.34" in page
+    for rid in selected:
+        if rid <= 9:
+            serial = db.session.get(Response, rid).form.serial
+            collector = "Chị Lan" if rid <= 6 else "Anh Minh"
+            assert re.search(rf"<td>{collector}</td><td><code>{serial}</code></td>", page)
+
+
+def test_the_bundle_says_who_can_be_recontacted_never_the_number(fieldwork, db, runner,
+                                                                 tmp_path):
+    from survey_app.services import contacts
+
+    contacts.store_contact(12, "0912 345 678", True)
+    db.session.commit()
+    bundle = export_bundle(runner, tmp_path)
+    with zipfile.ZipFile(bundle) as zf:
+        rows = list(csv.DictReader(io.TextIOWrapper(zf.open("audit.csv"), encoding="utf-8")))
+    assert list(rows[0]) == ["response_id", "collector", "flags", "paper_form", "phone_kept"]
+    by_id = {int(r["response_id"]): r for r in rows}
+    assert all(by_id[i]["paper_form"] == "1" for i in range(1, 10))
+    assert all(by_id[i]["paper_form"] == "0" for i in range(10, 15))
+    assert [i for i, r in by_id.items() if r["phone_kept"] == "1"] == [12]
+    assert not any("912345678" in ",".join(r.values()) for r in rows)
+
+
+def test_draws_never_include_responses_nobody_can_recontact(fieldwork, client, login, db,
+                                                            runner, tmp_path):
+    """Kiosk (API) and open-link answers without a number are never drawn; paper forms keyed
+    by a clerk (serial and collector) are."""
+    from survey_app.services import api_keys, contacts, reverify
+    from survey_app.services.campaigns import get_campaign
+
+    _, key = api_keys.create_key("Ki-ốt")
+    db.session.commit()
+    kiosk = fieldwork.test_client()
+    for k in range(3):
+        resp = kiosk.post("/api/v1/responses", headers={"Authorization": f"Bearer {key}"},
+                          json={"campaign": "demo", "agency": "X-SONDUONG",
+                                "answers": {c: int(v) for c, v in varied(60 + k).items()}})
+        assert resp.status_code == 201, resp.json
+    ((serial, _path),) = issue(fieldwork, "X-SONDUONG", 1, "Chị Hoa")
+    login("nhaplieu")
+    page = client.get(f"/entry/form/{serial}")
+    assert client.post(f"/entry/form/{serial}", data={
+        "csrf_token": csrf_token(page.text), **varied(63)}).status_code == 302
+    rows = db.session.execute(select(Response.id, Response.channel)).all()
+    api_ids = {rid for rid, channel in rows if channel == "api"}
+    (paper_id,) = [rid for rid, channel in rows if channel == "paper"]
+    assert len(api_ids) == 3
+    contacts.store_contact(max(api_ids), "0977 111 222", True)  # a kiosk user left a number
+    db.session.commit()
+    drawable = set(range(1, 10)) | {paper_id, max(api_ids)}
+    campaign = get_campaign("demo")
+    for seed in range(5):
+        drawn = reverify.draw_sample(campaign, 1.0, seed, user=user(db, "mttq"))
+        assert set(drawn.selected_ids) == drawable
+    db.session.commit()
+    bundle = export_bundle(runner, tmp_path)
+    code, out = run_analysis("resample", bundle, "--seed", "4", "--rate", "1")
+    assert code == 0 and "MATCH" in out, out
+    code, out = run_analysis("resample", bundle, "--seed", "77", "--rate", "0.5")
+    assert code == 0 and "No draw with seed 77" in out, out
+    assert "the 11 re-contactable of the 18 responses" in out
+    listed = set(map(int, re.search(r"^selected: (.*)$", out, re.M).group(1).split()))
+    assert listed <= drawable and listed
+
+
+def test_a_draw_with_nobody_to_recontact_is_refused(demo, client, login, db):
+    answer_open(demo, varied(1))
+    answer_open(demo, varied(2))
+    login("mttq")
+    page = client.get("/audit/demo/reverify")
+    resp = client.post("/audit/demo/reverify/draw", data={
+        "csrf_token": csrf_token(page.text), "rate_pct": "50", "seed": "1", "oversample": "2"})
+    assert resp.status_code == 400 and "liên hệ lại được" in resp.text
+    assert db.session.scalar(select(ReverifyDraw.id)) is None
+    assert db.session.scalar(select(LedgerEntry.id).filter_by(kind="sample")) is None
 
 
 def test_resample_without_a_recorded_draw_and_with_an_altered_one(fieldwork, client, login,
@@ -182,7 +273,8 @@ def test_resample_without_a_recorded_draw_and_with_an_altered_one(fieldwork, cli
     bundle = export_bundle(runner, tmp_path)
     code, out = run_analysis("resample", bundle, "--seed", "1", "--rate", "0.5",
                              "--out", tmp_path / "sample.csv")
-    assert code == 0 and "No draw with seed 1" in out and "from all 14 responses" in out
+    assert code == 0 and "No draw with seed 1" in out
+    assert "the 9 re-contactable of the 14 responses" in out
     listed = pd.read_csv(tmp_path / "sample.csv")["response_id"].tolist()
     assert re.search(r"^selected: (.*)$", out, re.M).group(1).split() == [str(i) for i in listed]
 
@@ -276,12 +368,13 @@ def test_only_auditors_and_admins_reverify(fieldwork, client, login, make_user, 
 
 
 def test_falsification_signal_per_collector_in_the_app(fieldwork, db):
-    from survey_app.services import reverify
+    from survey_app.services import contacts, reverify
     from survey_app.services.campaigns import get_campaign
 
     campaign = get_campaign("demo")
+    contacts.store_contact(10, "0912345678", True)  # the one open-link answer drawable
     draw = reverify.draw_sample(campaign, 1.0, 3, user=user(db, "mttq"))
-    assert len(draw.selected_ids) == 14
+    assert len(draw.selected_ids) == 10
     for rid in (1, 2, 3):
         reverify.record_outcome(rid, "confirmed", user=user(db, "mttq"))
     reverify.record_outcome(4, "not_confirmed", "Không nhớ đã trả lời", user=user(db, "mttq"))

@@ -100,6 +100,10 @@ class DayField(_VietnameseInvalid, DateField):
     invalid_message = _l("Ngày phải có dạng YYYY-MM-DD.")
 
 
+ALLOW_LOCAL_LABEL = _l("Tôi hiểu mã QR in ra sẽ không mở được từ điện thoại của người dân "
+                       "và các đường dẫn không cấp lại được; vẫn in với địa chỉ này.")
+
+
 class IssueForm(FlaskForm):
     # Ranges and required values are checked by the issuance service, so the web page and
     # the command line refuse the same things with the same words.
@@ -107,6 +111,8 @@ class IssueForm(FlaskForm):
     count = CountField(_l("Số phiếu"), validators=[Optional()])
     collector = StringField(_l("Người nhận phiếu (người đi phát)"))
     deadline = DayField(_l("Hạn nộp lại"), validators=[Optional()])
+    # Shown only while PUBLIC_BASE_URL is not a public https address.
+    allow_local_url = BooleanField(ALLOW_LOCAL_LABEL)
 
 
 class VoidForm(FlaskForm):

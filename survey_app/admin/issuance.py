@@ -20,7 +20,7 @@ from ..models import Agency, CampaignAgency, IssuedForm
 from ..security import roles_required
 from ..services import ServiceError, agencies, issuance
 from . import READ, WRITE, _campaign_or_404, _refused, bp
-from .forms import IssueForm, VoidForm
+from .forms import ALLOW_LOCAL_LABEL, IssueForm, VoidForm
 
 MIMETYPES = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
 STATE_LABELS = {
@@ -30,9 +30,12 @@ STATE_LABELS = {
 }
 
 
+ALLOW_LOCAL_HOW = "đánh dấu ô xác nhận bên dưới"
+
+
 @bp.context_processor
 def _state_labels():
-    return {"STATE_LABELS": STATE_LABELS}
+    return {"STATE_LABELS": STATE_LABELS, "print_url_problem": issuance.print_url_problem}
 
 
 def _download(body: bytes | str, mimetype: str, filename: str, *, private: bool = False):
@@ -49,6 +52,14 @@ def poster(code: str, agency_code: str, fmt: str):
         _, _agency, scope = issuance.get_scope(code, agency_code)
     except ServiceError:
         abort(404)
+    try:
+        issuance.check_print_url(request.args.get("allow_local_url") == "y", ALLOW_LOCAL_HOW)
+    except ServiceError as exc:
+        # Nothing is stored: the page asks for the tick, and the same link with it downloads.
+        flash(exc.message, "error")
+        return render_template("admin/poster_confirm.html", campaign=scope.campaign,
+                               scope=scope, fmt=fmt, url=issuance.open_url(scope),
+                               label=ALLOW_LOCAL_LABEL), 400
     return _download(issuance.poster(scope, fmt), MIMETYPES[fmt],
                      f"poster-{code}-{agency_code}.{fmt}")
 
@@ -87,6 +98,8 @@ def issue(code: str):
         agency = agencies.get_by_code(form.agency.data)
         batch, forms = issuance.issue_batch(campaign, agency, form.count.data,
                                             form.collector.data or "", form.deadline.data)
+        # Refused here, the whole issuance is rolled back (no batch, no numbers taken).
+        issuance.check_print_url(form.allow_local_url.data, ALLOW_LOCAL_HOW)
     except ServiceError as exc:
         return _refused(exc, "admin/issue.html", campaign=campaign, form=form)
     pdf, csv_text = issuance.forms_files(batch, forms)

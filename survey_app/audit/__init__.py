@@ -194,16 +194,16 @@ def flags_page(code: str):
 
 # --- responses and review ---------------------------------------------------------------
 
-def _bulk_form(filters: review.Filters, total: int) -> BulkReviewForm:
+def _bulk_form(filters: review.Filters) -> BulkReviewForm:
     form = BulkReviewForm(formdata=None)
-    form.expected.data = total
     for name, value in filters.as_dict().items():
         getattr(form, name).data = value
     return form
 
 
 def _responses_page(campaign: Campaign, filters: review.Filters,
-                    bulk: BulkReviewForm | None = None, status: int = 200):
+                    bulk: BulkReviewForm | None = None, status: int = 200,
+                    plan: review.BulkPlan | None = None):
     table = review.response_table(campaign, filters)
     page = _page()
     rows = table.rows.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
@@ -211,7 +211,7 @@ def _responses_page(campaign: Campaign, filters: review.Filters,
         "audit/responses.html", campaign=campaign, filters=filters, table=table,
         rows=rows.to_dict("records"), matched=len(table.rows), page=page,
         has_next=page * PAGE_SIZE < len(table.rows),
-        bulk=bulk or _bulk_form(filters, len(table.rows))), status
+        bulk=bulk or _bulk_form(filters), plan=plan), status
 
 
 @bp.get("/<code>/responses")
@@ -223,20 +223,30 @@ def responses(code: str):
 @bp.post("/<code>/responses/review")
 @roles_required(*AUDITORS)
 def bulk_review(code: str):
+    """A bulk decision in two steps: without a fingerprint, the preview (what it would
+    change, nothing written); with the preview's fingerprint, the decision itself."""
     campaign = _campaign_or_404(code)
     form = BulkReviewForm()
     filters = review.Filters.from_mapping(request.form)
     if not form.validate_on_submit():
         flash(_("Biểu mẫu không hợp lệ; chưa có quyết định nào."), "error")
         return _responses_page(campaign, filters, form, 400)
+    args = (campaign, filters, form.decision.data or "", form.reason.data or "",
+            bool(form.overwrite.data))
     try:
-        rows = review.decide_filtered(campaign, filters, form.expected.data, form.decision.data,
-                                      form.reason.data, current_user)
+        if not form.fingerprint.data:
+            plan = review.plan_bulk(*args, current_user)
+            form.fingerprint.data = plan.fingerprint
+            return _responses_page(campaign, filters, form, plan=plan)
+        plan, rows = review.apply_bulk(*args, form.fingerprint.data, current_user)
     except ServiceError as exc:
         _refused(exc)
+        form.fingerprint.data = ""
         return _responses_page(campaign, filters, form, 400)
     db.session.commit()
-    flash(_("Đã ghi %(n)d quyết định.", n=len(rows)), "success")
+    flash(_("Đã ghi %(n)d quyết định (lật lại %(o)d quyết định trước đó); %(k)d phiếu đã có "
+            "quyết định được giữ nguyên.", n=len(rows), o=plan.overturned, k=plan.kept),
+          "success")
     return redirect(url_for(".responses", code=campaign.code, **filters.as_dict()))
 
 

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DecimalField,
     HiddenField,
     IntegerField,
@@ -39,8 +40,15 @@ class ReviewForm(FlaskForm):
                            validators=[Optional(), Length(max=1000)])
 
 
-class BulkReviewForm(ReviewForm):
-    expected = IntegerField(validators=[InputRequired()])
+class BulkReviewForm(FlaskForm):
+    # No decision is preselected, and a reason is required whatever the decision (checked
+    # by review.plan_bulk, so that the message is the service's).
+    decision = SelectField(_l("Quyết định"), choices=[SelectChoice("", _l("— chọn —"))] + [
+        SelectChoice(k, v) for k, v in DECISION_LABELS.items()])
+    reason = TextAreaField(_l("Lý do (bắt buộc)"), validators=[Optional(), Length(max=1000)])
+    overwrite = BooleanField(_l("Cũng thay đổi các phiếu đã có quyết định"))
+    # Empty: show the preview; the preview's confirmation carries what it showed.
+    fingerprint = HiddenField()
     agency = HiddenField()
     collector = HiddenField()
     channel = HiddenField()

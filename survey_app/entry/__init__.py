@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import PaperEntry
 from ..security import roles_required
-from ..services import paper
+from ..services import contacts, paper
 from . import layout
 
 bp = Blueprint("entry", __name__, url_prefix="/entry")
@@ -50,11 +50,18 @@ def index():
     return redirect(url_for(".form", serial=issued.serial))
 
 
-def _render_form(issued, values=None, errors=None, status=200):
+def _contact_typed() -> dict:
+    """The consent box and phone number keyed from the paper (kept apart from the answers)."""
+    return {"consent": request.form.get(contacts.CONSENT_FIELD) == "y",
+            "phone": request.form.get(contacts.PHONE_FIELD, "")}
+
+
+def _render_form(issued, values=None, errors=None, status=200, contact=None):
     return render_template(
         "entry/form.html", issued=issued, sections=layout.sections(issued.campaign.version,
                                                                    _lang()),
-        values=values or {}, errors=errors or {}, stage=paper.stage(issued)), status
+        values=values or {}, errors=errors or {}, stage=paper.stage(issued),
+        contact=contact or {}), status
 
 
 @bp.route("/form/<serial>", methods=["GET", "POST"])
@@ -73,11 +80,12 @@ def form(serial: str):
         # Blind entry: the page never carries another clerk's values.
         return _render_form(issued)
     values = layout.keyed_values(issued.campaign.version, request.form)
+    contact = _contact_typed()
     try:
-        result = paper.enter(issued, values, current_user.id)
+        result = paper.enter(issued, values, current_user.id, **contact)
     except paper.InvalidAnswers as exc:
         db.session.rollback()
-        return _render_form(issued, values, exc.errors, 400)
+        return _render_form(issued, values, exc.errors, 400, contact)
     except paper.EntryRefused as exc:
         return _index(exc.message, status=409)
     stage = paper.stage(issued) if isinstance(result, PaperEntry) else "paper"
@@ -107,7 +115,7 @@ def disagreements():
     return _disagreement_list()
 
 
-def _render_resolve(case, values, errors=None, status=200):
+def _render_resolve(case, values, errors=None, status=200, contact=None):
     lang = _lang()
     items = {i.code: i for i in case.form.campaign.version.items}
     shown = {code: [layout.show(items[code], answers.get(code), lang)
@@ -115,7 +123,7 @@ def _render_resolve(case, values, errors=None, status=200):
     return render_template(
         "entry/resolve.html", issued=case.form, case=case,
         sections=layout.sections(case.form.campaign.version, lang), values=values,
-        errors=errors or {}, shown=shown), status
+        errors=errors or {}, shown=shown, contact=contact or {}), status
 
 
 @bp.route("/disagreements/<serial>", methods=["GET", "POST"])
@@ -135,11 +143,12 @@ def resolve(serial: str):
                   if code not in case.differences}
         return _render_resolve(case, layout.as_form_values(agreed))
     values = layout.keyed_values(issued.campaign.version, request.form)
+    contact = _contact_typed()
     try:
-        paper.resolve(issued, values, current_user.id)
+        paper.resolve(issued, values, current_user.id, **contact)
     except paper.InvalidAnswers as exc:
         db.session.rollback()
-        return _render_resolve(case, values, exc.errors, 400)
+        return _render_resolve(case, values, exc.errors, 400, contact)
     except paper.EntryRefused as exc:
         return _disagreement_list(exc.message, 409)
     db.session.commit()

@@ -72,6 +72,10 @@ LABELS: dict[str, dict[str, object]] = {
         "single": "(chọn một)",
         "multiple": "(có thể chọn nhiều)",
         "text": "(ghi ý kiến vào các dòng dưới đây)",
+        "recheck": "Đồng ý để MTTQ gọi điện kiểm tra lại:",
+        "recheck_phone": "Số điện thoại:",
+        "recheck_note": "Không bắt buộc. Số điện thoại được lưu riêng, không gắn với câu "
+                        "trả lời, chỉ giám sát viên MTTQ xem và được xóa sau khi kiểm tra.",
     },
     "en": {
         "serial": "Form no.",
@@ -91,6 +95,10 @@ LABELS: dict[str, dict[str, object]] = {
         "single": "(choose one)",
         "multiple": "(choose any)",
         "text": "(write on the lines below)",
+        "recheck": "I agree that MTTQ may call me to check this form:",
+        "recheck_phone": "Phone:",
+        "recheck_note": "Optional. The number is kept apart from the answers, seen only by "
+                        "MTTQ auditors and erased after the check.",
     },
 }
 
@@ -432,6 +440,23 @@ def _questionnaire(definition: Mapping, st: _Styles, labels: Mapping,
     return story
 
 
+def _recheck_block(st: _Styles, labels: Mapping) -> list[Flowable]:
+    """The optional consent box and phone line a clerk keys with the answers (kept apart
+    from them, for MTTQ's re-verification)."""
+    line = Paragraph(
+        f"<b>{_esc(labels['recheck'])}</b> <font size=13>{BOX}</font>"
+        f"&nbsp;&nbsp;&nbsp;&nbsp;<b>{_esc(labels['recheck_phone'])}</b> "
+        + "." * 48, st.body)
+    table = Table([[line], [Paragraph(_esc(labels["recheck_note"]), st.small)]],
+                  colWidths=[CONTENT_W])
+    table.setStyle(TableStyle([
+        ("BOX", (0, 0), (-1, -1), 0.6, colors.black),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]))
+    return [Spacer(1, 3 * mm), KeepTogether([table])]
+
+
 def _form_header(serial: str, url: str, agency_name: str,
                  campaign_name: str, st: _Styles, labels: Mapping) -> Table:
     """Serial, agency/campaign names and the form's own QR code."""
@@ -462,12 +487,13 @@ def _form_header(serial: str, url: str, agency_name: str,
 
 def render_forms_pdf(definition: Mapping, forms: Iterable[tuple[str, str]], *,
                      agency_name: str, campaign_name: str,
-                     lang: str = "vi") -> bytes:
+                     lang: str = "vi", recheck: bool = True) -> bytes:
     """Render one printable questionnaire per ``(serial, url)`` pair.
 
     *definition* is a questionnaire dict (see ``data/sipas-2023.json``).
     Returns the bytes of a single A4 PDF; each form starts on a new page and
-    its pages are numbered "Trang i/n" within the form.
+    its pages are numbered "Trang i/n" within the form. *recheck*: end with the
+    optional consent box and phone line for MTTQ's re-verification call.
     """
     _validate(definition)
     forms = [(str(serial), str(url)) for serial, url in forms]
@@ -503,7 +529,8 @@ def render_forms_pdf(definition: Mapping, forms: Iterable[tuple[str, str]], *,
     doc._doSave = 0  # the canvas is saved below, after the real pages
     canvas.start_capture("questionnaire-page-")
     body = [Spacer(CONTENT_W, header_room),
-            *_questionnaire(definition, st, labels, lang)]
+            *_questionnaire(definition, st, labels, lang),
+            *(_recheck_block(st, labels) if recheck else [])]
     doc.build(body, canvasmaker=lambda *args, **kwargs: canvas)
     canvas.stop_capture()
     pages = list(canvas.captured)

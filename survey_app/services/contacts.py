@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, update
 
 from ..extensions import db
-from ..models import Campaign, RecheckContact, Response, Reverification, utcnow
+from ..models import (
+    Campaign,
+    IssuedForm,
+    PaperEntry,
+    RecheckContact,
+    Response,
+    Reverification,
+    utcnow,
+)
 from . import ServiceError, audit
 
 # Form field names suggested for the citizen's page.
@@ -134,6 +142,14 @@ def purge_contacts(campaign: Campaign | None = None) -> int:
         condition = RecheckContact.response_id.in_(archived) | checked
     erased = db.session.execute(delete(RecheckContact).where(condition)
                                 .execution_options(synchronize_session=False)).rowcount
+    # Paper entries still waiting for their second keying hold a keyed hash of a number.
+    over = (Campaign.id == campaign.id) if campaign is not None \
+        else Campaign.archived_at.is_not(None)
+    db.session.execute(
+        update(PaperEntry).where(PaperEntry.contact_digest.is_not(None), PaperEntry.form_id.in_(
+            select(IssuedForm.id).join(Campaign, Campaign.id == IssuedForm.campaign_id)
+            .where(over))).values(contact_digest=None)
+        .execution_options(synchronize_session=False))
     audit.record("contacts.purge", "campaign", campaign.code if campaign else "*", None,
                  {"erased": erased})
     return erased

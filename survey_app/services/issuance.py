@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import ipaddress
 import secrets
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context
 from flask_babel import gettext as _
@@ -45,6 +47,66 @@ STATES = ("issued", "online", "paper", "void", "not_returned")
 
 def _base() -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+# Names that only resolve inside a machine or a local network (RFC 6761, 6762, 8375).
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet")
+
+
+def print_url_problem(url: str | None = None) -> str | None:
+    """Why links under `url` (default: PUBLIC_BASE_URL) could not be opened by a citizen's
+    phone once printed — loopback, private or link-local address, a bare host name, not
+    https — or None when it is a public https address.
+
+    The one rule for every printed QR code (posters, numbered forms): a printed link
+    cannot be reissued, since only its hash is kept. Names are not resolved (no network).
+    """
+    url = _base() if url is None else url.strip()
+    reasons = []
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        reasons.append("không phải một địa chỉ web hợp lệ")
+    else:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            ip = None
+        if ip is not None:
+            ip = getattr(ip, "ipv4_mapped", None) or ip
+            if ip.is_loopback:
+                reasons.append("là địa chỉ loopback (chỉ chính máy chủ mở được)")
+            elif ip.is_link_local:
+                reasons.append("là địa chỉ link-local")
+            elif ip.is_private:
+                reasons.append("là địa chỉ mạng nội bộ (private)")
+            elif not ip.is_global:
+                reasons.append("không phải địa chỉ công khai trên Internet")
+        elif host == "localhost" or host.endswith(LOCAL_SUFFIXES):
+            reasons.append("là tên máy nội bộ")
+        elif "." not in host:
+            reasons.append("là tên máy không có tên miền")
+        if parts.scheme != "https":
+            reasons.append("không dùng https")
+    if not reasons:
+        return None
+    return (f"Địa chỉ công khai PUBLIC_BASE_URL '{url}' " + " và ".join(reasons)
+            + ": mã QR in ra sẽ không mở được từ điện thoại của người dân, và đường dẫn "
+            "đã in không cấp lại được (hệ thống chỉ lưu mã băm).")
+
+
+def check_print_url(allow_local: bool, how_to_allow: str) -> None:
+    """Refuse (ServiceError) to print under a URL citizens cannot open, unless the
+    operator said they understand (`allow_local`); `how_to_allow` says how to say so."""
+    problem = print_url_problem()
+    if problem and not allow_local:
+        raise ServiceError(f"{problem} Hãy đặt PUBLIC_BASE_URL là địa chỉ https công khai "
+                           f"(ví dụ https://khaosat.tuyenquang.gov.vn), hoặc nếu chỉ in thử, "
+                           f"{how_to_allow}.")
 
 
 def open_url(scope: CampaignAgency) -> str:

@@ -4,16 +4,18 @@ two entries that disagree. Every entry and every response is a new row."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from flask import current_app
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Campaign, IssuedForm, Item, PaperEntry, Response, canonical_json
 from ..survey_form import spec
-from . import ServiceError, audit, responses
+from . import ServiceError, audit, contacts, responses
 from .campaigns import archived_now
 
 MAX_SERIAL = 60
@@ -48,6 +50,16 @@ class Disagreement:
     def answers(self) -> list[dict]:
         """Each entry's answers, in the order the entries were made."""
         return [entry_answers(e) for e in self.entries]
+
+    @property
+    def contact_differs(self) -> bool:
+        """Whether the entries differ about the re-check phone number (or its consent)."""
+        return len({e.contact_digest for e in self.entries}) > 1
+
+    @property
+    def with_contact(self) -> bool:
+        """Whether any entry has a re-check phone number."""
+        return any(e.contact_digest for e in self.entries)
 
 
 def normalise_serial(serial: str | None) -> str:
@@ -119,35 +131,68 @@ def check_enterable(form: IssuedForm, clerk_id: int, *, lock: bool = True) -> No
                            "đang chờ quản trị viên xử lý.")
 
 
-def _validated(form: IssuedForm, answers: dict) -> dict:
+def _validated(form: IssuedForm, answers: dict, phone: str | None = None,
+               consent: bool = False) -> tuple[dict, str | None]:
+    """The clean answers and the re-check number to keep (None: none), checked by the
+    citizen page's rule (contacts.validate_contact); InvalidAnswers names every fault, the
+    number's under the key contacts.PHONE_FIELD."""
     clean, errors = responses.validate_answers(spec(form.campaign.version_id), answers,
                                                require=False)
+    number = None
+    try:
+        number = contacts.validate_contact(phone, consent is True)
+    except contacts.InvalidContact as exc:
+        errors = {**errors, contacts.PHONE_FIELD: exc.message}
     if errors:
         raise InvalidAnswers(f"Phiếu {form.serial}: có {len(errors)} câu chưa đúng; "
                              "chưa lưu gì.", errors)
-    return clean
+    return clean, number
 
 
-def _record(form: IssuedForm, clean: dict, user_id: int) -> Response:
+def contact_digest(form: IssuedForm, number: str | None) -> str | None:
+    """What a paper entry keeps of the number it keyed: a hash keyed with the application's
+    secret and the form (a bare hash of a phone number is easily reversed)."""
+    if not number:
+        return None
+    secret = current_app.config["SECRET_KEY"]
+    key = secret if isinstance(secret, bytes) else str(secret).encode()
+    return hmac.new(key, f"{form.serial}\n{number}".encode(), "sha256").hexdigest()
+
+
+def _record(form: IssuedForm, clean: dict, user_id: int, number: str | None = None
+            ) -> Response:
     try:
-        return responses.record(campaign=form.campaign, agency=form.agency,
-                                channel="paper", answers=clean, form=form,
-                                entered_by_id=user_id, check_window=False)
+        response = responses.record(campaign=form.campaign, agency=form.agency,
+                                    channel="paper", answers=clean, form=form,
+                                    entered_by_id=user_id, check_window=False)
     except responses.FormAlreadyUsed as exc:
         # Answered online (or entered) a moment ago, by someone else.
         raise EntryRefused(f"Phiếu {form.serial} vừa được trả lời hoặc nhập bởi người khác; "
                            "không lưu lần nhập này.") from exc
+    if number:
+        # Consented on the paper; kept apart from the answers, erased once checked.
+        contacts.store_contact(response.id, number, True)
+    # The form is settled: the entries' hashes of the number are no longer needed.
+    db.session.execute(update(PaperEntry).where(PaperEntry.form_id == form.id,
+                                                PaperEntry.contact_digest.is_not(None))
+                       .values(contact_digest=None).execution_options(
+                           synchronize_session=False))
+    return response
 
 
-def enter(form: IssuedForm, answers: dict, clerk_id: int) -> Response | PaperEntry:
-    """Key one paper form. Returns the counted Response, or the PaperEntry when the
-    campaign needs double entry and the form is not settled yet (see `stage`)."""
+def enter(form: IssuedForm, answers: dict, clerk_id: int, *, phone: str | None = None,
+          consent: bool = False) -> Response | PaperEntry:
+    """Key one paper form, with the re-check phone number the citizen may have written
+    (`consent`: the box is ticked). Returns the counted Response, or the PaperEntry when
+    the campaign needs double entry and the form is not settled yet (see `stage`): two
+    entries settle a form when they agree on the answers and on the number."""
     check_enterable(form, clerk_id)
-    clean = _validated(form, answers)
+    clean, number = _validated(form, answers, phone, consent)
     if not form.campaign.double_entry:
-        return _record(form, clean, clerk_id)
+        return _record(form, clean, clerk_id, number)
     earlier = entries_for(form)
-    entry = PaperEntry(form_id=form.id, clerk_id=clerk_id, answers=canonical_json(clean))
+    entry = PaperEntry(form_id=form.id, clerk_id=clerk_id, answers=canonical_json(clean),
+                       contact_digest=contact_digest(form, number))
     db.session.add(entry)
     try:
         db.session.flush()
@@ -155,8 +200,9 @@ def enter(form: IssuedForm, answers: dict, clerk_id: int) -> Response | PaperEnt
         db.session.rollback()
         raise EntryRefused(f"Bạn đã nhập phiếu {form.serial}; lần nhập thứ hai phải do một "
                            "người khác thực hiện.") from exc
-    if earlier and earlier[0].answers == entry.answers:
-        return _record(form, clean, clerk_id)
+    if earlier and earlier[0].answers == entry.answers \
+            and earlier[0].contact_digest == entry.contact_digest:
+        return _record(form, clean, clerk_id, number)
     return entry
 
 
@@ -202,8 +248,10 @@ def disagreements(campaign: Campaign) -> list[Disagreement]:
     return out
 
 
-def resolve(form: IssuedForm, answers: dict, supervisor_id: int) -> Response:
-    """Record the supervisor's final answers for a form whose two entries disagree."""
+def resolve(form: IssuedForm, answers: dict, supervisor_id: int, *,
+            phone: str | None = None, consent: bool = False) -> Response:
+    """Record the supervisor's final answers (and re-check number, read from the paper)
+    for a form whose two entries disagree."""
     if archived_now(form.campaign) is not None:
         raise EntryRefused(f"Phiếu {form.serial} thuộc đợt khảo sát đã lưu trữ; không nhận "
                            "thêm phiếu.")
@@ -213,13 +261,14 @@ def resolve(form: IssuedForm, answers: dict, supervisor_id: int) -> Response:
     if form.voided_at is not None:
         raise EntryRefused(f"Phiếu {form.serial} đã bị hủy; không nhập được.")
     case_ = disagreement(form)
-    clean = _validated(form, answers)
-    response = _record(form, clean, supervisor_id)
+    clean, number = _validated(form, answers, phone, consent)
+    response = _record(form, clean, supervisor_id, number)
     audit.record("paper.resolve", "issued_form", form.serial,
                  before={"entries": [e.id for e in case_.entries],
                          "differences": case_.differences},
                  after={"response": response.receipt_code,
-                        "chosen": {code: clean.get(code) for code in case_.differences}})
+                        "chosen": {code: clean.get(code) for code in case_.differences},
+                        "contact_differed": case_.contact_differs})
     return response
 
 

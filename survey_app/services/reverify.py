@@ -23,6 +23,7 @@ from ..models import (
     REVERIFY_OUTCOMES,
     Agency,
     Campaign,
+    IssuedForm,
     Response,
     Reverification,
     ReverifyDraw,
@@ -54,7 +55,9 @@ def _user(user: User | None) -> User | None:
 
 def draw_sample(campaign: Campaign, rate: float, seed: int, oversample_flagged: float = 2.0,
                 *, user: User | None = None) -> ReverifyDraw:
-    """Draw and record a re-verification sample of the campaign's responses so far."""
+    """Draw and record a re-verification sample among the campaign's responses so far
+    that can be re-contacted (a numbered paper form issued to a collector, or a phone
+    number left with consent)."""
     user = _user(user)
     ensure_writable(campaign, _("Không rút được mẫu phúc tra"))
     errors = []
@@ -71,9 +74,16 @@ def draw_sample(campaign: Campaign, rate: float, seed: int, oversample_flagged: 
     # Entries up to the committed head are all committed (appends are serialised), so the
     # population below is exactly "the responses chained up to as_of_seq".
     as_of = ledger.head(campaign.id)[0]
-    population = load_audit.population(db.session.connection(), campaign.id, as_of)
+    chained = load_audit.population(db.session.connection(), campaign.id, as_of)
+    # Only respondents someone can ask: the ledger records whose number was kept, as the
+    # numbers are erased once checked (analysis.sampling_audit.recontactable).
+    phone_contacts = [int(i) for i in chained.loc[chained["phone_kept"], "response_id"]]
+    population = chained[sampling_audit.recontactable(chained).to_numpy(dtype=bool)]
     if not len(population):
-        raise ReverifyRefused("Đợt khảo sát chưa có phiếu trả lời nào để phúc tra.")
+        raise ReverifyRefused(
+            "Chưa có phiếu nào liên hệ lại được để phúc tra: chỉ rút mẫu trong các phiếu "
+            "giấy có số phiếu và người phát, và các phiếu mà người trả lời để lại số điện "
+            f"thoại ({len(chained)} phiếu của đợt đều không thuộc hai loại này).")
     in_population = set(population["response_id"].astype(int))
     flagged = sorted(flags.flagged_ids(campaign) & in_population)
     drawn = sampling_audit.draw_sample(population, rate=rate, seed=seed, flagged=flagged,
@@ -89,8 +99,8 @@ def draw_sample(campaign: Campaign, rate: float, seed: int, oversample_flagged: 
     ledger.append(campaign.id, "sample", f"draw-{row.id}", {
         "kind": "sample", "draw": row.id, "seed": seed, "rate": rate,
         "oversample_flagged": oversample_flagged, "as_of_seq": as_of,
-        "population": len(population), "flagged": flagged, "selected": selected,
-        "by": user.username if user else "cli", "at": ledger.iso(now)})
+        "population": len(population), "phone_contacts": phone_contacts,
+        "flagged": flagged, "selected": selected, "by": user.username if user else "cli", "at": ledger.iso(now)})
     audit.record("reverify.draw", "reverify_draw", row.id, None, {
         "campaign": campaign.code, "seed": seed, "rate": rate,
         "oversample_flagged": oversample_flagged, "population": len(population),
@@ -157,30 +167,35 @@ def latest_outcomes(response_ids) -> dict[int, Reverification]:
 
 
 def sampled(campaign: Campaign) -> pd.DataFrame:
-    """Every sampled response with its stratum and latest outcome: ``response_id, draw,
-    agency_code, agency_name, collector, receipt, outcome, note, recorded_at``."""
+    """Every sampled response with its stratum, paper serial and latest outcome:
+    ``response_id, draw, agency_code, agency_name, collector, form_serial, receipt,
+    outcome, note, recorded_at``."""
     firsts: dict[int, int] = {}
     for draw in draws(campaign):
         for rid in draw.selected_ids:
             firsts.setdefault(rid, draw.id)
-    columns = ["response_id", "draw", "agency_code", "agency_name", "collector", "receipt",
-               "outcome", "note", "recorded_at"]
+    columns = ["response_id", "draw", "agency_code", "agency_name", "collector",
+               "form_serial", "receipt", "outcome", "note", "recorded_at"]
     if not firsts:
         return pd.DataFrame(columns=columns)
     who = load_audit.collectors(db.session.connection(), campaign.id).set_index("response_id")
     ids = sorted(firsts)
     info = {}
     for start in range(0, len(ids), 5000):
-        info.update((rid, (code, name, receipt)) for rid, code, name, receipt in db.session.execute(
-            select(Response.id, Agency.code, Agency.name, Response.receipt_code)
+        info.update((rid, (code, name, serial, receipt))
+                    for rid, code, name, serial, receipt in db.session.execute(
+            select(Response.id, Agency.code, Agency.name, IssuedForm.serial,
+                   Response.receipt_code)
             .join(Agency, Agency.id == Response.agency_id)
+            .outerjoin(IssuedForm, IssuedForm.id == Response.form_id)
             .where(Response.id.in_(ids[start:start + 5000]))))
     outcomes = latest_outcomes(ids)
     rows = []
     for rid in ids:
-        code, name, receipt = info[rid]
+        code, name, serial, receipt = info[rid]
         done = outcomes.get(rid)
-        rows.append((rid, firsts[rid], code, name, who["collector"].get(rid, ""), receipt,
+        rows.append((rid, firsts[rid], code, name, who["collector"].get(rid, ""), serial or "",
+                     receipt,
                      done.outcome if done else None, done.note if done else "",
                      done.recorded_at if done else None))
     return pd.DataFrame(rows, columns=columns)

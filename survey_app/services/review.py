@@ -8,6 +8,8 @@ review_state) and an audit-log row, in the caller's transaction.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -18,7 +20,7 @@ from analysis import load_audit
 
 from .. import ledger
 from ..extensions import db
-from ..models import Campaign, Response, ResponseReview, User, utcnow
+from ..models import Campaign, Response, ResponseReview, User, canonical_json, utcnow
 from . import ServiceError, audit, contacts, flags
 from .agencies import subtree_ids
 from .campaigns import ensure_writable
@@ -194,12 +196,73 @@ def response_table(campaign: Campaign, filters: Filters) -> Table:
     return Table(rows=chosen, total=len(rows), choices=choices)
 
 
-def decide_filtered(campaign: Campaign, filters: Filters, expected: int, state: str,
-                    reason: str, user: User) -> list[ResponseReview]:
-    """A bulk decision about every response matching `filters` — provided the set still
-    has the `expected` size the auditor saw (else nothing is decided)."""
+@dataclass
+class BulkPlan:
+    """What a bulk decision about a filtered set would do, counted before it is applied."""
+
+    matched: int
+    changes: list[int]  # the responses that would get a new decision
+    overturned: int     # of those, how many had another decision before
+    kept: int           # responses with an earlier decision left as they are
+    unchanged: int      # responses already holding this decision with this reason
+    fingerprint: str    # the set and its decisions as previewed (checked when applying)
+
+
+def plan_bulk(campaign: Campaign, filters: Filters, state: str, reason: str,
+              overwrite: bool, user: User) -> BulkPlan:
+    """Count what deciding `state` about every response matching `filters` would change.
+
+    A response that already has a decision keeps it unless `overwrite` is chosen. A bulk
+    decision needs a decision and a reason, whatever the decision. Nothing is written.
+    """
+    if not may_decide(user):
+        raise ReviewRefused("Chỉ giám sát viên (MTTQ) và quản trị viên được quyết định "
+                            "duyệt phiếu.")
+    errors = []
+    if state not in DECISIONS:
+        errors.append("chưa chọn quyết định" if not state else
+                      f"'{state}' không phải một quyết định")
+    try:
+        reason = clean_note(reason, "Lý do")
+    except ReviewRefused as exc:
+        errors.append(exc.message)
+    else:
+        if not reason:
+            errors.append("cần ghi lý do cho quyết định hàng loạt")
+    if errors:
+        raise ReviewRefused("Chưa ghi quyết định nào.", details=errors)
+    ensure_writable(campaign, _("Không ghi được quyết định duyệt phiếu"))
     ids = [int(i) for i in response_table(campaign, filters).rows["response_id"]]
-    if len(ids) != expected:
-        raise ReviewRefused(f"Tập phiếu đã thay đổi ({len(ids)} phiếu thay vì {expected}); "
-                            "hãy tải lại trang và kiểm tra trước khi quyết định.")
-    return decide(ids, state, reason, user)
+    if not ids:
+        raise ReviewRefused("Không có phiếu nào khớp bộ lọc.")
+    latest = latest_reviews(ids)
+    changes, overturned, kept, unchanged = [], 0, 0, 0
+    for rid in ids:
+        before = latest.get(rid)
+        if before is not None and before.state == state and before.reason == reason:
+            unchanged += 1
+        elif before is not None and not overwrite:
+            kept += 1
+        else:
+            changes.append(rid)
+            overturned += int(before is not None and before.state != state)
+    seen = [[rid, latest[rid].id if rid in latest else 0] for rid in ids]
+    fingerprint = hashlib.sha256(canonical_json(
+        {"seen": seen, "state": state, "reason": reason, "overwrite": bool(overwrite)}
+    ).encode()).hexdigest()
+    return BulkPlan(matched=len(ids), changes=changes, overturned=overturned, kept=kept,
+                    unchanged=unchanged, fingerprint=fingerprint)
+
+
+def apply_bulk(campaign: Campaign, filters: Filters, state: str, reason: str,
+               overwrite: bool, fingerprint: str, user: User) -> tuple[BulkPlan,
+                                                                       list[ResponseReview]]:
+    """Record the bulk decision previewed as `fingerprint`: recomputed now, and refused
+    (nothing written) when the set or any decision in it changed since the preview."""
+    plan = plan_bulk(campaign, filters, state, reason, overwrite, user)
+    if not fingerprint or not hmac.compare_digest(plan.fingerprint, fingerprint):
+        raise ReviewRefused("Tập phiếu hoặc quyết định của chúng đã thay đổi từ lúc xem "
+                            "trước; chưa ghi quyết định nào. Hãy xem trước lại.")
+    if not plan.changes:
+        return plan, []
+    return plan, decide(plan.changes, state, reason, user)

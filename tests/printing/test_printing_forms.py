@@ -199,3 +199,15 @@ def test_forms_csv_round_trips():
     assert rows[0] == ["serial", "url"]
     assert [tuple(r) for r in rows[1:]] == forms
     assert forms_csv([]) == "serial,url\n"
+
+
+def test_each_form_ends_with_the_recheck_consent_box(tmp_path):
+    by_form = split_by_form(page_texts(batch_pdf(), tmp_path))
+    for serial, pages in by_form.items():
+        last = pages[-1]
+        assert "Đồng ý để MTTQ gọi điện kiểm tra lại: ☐ Số điện thoại:" in last, serial
+        assert "Không bắt buộc" in last
+        assert all("Đồng ý để MTTQ" not in p for p in pages[:-1])
+    plain = render_forms_pdf(definition(), FORMS[:1], agency_name=AGENCY,
+                             campaign_name=CAMPAIGN, recheck=False)
+    assert not any("Đồng ý để MTTQ" in t for t in page_texts(plain, tmp_path))
