@@ -60,12 +60,17 @@ def new_axes(figsize=(8, 5)) -> Axes:
     return Figure(figsize=figsize, layout="constrained").add_subplot()
 
 
-def render(fig: Figure, fmt: str = "png", dpi: int = 100) -> bytes:
-    """The figure as PNG or SVG bytes."""
+def render(fig: Figure, fmt: str = "png", dpi: int = 100, footer: str | None = None) -> bytes:
+    """The figure as PNG or SVG bytes. ``footer``: a small line under the chart, also kept
+    as the file's description (its text, where a program can read it)."""
     if fmt not in ("png", "svg"):
         raise ValueError(f"unsupported format {fmt!r}: use 'png' or 'svg'")
+    metadata = None
+    if footer:
+        fig.supxlabel(footer, fontsize=6, color="#555555")
+        metadata = {"Description": footer}
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=dpi)
+    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
     return buffer.getvalue()
 
 
