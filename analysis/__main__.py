@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("bundle", type=Path, metavar="BUNDLE")
     verify.add_argument(
         "--checkpoint", metavar="DIGEST",
-        help="a checkpoint digest kept outside the system, e.g. demo#1234:3f2a-91bc-07de-55aa-c0e1",
+        help="a checkpoint digest kept outside the system, e.g. "
+             "demo#1234:3f2a-91bc-07de-55aa-c0e1-d (its last character checks it)",
     )
     verify.add_argument(
         "--report", type=Path, metavar="FILE",

@@ -99,7 +99,10 @@ def plot_ranking(
         ax.errorbar(
             index[shown],
             y[shown],
-            xerr=[index[shown] - low[shown], high[shown] - index[shown]],
+            # A one-respondent group's bootstrap interval is its index, computed by other
+            # arithmetic: rounding residue must not make a bar negative (matplotlib refuses).
+            xerr=[np.maximum(index[shown] - low[shown], 0.0),
+                  np.maximum(high[shown] - index[shown], 0.0)],
             fmt="none",
             ecolor="black",
             capsize=3,

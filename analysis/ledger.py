@@ -74,7 +74,7 @@ def merkle_join(left: tuple[bytes, int], right: tuple[bytes, int]) -> str:
 
 
 def format_digest(campaign: str, seq: int, head_hash: str) -> str:
-    """e.g. 'demo#1234:3f2a-91bc-07de-55aa-c0e1-7' — written on paper or read aloud; the
+    """e.g. 'demo#1234:3f2a-91bc-07de-55aa-c0e1-d' — written on paper or read aloud; the
     last character is a check character (:mod:`analysis.digest`)."""
     short = head_hash[:DIGEST_HEX].lower()
     groups = "-".join(short[i:i + 4] for i in range(0, DIGEST_HEX, 4))

@@ -2,7 +2,7 @@
 response against its ledger entry (with the corrections recorded after it replayed in
 order), and check the checkpoints — including one the auditor kept outside the system.
 
-    python -m analysis verify BUNDLE.zip [--checkpoint 'demo#1234:3f2a-91bc-07de-55aa-c0e1']
+    python -m analysis verify BUNDLE.zip [--checkpoint 'demo#1234:3f2a-91bc-07de-55aa-c0e1-d'] [--report FILE]
 """
 
 from __future__ import annotations
