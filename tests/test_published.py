@@ -276,3 +276,23 @@ def test_checkpoint_digests_typed_back(answered, db, runner, tmp_path):
     code, out = run_analysis("verify", bundle, "--checkpoint", old)
     assert code == 0, out
     assert "no check character" in out and "could not be checked" in out
+
+
+def test_results_computed_with_the_chains_held(answered, app, db, client, login, runner,
+                                               tmp_path, monkeypatch):
+    """When the ledgers keep moving, the figures are computed once more with the chains
+    held: the statement is still the ledger's state, and the hold ends with the request."""
+    from survey_app.services import results
+
+    monkeypatch.setattr(results, "SETTLE_ATTEMPTS", 0)
+    login("admin")
+    page = client.get("/results/demo/indices.csv")
+    assert page.status_code == 200
+    entries = _ledger_length(db)
+    assert f"# Mốc sổ cái: demo#{entries}:" in page.data.decode("utf-8")
+    path = tmp_path / "held.csv"
+    path.write_bytes(page.data)
+    code, out = run_analysis("verify", export_bundle(runner, tmp_path), "--report", path)
+    assert code == 0 and "all agree" in out, out
+    answer(app, db, "demo", "P-MYLAM", full_answers(5))  # appends are not left waiting
+    assert _ledger_length(db) == entries + 1

@@ -32,7 +32,7 @@ def test_every_single_substitution_and_adjacent_swap_is_mistyped(head):
             if c != digest[i]:
                 with pytest.raises(MistypedDigest, match="mistyped"):
                     read_digest(digest[:i] + c + digest[i + 1:])
-    for i, j in zip(positions, positions[1:]):
+    for i, j in zip(positions, positions[1:], strict=False):
         if j == i + 1 and digest[i] != digest[j] and i > digest.index(":"):
             swapped = digest[:i] + digest[j] + digest[i] + digest[j + 1:]
             with pytest.raises(MistypedDigest):
