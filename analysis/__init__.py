@@ -37,6 +37,7 @@ _WHERE = {
     "rank_agencies": "indices",
     "read_codebook": "io",
     "read_export": "io",
+    "read_indices": "io",
     "read_responses": "io",
     "rollup_tally": "indices",
     "satisfaction_items": "io",

@@ -106,7 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("bundle", type=Path, metavar="BUNDLE")
     verify.add_argument(
         "--checkpoint", metavar="DIGEST",
-        help="a checkpoint digest kept outside the system, e.g. demo#1234:3f2a-91bc-07de-55aa-c0e1",
+        help="a checkpoint digest kept outside the system, e.g. "
+             "demo#1234:3f2a-91bc-07de-55aa-c0e1-d (its last character checks it)",
+    )
+    verify.add_argument(
+        "--report", type=Path, metavar="FILE",
+        help="also check a published report (indices CSV or XLSX report): recompute its "
+             "figures from the bundle as of the ledger checkpoint it states",
     )
     verify.set_defaults(run=_run_verify)
 
@@ -171,10 +177,21 @@ def _run_sample_size(args) -> int:
 def _run_verify(args) -> int:
     from .verify import verify_bundle
 
+    checked = published = None
+    if args.report is not None:
+        from .report_check import read_report
+
+        published = read_report(args.report)  # a file that is no report: said first
     report = verify_bundle(args.bundle, args.checkpoint)
+    if args.report is not None:
+        from .report_check import check_report
+
+        checked = check_report(args.bundle, args.report, published)
     for line in report.lines():
         print(line)
-    return 0 if report.ok else EXIT_TAMPERED
+    for line in checked.lines() if checked is not None else ():
+        print(line)
+    return 0 if report.ok and (checked is None or checked.ok) else EXIT_TAMPERED
 
 
 def _run_resample(args) -> int:

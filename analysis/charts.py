@@ -60,14 +60,18 @@ def new_axes(figsize=(8, 5)) -> Axes:
     return Figure(figsize=figsize, layout="constrained").add_subplot()
 
 
-def render(fig: Figure, fmt: str = "png", dpi: int = 100) -> bytes:
-    """The figure as PNG or SVG bytes."""
+def render(fig: Figure, fmt: str = "png", dpi: int = 100, footer: str | None = None) -> bytes:
+    """The figure as PNG or SVG bytes. ``footer``: a small line under the chart, also kept
+    as the file's description (its text, where a program can read it)."""
     if fmt not in ("png", "svg"):
         raise ValueError(f"unsupported format {fmt!r}: use 'png' or 'svg'")
-    buffer = io.BytesIO()
     # No creation time in the file: a published chart carries no time finer than a day,
     # and the same figure gives the same bytes.
-    metadata = {"Date": None} if fmt == "svg" else None
+    metadata = {"Date": None} if fmt == "svg" else {}
+    if footer:
+        fig.supxlabel(footer, fontsize=6, color="#555555")
+        metadata["Description"] = footer
+    buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
     return buffer.getvalue()
 
@@ -97,7 +101,10 @@ def plot_ranking(
         ax.errorbar(
             index[shown],
             y[shown],
-            xerr=[index[shown] - low[shown], high[shown] - index[shown]],
+            # A one-respondent group's bootstrap interval is its index, computed by other
+            # arithmetic: rounding residue must not make a bar negative (matplotlib refuses).
+            xerr=[np.maximum(index[shown] - low[shown], 0.0),
+                  np.maximum(high[shown] - index[shown], 0.0)],
             fmt="none",
             ecolor="black",
             capsize=3,

@@ -28,6 +28,7 @@ __all__ = [
     "choice_labels",
     "read_codebook",
     "read_export",
+    "read_indices",
     "read_responses",
     "satisfaction_items",
     "satisfaction_scores",
@@ -218,6 +219,19 @@ def read_export(directory: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFram
     directory = Path(directory)
     codebook = read_codebook(directory / "codebook.csv")
     return read_responses(directory / "responses.csv", codebook), codebook
+
+
+def read_indices(path) -> pd.DataFrame:
+    """Read an indices CSV (``python -m analysis indices``, or the results page's
+    indices.csv) as text, skipping the comment lines ("# …") at its top that state the
+    ledger checkpoint and the method (:mod:`analysis.statement`)."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                            encoding="utf-8-sig", comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ExportFormatError(f"{path}: not a readable UTF-8 CSV file ({exc})") from exc
+    _require_columns(table, ["agency_code", "level", "code", "n", "index"], str(path))
+    return table
 
 
 def choice_labels(codebook: pd.DataFrame, item_code: str) -> dict[str, str]:

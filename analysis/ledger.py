@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .digest import check_char, check_fits
+
 GENESIS = "0" * 64
 DIGEST_HEX = 20  # 80 bits of the head hash: short enough to read aloud, long enough to trust
 DIGEST_RE = re.compile(r"^\s*([A-Za-z0-9_-]+)#(\d+):([0-9a-fA-F-]+)\s*$")
@@ -72,20 +74,41 @@ def merkle_join(left: tuple[bytes, int], right: tuple[bytes, int]) -> str:
 
 
 def format_digest(campaign: str, seq: int, head_hash: str) -> str:
-    """e.g. 'demo#1234:3f2a-91bc-07de-55aa-c0e1' — written on paper or read aloud."""
-    short = head_hash[:DIGEST_HEX]
-    return f"{campaign}#{seq}:" + "-".join(short[i:i + 4] for i in range(0, DIGEST_HEX, 4))
+    """e.g. 'demo#1234:3f2a-91bc-07de-55aa-c0e1-d' — written on paper or read aloud; the
+    last character is a check character (:mod:`analysis.digest`)."""
+    short = head_hash[:DIGEST_HEX].lower()
+    groups = "-".join(short[i:i + 4] for i in range(0, DIGEST_HEX, 4))
+    return f"{campaign}#{seq}:{groups}-{check_char(campaign, seq, short)}"
 
 
-def parse_digest(digest: str) -> tuple[str, int, str]:
-    """(campaign, seq, hash prefix) from a digest; ValueError if it is not one."""
+class MistypedDigest(ValueError):
+    """A digest whose check character does not fit: it was copied or typed wrongly."""
+
+
+def read_digest(digest: str) -> tuple[str, int, str, bool]:
+    """(campaign, seq, hash prefix, whether a check character was there and fits) from a
+    digest; MistypedDigest if its check character does not fit, ValueError if it is not a
+    digest at all. A check character is a last group of one character after a dash
+    (digests written before check characters have none)."""
     m = DIGEST_RE.match(digest or "")
     if not m:
         raise ValueError(f"not a checkpoint digest: {digest!r} (expected campaign#seq:hex-hex-…)")
-    prefix = m.group(3).replace("-", "").lower()
+    campaign, seq, groups = m.group(1), int(m.group(2)), m.group(3).lower().split("-")
+    check = groups.pop() if len(groups) > 1 and len(groups[-1]) == 1 else None
+    prefix = "".join(groups)
     if len(prefix) < 16:
         raise ValueError("a checkpoint digest needs at least 16 hexadecimal digits")
-    return m.group(1), int(m.group(2)), prefix
+    if check is not None and not check_fits(campaign, seq, prefix, check):
+        raise MistypedDigest(
+            f"the checkpoint digest {digest.strip()!r} is mistyped (gõ sai): its check "
+            "character does not fit; copy it again from where it was kept")
+    return campaign, seq, prefix, check is not None
+
+
+def parse_digest(digest: str) -> tuple[str, int, str]:
+    """(campaign, seq, hash prefix) from a digest; ValueError if it is not one
+    (MistypedDigest if its check character does not fit)."""
+    return read_digest(digest)[:3]
 
 
 def export_value(kind: str, value) -> str:

@@ -20,7 +20,9 @@ from .indices import (
     SERVICE_CODE,
     _ancestor_pairs,
     _check_tree,
+    bootstrap_groups,
     bootstrap_indices,
+    indices_table,
 )
 from .io import TALLY_COLUMNS, as_text, satisfaction_items, satisfaction_scores
 
@@ -31,6 +33,9 @@ __all__ = [
     "blank_to_missing",
     "breakdown_groups",
     "empty_tally",
+    "export_seq",
+    "family_intervals",
+    "own_intervals",
     "recentre",
     "relabel_tally",
     "sample_keys",
@@ -352,6 +357,38 @@ class IdSample:
                          for k, n in enumerate(self._sizes[family]) if n > self.cap]
         rows.sort()
         return pd.DataFrame(rows, columns=["family", "group", "sampled", "total"])
+
+
+def export_seq(ids, campaign_index: int) -> np.ndarray:
+    """The order in which respondents are drawn from (:class:`IdSample`'s ``seq``): the
+    export's, a campaign's responses by id, one campaign of a selection after another."""
+    return np.asarray(ids, dtype="int64") + (int(campaign_index) << 40)
+
+
+def family_intervals(sample: IdSample, answers, codebook: pd.DataFrame, n_boot: int,
+                     seed: int) -> dict[str, pd.DataFrame]:
+    """Element and service intervals of every family of ``sample`` by respondent
+    bootstrap (:func:`analysis.bootstrap_groups`), keyed by ``agency_code``.
+    ``answers(ids)`` gives the satisfaction answers of the chosen respondents (sorted ids,
+    one row each, NaN = no 1..5 answer): read from the database by the application, from
+    an audit bundle's ledger by the auditor."""
+    chosen = sample.ids()
+    scores = answers(chosen)
+    elements = satisfaction_items(codebook)["element_code"].astype("str").to_numpy()
+    out = {}
+    for family in sample.families():
+        groups = sample.groups(family, chosen)
+        if groups:
+            out[family] = bootstrap_groups(scores, groups, elements, n_boot=n_boot,
+                                           seed=seed).rename(columns={"group": "agency_code"})
+    return out
+
+
+def own_intervals(cells, codebook: pd.DataFrame, intervals: pd.DataFrame | None,
+                  sampled: Iterable[str]) -> pd.DataFrame | None:
+    """The "agency" family's intervals for :func:`analysis.indices_table` of ``cells``
+    (each agency's own answers), those of sampled agencies recentred on the full data."""
+    return recentre(intervals, indices_table(cells, codebook), sampled)
 
 
 def recentre(

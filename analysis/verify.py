@@ -2,7 +2,7 @@
 response against its ledger entry (with the corrections recorded after it replayed in
 order), and check the checkpoints — including one the auditor kept outside the system.
 
-    python -m analysis verify BUNDLE.zip [--checkpoint 'demo#1234:3f2a-91bc-07de-55aa-c0e1']
+    python -m analysis verify BUNDLE.zip [--checkpoint 'demo#1234:3f2a-91bc-07de-55aa-c0e1-d'] [--report FILE]
 """
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ from .ledger import (
     merkle_join,
     merkle_split,
     merkle_subtree,
-    parse_digest,
+    read_digest,
 )
+
+UNCHECKED_DIGEST = ("the digest has no check character (written before they were added), so "
+                    "whether it was copied correctly could not be checked")
 
 META = ["response_id", "campaign", "agency_code", "channel", "submitted_at", "review_state"]
 
@@ -51,6 +54,8 @@ class Report:
     #: the file the ledger implies) or "row by row" (it is not: each row is compared)
     responses_compared: str = ""
     findings: list[tuple[str, str]] = field(default_factory=list)
+    #: remarks that are not findings (a digest without its check character, say)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -60,11 +65,12 @@ class Report:
         self.findings.append((kind, message))
 
     def lines(self, limit: int = 200) -> list[str]:
+        notes = [f"Note: {note}" for note in self.notes]
         if self.ok:
-            return [f"OK: campaign {self.campaign}: {self.ledger_entries} ledger entries "
+            return notes + [f"OK: campaign {self.campaign}: {self.ledger_entries} ledger entries "
                     f"({self.responses} responses, {self.events} later events) and "
                     f"{self.checkpoints} checkpoints verified."]
-        out = [f"FAILED: campaign {self.campaign}: {len(self.findings)} problem(s)"]
+        out = notes + [f"FAILED: campaign {self.campaign}: {len(self.findings)} problem(s)"]
         out += [f"{kind.upper()}: {message}" for kind, message in self.findings[:limit]]
         if len(self.findings) > limit:
             out.append(f"… and {len(self.findings) - limit} more")
@@ -806,9 +812,11 @@ def _check_checkpoints(report: Report, recorded: list[list[str]], hashes: list[b
             report.add("checkpoint", f"Merkle root of checkpoint {row[0]} does not match")
     if held:
         try:
-            campaign, seq, prefix = parse_digest(held)
-        except ValueError as exc:
+            campaign, seq, prefix, checked = read_digest(held)
+        except ValueError as exc:  # MistypedDigest too: bad input, not a rewritten ledger
             raise BundleError(str(exc)) from exc
+        if not checked:
+            report.notes.append(UNCHECKED_DIGEST)
         if campaign != report.campaign:
             report.add("checkpoint", f"the checkpoint you hold is for campaign {campaign}, "
                        f"the bundle for {report.campaign}")

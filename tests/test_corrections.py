@@ -14,6 +14,7 @@ from audit_helpers import answer_open, export_bundle, run_analysis, tamper, user
 from sqlalchemy import select, text
 from web_helpers import counted, counted_from_responses, csrf_token, full_answers, in_tally
 
+from analysis.io import read_indices
 from analysis.verify import verify_bundle
 from survey_app.models import AuditLog, LedgerEntry, Response, ResponseCorrection
 
@@ -166,7 +167,7 @@ def test_tally_exports_and_results_use_effective_answers(collected, client, logi
 
     tc1, tc2, tc3 = _tally(db, "TC1"), _tally(db, "TC2"), _tally(db, "TC3")
     login("admin")
-    indices_before = client.get("/results/demo/indices.csv").text
+    indices_before = read_indices(io.StringIO(client.get("/results/demo/indices.csv").text))
     admin = user(db, "admin")
     corrections.correct(1, {"TC1": "2", "TC2": "0", "TC3": "-"}, "Sửa lỗi nhập", admin)
     corrections.correct(2, {"TC1": "2"}, "Sửa lỗi nhập", admin)
@@ -209,8 +210,8 @@ def test_tally_exports_and_results_use_effective_answers(collected, client, logi
     assert matrix[ids.index(1), items.index("TC1")] == 2
 
     # the results page's cache sees the correction
-    indices_after = client.get("/results/demo/indices.csv").text
-    assert indices_after != indices_before
+    indices_after = read_indices(io.StringIO(client.get("/results/demo/indices.csv").text))
+    assert not indices_after.equals(indices_before)
 
 
 # --- verification of the bundle ----------------------------------------------------------

@@ -14,7 +14,7 @@ from results_helpers import ANSWERS, answer, today
 from web_helpers import full_answers
 
 REPORT_SHEETS = ["Tổng quan", "Xếp hạng", "Cộng dồn", "Chỉ số", "Tiêu chí", "Theo kênh",
-                 "Biểu đồ"]
+                 "Biểu đồ", "Thông tin"]
 
 
 @pytest.fixture

@@ -28,6 +28,9 @@ CHART_CAPTIONS = {
     "heatmap": "Biểu đồ 2. Chỉ số theo yếu tố và cơ quan (%).",
     "likert": "Biểu đồ 3. Tỷ lệ các mức đánh giá theo tiêu chí (không tính “Không áp dụng”).",
 }
+#: The workbook's sheet stating the ledger checkpoint and the method
+#: (`python -m analysis verify --report` reads it).
+INFO_SHEET = "Thông tin"
 REPORT_HEADING = ("BÁO CÁO KẾT QUẢ KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN, TỔ CHỨC ĐỐI VỚI "
                   "SỰ PHỤC VỤ CỦA CƠ QUAN HÀNH CHÍNH NHÀ NƯỚC")
 
@@ -263,6 +266,13 @@ def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
     channels.append([])
     channels.append([suppression_legend()])
     images = book.create_sheet("Biểu đồ")
+    info = book.create_sheet(INFO_SHEET)
+    info.append([res.STATEMENT_HEADING])
+    info["A1"].font = bold
+    for label, value in results.statement.pairs():
+        info.append([label, value])
+    info.column_dimensions["A"].width = 40
+    info.column_dimensions["B"].width = 80
     anchor = 1
     for kind in REPORT_CHARTS:
         images.cell(anchor, 1, CHART_CAPTIONS[kind]).font = bold
@@ -335,6 +345,9 @@ def pdf(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
 
     story = [p(REPORT_HEADING, title), p(kind_label(results), centre)]
     story += [p(line, centre) for line in subtitle(results)]
+    story.append(Spacer(1, 2 * mm))
+    story += [p(line, small) for line in [res.STATEMENT_HEADING + ":",
+                                          *results.statement_lines()]]
     story.append(Spacer(1, 4 * mm))
     story.append(p(f"Số phiếu nhận được: {results.responses}; bị loại: {results.rejected}; "
                    f"được tính: {results.counted}.", body))

@@ -41,9 +41,19 @@ import analysis
 from analysis import disclosure, load
 from analysis import report as rep
 from analysis.io import META_COLUMNS
+from analysis.statement import HEADING as STATEMENT_HEADING
+from analysis.statement import Checkpoint, Statement
 
+from .. import ledger
 from ..extensions import db
-from ..models import Agency, Campaign, Response, ResponseCorrection, ResponseReview
+from ..models import (
+    Agency,
+    AnswerTally,
+    Campaign,
+    Response,
+    ResponseCorrection,
+    ResponseReview,
+)
 from . import ServiceError, audit
 from .campaigns import get_campaign
 
@@ -126,7 +136,15 @@ def _fingerprint(campaign_ids: Sequence[int]) -> tuple:
     correction = db.session.scalar(select(func.max(ResponseCorrection.id)))
     tree = db.session.execute(
         select(Agency.id, Agency.code, Agency.parent_id, Agency.name).order_by(Agency.id)).all()
-    return count, last, review, correction, zlib.crc32(repr(tree).encode("utf-8"))
+    # The tally is not append-only: a count changed in place must not be served from the
+    # cache as the figures of before (a few sums over a table of agencies x items x scores).
+    tally = db.session.execute(
+        select(func.count(), func.sum(AnswerTally.n), func.sum(AnswerTally.n * AnswerTally.score),
+               func.sum(AnswerTally.n * AnswerTally.item_id),
+               func.sum(AnswerTally.n * AnswerTally.agency_id))
+        .where(AnswerTally.campaign_id.in_(campaign_ids))).one()
+    return (count, last, review, correction, zlib.crc32(repr(tree).encode("utf-8")),
+            tuple(tally))
 
 
 # --- campaigns and scope --------------------------------------------------------------------
@@ -198,6 +216,33 @@ class _Full:
     subtree: pd.DataFrame
     total: pd.DataFrame | None
     capped: pd.DataFrame
+    #: each campaign's ledger state (entry count, head hash) the figures were computed at
+    checkpoints: tuple = ()
+
+
+#: Computations of results tried while the ledgers keep moving before the chains are held.
+SETTLE_ATTEMPTS = 3
+
+
+def _heads(campaigns: Sequence[dict]) -> tuple[Checkpoint, ...]:
+    return tuple(Checkpoint(c["code"], *ledger.head(c["id"])) for c in campaigns)
+
+
+def _at_checkpoint(campaigns: Sequence[dict], compute):
+    """``compute()`` and the ledger states it was computed at. Every response, review and
+    correction is chained in the transaction that stores it, so when the chains' heads
+    are the same before and after the computation, the figures are those of the ledgers
+    at those heads. If they keep moving (a campaign receiving many responses), the chains
+    are held for one more computation (appends wait until this transaction ends)."""
+    for _ in range(SETTLE_ATTEMPTS):
+        before = _heads(campaigns)
+        value = compute()
+        if _heads(campaigns) == before:
+            return value, before
+    for campaign in campaigns:
+        ledger.lock_chain(campaign["id"])
+    before = _heads(campaigns)
+    return compute(), before
 
 
 def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
@@ -237,8 +282,7 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
         def sampled(family):
             return set(capped.loc[capped["family"] == family, "group"])
 
-        boot_own = rep.recentre(boot.family("agency"), analysis.indices_table(cells, book),
-                                sampled("agency"))
+        boot_own = rep.own_intervals(cells, book, boot.family("agency"), sampled("agency"))
         # A subtree with one responding agency holds exactly that agency's respondents:
         # it shows that agency's interval rather than a second draw on the same data.
         single = {a: next(iter(m)) for a, m in members.items() if len(m) == 1}
@@ -292,7 +336,7 @@ def _respondent_bootstrap(conn, campaigns: Sequence[dict], book: pd.DataFrame,
         for ids, agencies in load.response_agencies(conn, campaign["id"],
                                                     exclude_rejected=exclude_rejected):
             # The export lists a campaign's responses by id, one campaign after another.
-            seq = ids + (k << 40)
+            seq = rep.export_seq(ids, k)
             sample.add(ids, seq, "agency", agencies)
             if pooled_of:
                 inverse, values = pd.factorize(agencies)
@@ -307,16 +351,8 @@ def _respondent_bootstrap(conn, campaigns: Sequence[dict], book: pd.DataFrame,
                     sample.add(ids, seq, "subtree", flat[starts[inverse][rows] + within], rows)
             if several_roots:
                 sample.add(ids, seq, "all", np.full(len(ids), ALL_CODE, dtype=object))
-    chosen = sample.ids()
-    scores = load.satisfaction_answers(conn, chosen, book)
-    elements = analysis.satisfaction_items(book)["element_code"].astype("str").to_numpy()
-    intervals = {}
-    for family in sample.families():
-        groups = sample.groups(family, chosen)
-        if groups:
-            intervals[family] = analysis.bootstrap_groups(
-                scores, groups, elements, n_boot=n_boot, seed=seed
-            ).rename(columns={"group": "agency_code"})
+    intervals = rep.family_intervals(
+        sample, lambda ids: load.satisfaction_answers(conn, ids, book), book, n_boot, seed)
     return _Bootstrap(intervals=intervals, capped=sample.capped())
 
 
@@ -328,8 +364,14 @@ def _full(campaigns: Sequence[Campaign], exclude_rejected: bool, bootstrap: int,
     if len(set(ids)) != len(ids):
         raise ServiceError("Một đợt khảo sát được chọn hai lần.")
     key = ("full", ids, bool(exclude_rejected), bootstrap, seed, cap, _fingerprint(ids))
-    return _cache().get_or_compute(
-        key, lambda: _compute(summaries, bool(exclude_rejected), bootstrap, seed, cap))
+
+    def compute() -> _Full:
+        full, heads = _at_checkpoint(summaries, lambda: _compute(
+            summaries, bool(exclude_rejected), bootstrap, seed, cap))
+        full.checkpoints = heads
+        return full
+
+    return _cache().get_or_compute(key, compute)
 
 
 def _replicates(campaigns: Sequence[Campaign], bootstrap: int,
@@ -380,6 +422,8 @@ class Results:
     summary: pd.DataFrame = field(default=None)
     subtree_summary: pd.DataFrame = field(default=None)
     overall_summary: pd.DataFrame = field(default=None)
+    #: the ledger state of each campaign the figures were computed at
+    checkpoints: tuple = ()
 
     def __post_init__(self):
         self.summary = rep.summary_table(self.agencies, self.codebook, self.ranking)
@@ -472,6 +516,16 @@ class Results:
     def name(self, code: str) -> str:
         return self.names.get(code, code)
 
+    @property
+    def statement(self) -> Statement:
+        """The ledger checkpoint(s) and the method settings every published form of these
+        results states (:mod:`analysis.statement`)."""
+        return Statement(checkpoints=tuple(self.checkpoints), bootstrap=self.bootstrap,
+                         seed=self.seed, cap=self.cap, exclude_rejected=self.exclude_rejected)
+
+    def statement_lines(self) -> list[str]:
+        return self.statement.lines()
+
 
 def _visible(full: _Full, scope: str | None) -> set[str] | None:
     if scope is None:
@@ -520,7 +574,8 @@ def _view(full: _Full, scope: str | None, exclude_rejected: bool, bootstrap: int
         bootstrap_skipped=skipped, codebook=full.codebook, names=names, agencies=own, subtrees=subtree,
         overall=overall.reset_index(drop=True), ranking=analysis.rank_agencies(own),
         channels=within(full.counts).reset_index(drop=True),
-        tally=within(full.tally).reset_index(drop=True), capped=capped.reset_index(drop=True))
+        tally=within(full.tally).reset_index(drop=True), capped=capped.reset_index(drop=True),
+        checkpoints=full.checkpoints)
 
 
 def campaign_indices(campaign: Campaign, *, agency=None, exclude_rejected: bool = False,
@@ -774,7 +829,8 @@ def chart(kind: str, results: Results, fmt: str = "png", *,
         else:
             ax = charts.plot_trend(data, charts.new_axes((8, 4)),
                                    title=f"{CHART_TITLES[kind]} — {results.scope_name}")
-    return charts.render(ax.figure, fmt, dpi=dpi)
+    footer = results.statement.short() if results.checkpoints else None
+    return charts.render(ax.figure, fmt, dpi=dpi, footer=footer)
 
 
 # --- exports --------------------------------------------------------------------------------
@@ -922,7 +978,12 @@ def export_xlsx(campaign: Campaign, *, agency=None) -> bytes:
 
 
 def indices_csv(results: Results) -> str:
-    """The per-agency table as ``python -m analysis indices`` writes it."""
+    """The per-agency table as ``python -m analysis indices`` writes it, after comment
+    lines ("# label: value") stating the ledger checkpoint and the method, which
+    ``pandas.read_csv(..., comment="#")`` and ``analysis.read_indices`` skip."""
     buffer = io.StringIO()
+    buffer.write(f"# {STATEMENT_HEADING}\n")
+    for line in results.statement_lines():
+        buffer.write(f"# {line}\n")
     results.agencies.to_csv(buffer, index=False)
     return buffer.getvalue()
