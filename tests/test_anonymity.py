@@ -36,8 +36,9 @@ MYLAM_COMMENT = "Ông Trần Bình ở Mỹ Lâm làm việc tốt."
 
 #: Receipt codes: two groups of five from the receipt alphabet (services.responses).
 RECEIPT_RE = re.compile(r"(?<![A-Z0-9])[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5}(?![A-Z0-9])")
-#: A time of day with minutes: 7:05, 14:30, 14:30:59.
-TIME_RE = re.compile(r"(?<![\d:])\d{1,2}:[0-5]\d(?!\d)")
+#: A time of day with minutes: 7:05, 14:30, 14:30:59 (not a ledger digest's "demo#12:3f2a-…",
+#: whose entry count and hash a colon parts).
+TIME_RE = re.compile(r"(?<![\d:#])\d{1,2}:[0-5]\d(?!\d)")
 #: What would name a response: its id column, a link to it, a comment's release key.
 RESPONSE_ID_RE = re.compile(r"response[_ ]?id|/responses/\d|\b\d+:Y_KIEN\b|data-comment",
                             re.I)
