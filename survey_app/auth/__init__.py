@@ -84,10 +84,12 @@ def _acting_as(user: User):
         raise
 
 
-def _sign_in(user: User, target: str | None):
+def _sign_in(user: User, target: str | None, notice: str | None = None):
     # A fresh session at sign-in: nothing from before authentication carries over.
     session.clear()
     login_user(user)
+    if notice:
+        flash(notice, "warning")
     return redirect(_target(target))
 
 
@@ -162,10 +164,11 @@ def second_step():
             return render_template("auth/code.html", form=form), 401
         user.last_login_at = twofactor.utcnow()
         db.session.commit()
+        notice = None
         if used == "recovery":
-            flash(_("Đã dùng một mã khôi phục; còn lại %(n)d mã.",
-                    n=twofactor.recovery_codes_left(user)), "warning")
-        return _sign_in(user, state.get("next"))
+            notice = _("Đã dùng một mã khôi phục; còn lại %(n)d mã.",
+                       n=twofactor.recovery_codes_left(user))
+        return _sign_in(user, state.get("next"), notice)
     return render_template("auth/code.html", form=form)
 
 
