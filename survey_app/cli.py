@@ -129,6 +129,8 @@ def register_commands(app: Flask) -> None:
         for u, r, a in result["accounts"]:
             click.echo(f"  {u:10s} vai trò {r:8s} {a or ''}")
         click.echo(f"  mật khẩu chung: {result['password']}  (lưu tại {cred})")
+        click.echo("  admin và mttq đăng ký xác thực hai bước (ứng dụng xác thực) "
+                   "ở lần đăng nhập đầu.")
 
     @app.cli.command("import-agencies")
     @click.argument("file")

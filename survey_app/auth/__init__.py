@@ -101,10 +101,11 @@ def login():
     if form.validate_on_submit():
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None:
-            db.session.commit()
             target = request.args.get("next")
             if not twofactor.required(user):
+                db.session.commit()  # the time of this sign-in
                 return _sign_in(user, target)
+            # Not signed in yet: the time is recorded after the second step.
             session.clear()
             session[PENDING] = {"user": user.id, "tag": user.credentials_tag,
                                 "at": twofactor.now(), "next": target, "failures": 0}
