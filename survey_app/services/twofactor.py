@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 import pyotp
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import RecoveryCode, User
@@ -78,9 +79,14 @@ def _matching_step(secret: str, code: str) -> int | None:
 
 
 def _accept_step(user: User, step: int) -> None:
-    if user.totp_last_step is not None and step <= user.totp_last_step:
+    # One conditional UPDATE: of two requests sending the same code at once, one wins.
+    accepted = db.session.execute(
+        update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None),
+                                                   User.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount
+    if not accepted:
         raise ServiceError("Mã này đã được dùng. Vui lòng chờ mã mới trong ứng dụng xác thực.")
-    user.totp_last_step = step
+    set_committed_value(user, "totp_last_step", step)
 
 
 def check_new_secret(secret: str, code: str) -> int:
@@ -123,15 +129,16 @@ def verify(user: User, code: str) -> str:
         return "totp"
     row = db.session.scalar(select(RecoveryCode).filter_by(
         user_id=user.id, code_hash=_hash_code(code)))
-    if row is not None and row.used_at is None:
-        row.used_at = utcnow()
-        db.session.flush()
-        audit.record("user.recovery_code_used", "user", user.username, None,
-                     {"recovery_codes_left": recovery_codes_left(user)})
-        return "recovery"
-    if row is not None:
+    if row is None:
+        raise ServiceError("Mã xác thực không đúng.")
+    spent = db.session.execute(
+        update(RecoveryCode).where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if not spent:
         raise ServiceError("Mã khôi phục này đã được dùng; mỗi mã chỉ dùng được một lần.")
-    raise ServiceError("Mã xác thực không đúng.")
+    audit.record("user.recovery_code_used", "user", user.username, None,
+                 {"recovery_codes_left": recovery_codes_left(user)})
+    return "recovery"
 
 
 def recovery_codes_left(user: User) -> int:
