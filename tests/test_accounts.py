@@ -119,6 +119,7 @@ def test_second_factor_is_required_and_nothing_is_reachable_before_it(demo, clie
         assert "/auth/two-factor" not in path or resp.headers["Location"].endswith("/setup")
     page = client.get("/auth/two-factor/setup")
     assert page.status_code == 200 and 'src="data:image/png;base64,' in page.text
+    assert page.headers["Cache-Control"] == "no-store"
     secret = _secret_on(page.text)
     assert _user(db, "mttq").totp_secret is None
 

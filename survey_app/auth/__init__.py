@@ -56,6 +56,13 @@ class LinkForm(FlaskForm):
     code = StringField(_l("Mã xác thực"), validators=[Length(max=40)])
 
 
+@bp.after_request
+def _no_store(response):
+    # Secrets, recovery codes and one-time links are shown on these pages: never cached.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
