@@ -225,6 +225,8 @@ def test_officer_signs_in_with_a_password_only(demo, client, login):
 
 def test_admin_cannot_set_an_auditors_password(demo, client, login, db):
     login("admin")
+    listing = client.get("/admin/users").text
+    assert "đã đăng ký" in listing and "chưa đăng ký" in listing  # admin yes, mttq not yet
     auditor = _user(db, "mttq")
     before = auditor.password_hash
     page = client.get(f"/admin/users/{auditor.id}/edit")
