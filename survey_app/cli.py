@@ -25,6 +25,7 @@ from .services import (
     campaigns,
     issuance,
     questionnaires,
+    twofactor,
     users,
 )
 
@@ -133,6 +134,8 @@ def register_commands(app: Flask) -> None:
         for u, r, a in result["accounts"]:
             click.echo(f"  {u:10s} vai trò {r:8s} {a or ''}")
         click.echo(f"  mật khẩu chung: {result['password']}  (lưu tại {cred})")
+        click.echo("  admin và mttq đăng ký xác thực hai bước (ứng dụng xác thực) "
+                   "ở lần đăng nhập đầu.")
 
     @app.cli.command("import-agencies")
     @click.argument("file")
@@ -198,13 +201,37 @@ def register_commands(app: Flask) -> None:
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
     @transactional
     def create_user(username, role, agency_code, full_name, password_stdin):
-        """Create an account; the password is asked for (or read from stdin)."""
-        if password_stdin:
+        """Create an account; the password is asked for (or read from stdin). An auditor's
+        account gets a one-time link instead: only the auditor sets their password."""
+        if role in users.OWNER_SETS_PASSWORD:
+            if password_stdin:
+                raise ServiceError(users.OWNER_ONLY_MESSAGE)
+            password = None
+        elif password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
-        user = users.create_user(username, password, role, agency_code, full_name)
+        user, token = users.create_account(username, role, agency_code, full_name, password)
         click.echo(f"Đã tạo tài khoản '{user.username}' ({user.role}).")
+        if token is not None:
+            _echo_link(user, token)
+
+    def _echo_link(user, token):
+        click.echo("Đường dẫn một lần (hiệu lực 24 giờ) để người dùng tự đặt mật khẩu"
+                   + (" và đăng ký xác thực hai bước" if twofactor.required(user) else "")
+                   + ". Trao tận tay, không hiện lại:")
+        click.echo(users.link_url(token))
+
+    @app.cli.command("reset-user")
+    @click.argument("username")
+    @transactional
+    def reset_user(username):
+        """Issue a one-time reset link (24 h): the owner sets a new password and, for admins
+        and auditors, a new second factor; the old ones stop working when it is used."""
+        user = users.get_by_username(username)
+        token = users.issue_link(user, purpose="reset")
+        click.echo(f"Đã cấp đường dẫn đặt lại cho tài khoản '{user.username}'.")
+        _echo_link(user, token)
 
     @app.cli.command("poster")
     @click.option("--campaign", "campaign_code", required=True, help="Campaign code.")

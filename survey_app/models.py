@@ -6,6 +6,7 @@ rows that refer to it. Times are stored as naive UTC.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime
 
@@ -539,6 +540,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The second factor (RFC 6238): the shared secret, set by the account's owner only,
+    # and the last time step a code was accepted at, so that no code is accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -547,6 +552,16 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+    def get_id(self) -> str:
+        # The session names the credentials as well as the account: a new password or
+        # second factor ends every session opened with the old ones.
+        return f"{self.id}.{self.credentials_tag}"
+
+    @property
+    def credentials_tag(self) -> str:
+        material = f"{self.password_hash}|{self.totp_secret or ''}".encode()
+        return hashlib.sha256(material).hexdigest()[:16]
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
@@ -568,6 +583,37 @@ class ApiKey(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     agency: Mapped[Agency | None] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the second factor. Only its hash is stored."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AccountLink(db.Model):
+    """A one-time link with which an account's owner sets their password (and second
+    factor): issued at creation or as a reset. Only the token's hash is stored."""
+
+    __tablename__ = "account_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(12))  # "setup" or "reset"
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    issued_by: Mapped[str] = mapped_column(String(80))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class AuditLog(db.Model):

@@ -37,9 +37,14 @@ def roles_required(*roles: str):
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_id: str) -> User | None:
+    user_id, _, tag = session_id.partition(".")
+    if not user_id.isdigit():
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or tag != user.credentials_tag:
+        return None
+    return user
 
 
 login_manager.login_view = "auth.login"

@@ -4,11 +4,12 @@ SURVEY_TEST_DATABASE_URL is set), the HTTP client, the CLI runner, and small fac
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
-from web_helpers import PASSWORD, csrf_token
+from web_helpers import PASSWORD, sign_in
 
 from survey_app import create_app
 from survey_app.extensions import db as _db
@@ -117,16 +118,36 @@ def demo(app):
     return app
 
 
+class Clock:
+    """The clock of second-factor codes and one-time links in tests: real time to start
+    with, moved on explicitly (a sign-in moves it a step, so no code is ever replayed)."""
+
+    def __init__(self):
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    from survey_app.services import twofactor
+
+    fake = Clock()
+    monkeypatch.setattr(twofactor, "now", fake)
+    return fake
+
+
 @pytest.fixture
 def login(client):
-    """login(username) signs the test client in through the real login form."""
+    """login(username) signs the test client in through the real forms, the second step
+    (TOTP) of admins and auditors included; returns the last answer."""
 
-    def _login(username: str, password: str = PASSWORD):
-        page = client.get("/auth/login")
-        resp = client.post("/auth/login", data={"csrf_token": csrf_token(page.text),
-                                                "username": username, "password": password})
-        assert resp.status_code == 302, f"login as {username} failed: {resp.status_code}"
-        return resp
+    def _login(username: str, password: str = PASSWORD, next: str | None = None):
+        return sign_in(client, username, password, next)
 
     return _login
 

@@ -47,6 +47,10 @@ MATRIX = [
     ("GET", "/admin/users/new", ADMIN),
     ("POST", "/admin/users/new", ADMIN),
     ("GET", "/admin/users/1/edit", ADMIN),
+    ("POST", "/admin/users/1/reset", ADMIN),
+    # Everyone changes their own password (and nobody else's).
+    ("GET", "/auth/password", set(ROLES)),
+    ("POST", "/auth/password", set(ROLES)),
     ("GET", "/admin/audit-log", READERS),
     ("GET", "/staff", set(ROLES)),
     ("GET", "/entry/", CLERKS),
@@ -127,6 +131,7 @@ def test_matrix_covers_every_protected_route(app):
         "/admin/campaigns/<code>": "/admin/campaigns/demo",
         "/admin/campaigns/<code>/archive": "/admin/campaigns/demo/archive",
         "/admin/users/<int:user_id>/edit": "/admin/users/1/edit",
+        "/admin/users/<int:user_id>/reset": "/admin/users/1/reset",
         "/admin/campaigns/<code>/poster/<agency_code>.<any(pdf, png, svg):fmt>":
             "/admin/campaigns/demo/poster/X-SONDUONG.pdf",
         "/admin/campaigns/<code>/issue": "/admin/campaigns/demo/issue",

@@ -1,6 +1,7 @@
 """Helpers shared by the web tests (importable by name; conftest.py is not)."""
 
 import re
+from urllib.parse import urlsplit
 
 PASSWORD = "correct horse battery"
 
@@ -89,11 +90,43 @@ def answer_form(client, path: str, answers: dict | None = None):
     return client.post(path, data=data)
 
 
+def sign_in(client, username: str, password: str = PASSWORD, next: str | None = None):
+    """Sign `client` in through the real forms, the second step included: an admin or
+    auditor without a second factor enrols one (the secret read from the enrolment page,
+    as an authenticator app reads it), one with a factor gives the current code. The
+    clock of the codes (`twofactor.now`, a test clock here) moves on a step first, so that
+    signing in twice never replays a code. Returns the last answer."""
+    import pyotp
+    from sqlalchemy import select
+
+    from survey_app.extensions import db
+    from survey_app.models import User
+    from survey_app.services import twofactor
+
+    path = "/auth/login" + (f"?next={next}" if next else "")
+    page = client.get(path)
+    resp = client.post(path, data={"csrf_token": csrf_token(page.text),
+                                   "username": username, "password": password})
+    assert resp.status_code == 302, f"login as {username} failed: {resp.status_code}"
+    step = urlsplit(resp.headers["Location"]).path
+    if step not in ("/auth/two-factor", "/auth/two-factor/setup"):
+        return resp
+    twofactor.now.advance(twofactor.STEP)
+    page = client.get(step)
+    if step.endswith("/setup"):
+        secret = re.search(r'data-secret="([A-Z2-7]+)"', page.text).group(1)
+    else:
+        with client.application.app_context():
+            secret = db.session.scalar(select(User.totp_secret).filter_by(username=username))
+    code = pyotp.TOTP(secret).at(twofactor.now())
+    resp = client.post(step, data={"csrf_token": csrf_token(page.text), "code": code})
+    expected = 200 if step.endswith("/setup") else 302
+    assert resp.status_code == expected, f"second step as {username} failed: {resp.status_code}"
+    return resp
+
+
 def signed_in(app, username: str, password: str = PASSWORD):
     """A separate browser signed in as `username` through the real login form."""
     client = app.test_client()
-    page = client.get("/auth/login")
-    resp = client.post("/auth/login", data={"csrf_token": csrf_token(page.text),
-                                            "username": username, "password": password})
-    assert resp.status_code == 302, f"login as {username} failed"
+    sign_in(client, username, password)
     return client

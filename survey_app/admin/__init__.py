@@ -359,27 +359,43 @@ def user_edit(user_id: int | None = None):
     if user_id and user is None:
         abort(404)
     form = UserForm(obj=user)
+    ctx = {"form": form, "user": user, "owner_only": users.OWNER_SETS_PASSWORD}
     if request.method == "GET" and user is not None:
         form.agency_code.data = user.agency.code if user.agency else ""
     if form.validate_on_submit():
         try:
             agency_code = (form.agency_code.data or "").strip() or None
             if user is None:
-                user = users.create_user(form.username.data, form.password.data or "",
-                                         form.role.data, agency_code, form.full_name.data or "")
+                user, token = users.create_account(
+                    form.username.data, form.role.data, agency_code,
+                    form.full_name.data or "", password=form.password.data or None)
                 if not form.active.data:
                     user.active = False
             else:
-                users.update_user(user, role=form.role.data, agency_code=agency_code,
-                                  full_name=form.full_name.data or "", active=form.active.data,
-                                  password=form.password.data or None)
+                token = users.update_user(
+                    user, role=form.role.data, agency_code=agency_code,
+                    full_name=form.full_name.data or "", active=form.active.data,
+                    password=form.password.data or None)
         except ServiceError as exc:
-            return _refused(exc, "admin/user_edit.html", form=form, user=user)
+            return _refused(exc, "admin/user_edit.html", **ctx)
         db.session.commit()
         flash(_("Đã lưu tài khoản %(u)s.", u=user.username), "success")
+        if token is not None:
+            return render_template("admin/user_link.html", user=user,
+                                   url=users.link_url(token))
         return redirect(url_for(".user_list"))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/user_edit.html", form=form, user=user), status
+    return render_template("admin/user_edit.html", **ctx), status
+
+
+@bp.post("/users/<int:user_id>/reset")
+@roles_required(*WRITE)
+def user_reset(user_id: int):
+    """Issue a one-time link: the owner sets a new password (and second factor) with it."""
+    user = db.get_or_404(User, user_id)
+    token = users.issue_link(user, purpose="reset")
+    db.session.commit()
+    return render_template("admin/user_link.html", user=user, url=users.link_url(token))
 
 
 # --- audit log ------------------------------------------------------------------------
