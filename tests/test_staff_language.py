@@ -230,3 +230,14 @@ def test_one_number_function():
     assert reports.number(float("nan")) == "–"
     assert reports.cell(float("nan")) == "—" and reports.cell(None, missing="") == ""
     assert reports.cell(0.85) == "0,85" and reports.cell(1234) == "1.234"
+
+
+def test_results_figures_follow_the_page_language(mixed, client, login):
+    login("admin")
+    figures = {}
+    for lang in ("vi", "en"):
+        page = client.get(f"/results/demo?lang={lang}")
+        assert page.status_code == 200
+        figures[lang] = re.search(r'id="service-index">([^<]+)<', page.text).group(1)
+    assert re.fullmatch(r"\d+,\d", figures["vi"]), figures
+    assert figures["en"] == figures["vi"].replace(",", "."), figures

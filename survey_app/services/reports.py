@@ -76,11 +76,11 @@ def cell(value, lang: str = "vi", missing: str = "—") -> str:
     return text if text.strip() else missing
 
 
-def interval(low, high) -> str:
+def interval(low, high, lang: str = "vi") -> str:
     if any(v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
            for v in (low, high)):
         return "–"
-    return f"{number(low)}–{number(high)}"
+    return f"{number(low, lang=lang)}–{number(high, lang=lang)}"
 
 
 def kind_label(results: res.Results) -> str:
