@@ -8,6 +8,10 @@ function takes data and an ``Axes`` and returns the ``Axes``; :func:`new_axes` a
 Labels are Vietnamese. Matplotlib's default font, DejaVu Sans, has every
 precomposed Vietnamese letter; text is normalised to that precomposed form (NFC) so
 that decomposed input does not render as stacked combining marks.
+
+Numbers (tick labels, values written on the chart) are written by ``number``, a
+function ``(value, digits) -> str`` every plotting function takes: the application
+passes its own, Vietnamese with a decimal comma; the default writes a decimal point.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import io
 import textwrap
 import unicodedata
+from collections.abc import Callable
 
 import matplotlib
 import numpy as np
@@ -25,6 +30,7 @@ from matplotlib.ticker import FuncFormatter
 
 __all__ = [
     "LIKERT_LABELS_VI",
+    "plain_number",
     "new_axes",
     "plot_heatmap",
     "plot_likert",
@@ -42,6 +48,18 @@ LIKERT_LABELS_VI = (
 )
 INDEX_LABEL = "Chỉ số hài lòng (%)"
 _RANKED_COLOR = "#2b6cb0"
+
+#: How a chart writes a number: (value, decimals) -> text.
+NumberFormat = Callable[[float, int], str]
+
+
+def plain_number(value: float, digits: int) -> str:
+    """The default ``number``: a decimal point, no thousands separator."""
+    return f"{value:.{digits}f}"
+
+
+def _ticks(number: NumberFormat, suffix: str = "", absolute: bool = False) -> FuncFormatter:
+    return FuncFormatter(lambda value, _: number(abs(value) if absolute else value, 0) + suffix)
 _UNRANKED_COLOR = "#a0aec0"
 
 
@@ -77,7 +95,12 @@ def render(fig: Figure, fmt: str = "png", dpi: int = 100, footer: str | None = N
 
 
 def plot_ranking(
-    ranking: pd.DataFrame, ax: Axes, *, names: dict | None = None, title: str | None = None
+    ranking: pd.DataFrame,
+    ax: Axes,
+    *,
+    names: dict | None = None,
+    title: str | None = None,
+    number: NumberFormat = plain_number,
 ) -> Axes:
     """Horizontal bars of an index per agency with their interval, first row on top.
 
@@ -116,6 +139,7 @@ def plot_ranking(
     ax.set_yticks(y, labels=labels)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
+    ax.xaxis.set_major_formatter(_ticks(number))
     ax.set_xlabel(INDEX_LABEL)
     if title:
         ax.set_title(_text(title))
@@ -129,6 +153,7 @@ def plot_heatmap(
     elements=None,
     names: dict | None = None,
     title: str | None = None,
+    number: NumberFormat = plain_number,
 ) -> Axes:
     """Element x agency grid of element indices with the values written in the cells.
 
@@ -151,17 +176,24 @@ def plot_heatmap(
             continue
         red, green, blue, _ = cmap((value - low) / (100 - low))
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-        ax.text(j, i, f"{value:.1f}", ha="center", va="center", color="white" if dark else "black")
+        ax.text(j, i, number(value, 1), ha="center", va="center",
+                color="white" if dark else "black")
     column_labels = [elements[c] for c in order] if isinstance(elements, dict) else order
     ax.set_xticks(np.arange(len(order)), labels=[_text(c, 20) for c in column_labels])
     ax.set_yticks(np.arange(len(grid.index)), labels=_names(grid.index, names))
-    ax.figure.colorbar(image, ax=ax, label=INDEX_LABEL)
+    ax.figure.colorbar(image, ax=ax, label=INDEX_LABEL, format=_ticks(number))
     if title:
         ax.set_title(_text(title))
     return ax
 
 
-def plot_trend(trend: pd.DataFrame, ax: Axes, *, title: str | None = None) -> Axes:
+def plot_trend(
+    trend: pd.DataFrame,
+    ax: Axes,
+    *,
+    title: str | None = None,
+    number: NumberFormat = plain_number,
+) -> Axes:
     """One agency's index across campaigns, in the order of the rows.
 
     ``trend`` has ``campaign`` and ``index`` and optionally ``ci_low, ci_high``,
@@ -189,10 +221,12 @@ def plot_trend(trend: pd.DataFrame, ax: Axes, *, title: str | None = None) -> Ax
     for xi, value in zip(x, index, strict=True):
         if not np.isnan(value):
             ax.annotate(
-                f"{value:.1f}", (xi, value), textcoords="offset points", xytext=(0, 7), ha="center"
+                number(value, 1), (xi, value), textcoords="offset points", xytext=(0, 7),
+                ha="center"
             )
     ax.set_xticks(x, labels=[_text(c, 15) for c in trend["campaign"]])
     ax.set_ylim(0, 100)
+    ax.yaxis.set_major_formatter(_ticks(number))
     ax.set_ylabel(INDEX_LABEL)
     if title:
         ax.set_title(_text(title))
@@ -205,6 +239,7 @@ def plot_likert(
     *,
     labels: dict | None = None,
     title: str | None = None,
+    number: NumberFormat = plain_number,
 ) -> Axes:
     """Diverging stacked bars of the answers per item, the usual Likert chart.
 
@@ -233,7 +268,7 @@ def plot_likert(
     reach = float(np.abs(np.concatenate([left, left - shares.sum(axis=1)])).max(initial=0))
     extent = max(50.0, 10 * np.ceil(reach / 10 + 0.05))
     ax.set_xlim(-extent, extent)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{abs(value):.0f}%"))
+    ax.xaxis.set_major_formatter(_ticks(number, "%", absolute=True))
     ax.set_yticks(y, labels=_names(distribution.index, labels))
     ax.invert_yaxis()
     ax.legend(

@@ -1,9 +1,13 @@
 """Data-quality flags for the auditor: records worth a second look, never verdicts.
 
 Each function takes a frame of one campaign's responses and returns the long flag table
-``response_id, flag, detail`` (one row per flagged response and flag). Nothing is removed
-or changed: flags feed the review (received → approved / has issues / rejected), which a
-person decides.
+``response_id, flag, detail, kind, args`` (one row per flagged response and flag). Nothing
+is removed or changed: flags feed the review (received → approved / has issues /
+rejected), which a person decides.
+
+``detail`` is the English sentence; ``kind`` (a key of ``DETAIL_TEXT``) and ``args`` (its
+parameters, plain numbers, texts and times) say the same as data, so that an application
+can word it in its own language and number format (``describe`` gives the English).
 
 The input frame (``analysis.load_audit.quality_frame`` builds it from the database) has
 the columns
@@ -56,10 +60,12 @@ import pandas as pd
 
 __all__ = [
     "DEFAULTS",
+    "DETAIL_TEXT",
     "FLAGS",
     "FLAG_COLUMNS",
     "Thresholds",
     "bursts",
+    "describe",
     "flag_counts",
     "flag_responses",
     "flags_per_response",
@@ -73,8 +79,33 @@ __all__ = [
 
 FLAGS = ("speeder", "straight_lining", "near_duplicate", "burst", "outside_window",
          "paper_disagreement")
-FLAG_COLUMNS = ["response_id", "flag", "detail"]
+FLAG_COLUMNS = ["response_id", "flag", "detail", "kind", "args"]
 CITIZEN_CHANNELS = ("open", "single_use")
+
+#: The English wording of each kind of detail, over its ``args``.
+DETAIL_TEXT = {
+    "speeder": "{duration:.0f} s, under {ratio:g} × the median {median:g} s",
+    "straight_lining": "all {items} satisfaction answers are {value}",
+    "near_duplicate": ("agrees with response {partner} on {agree} of {common} items "
+                       "answered by both ({share:.0f} %)"),
+    "near_duplicate_group": ("agrees with response {partner} on {agree} of {common} items "
+                             "answered by both ({share:.0f} %); {count} similar responses "
+                             "in {agency}"),
+    "burst_address": ("{count} submissions from one network address (#{key}) "
+                      "within {minutes:.0f} min"),
+    "burst_device": "{count} submissions from one device (#{key}) within {minutes:.0f} min",
+    "before_opening": ("submitted {at:%Y-%m-%d %H:%M} UTC, before the campaign opened "
+                       "({opens:%Y-%m-%d %H:%M})"),
+    "after_closing": ("submitted {at:%Y-%m-%d %H:%M} UTC, after it closed "
+                      "({closes:%Y-%m-%d %H:%M})"),
+    "paper_disagreement": ("{entries} entries differed on {n} item(s): {items}; settled by "
+                           "a supervisor"),
+}
+
+
+def describe(kind: str, args: dict) -> str:
+    """A flag's detail in English (``DETAIL_TEXT``)."""
+    return DETAIL_TEXT[kind].format(**args)
 
 
 @dataclass(frozen=True)
@@ -100,14 +131,19 @@ DEFAULTS = Thresholds()
 
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({"response_id": pd.Series(dtype="int64"),
-                         "flag": pd.Series(dtype="str"), "detail": pd.Series(dtype="str")})
+                         "flag": pd.Series(dtype="str"), "detail": pd.Series(dtype="str"),
+                         "kind": pd.Series(dtype="str"), "args": pd.Series(dtype="object")})
 
 
 def _table(ids, flag: str, details) -> pd.DataFrame:
+    """`details`: a (kind, args) pair per id."""
     if len(ids) == 0:
         return _empty()
+    details = list(details)
     return pd.DataFrame({"response_id": np.asarray(ids, dtype="int64"), "flag": flag,
-                         "detail": list(details)})
+                         "detail": [describe(kind, args) for kind, args in details],
+                         "kind": [kind for kind, _ in details],
+                         "args": [args for _, args in details]})
 
 
 def satisfaction_matrix(responses: pd.DataFrame, items) -> np.ndarray:
@@ -133,7 +169,8 @@ def speeders(responses: pd.DataFrame, *, ratio: float = DEFAULTS.speeder_ratio,
     median = float(timed.median())
     hit = (durations < ratio * median).fillna(False).to_numpy(dtype=bool)
     return _table(responses["response_id"].to_numpy()[hit], "speeder", (
-        f"{d:.0f} s, under {ratio:g} × the median {median:g} s" for d in durations[hit]))
+        ("speeder", {"duration": float(d), "ratio": float(ratio), "median": median})
+        for d in durations[hit]))
 
 
 # --- straight-lining --------------------------------------------------------------------
@@ -156,8 +193,8 @@ def straight_liners(responses: pd.DataFrame, items, *,
     rows = np.flatnonzero(mask)
     value = np.nanmax(np.where(matrix >= 1, matrix, np.nan)[rows], axis=1)
     return _table(responses["response_id"].to_numpy()[rows], "straight_lining", (
-        f"all {int(k)} satisfaction answers are {int(v)}" for k, v in zip(n[rows], value,
-                                                                          strict=True)))
+        ("straight_lining", {"items": int(k), "value": int(v)})
+        for k, v in zip(n[rows], value, strict=True)))
 
 
 # --- near-duplicates --------------------------------------------------------------------
@@ -193,9 +230,13 @@ def near_duplicates(responses: pd.DataFrame, items, *,
                                      seed)
         for rid, (partner, agree, common, count) in sorted(found.items()):
             out_ids.append(rid)
-            more = f"; {count} similar responses in {agency}" if count > 1 else ""
-            out_details.append(f"agrees with response {partner} on {agree} of {common} "
-                               f"items answered by both ({100 * agree / common:.0f} %){more}")
+            args = {"partner": partner, "agree": agree, "common": common,
+                    "share": 100 * agree / common}
+            if count > 1:
+                out_details.append(("near_duplicate_group",
+                                    {**args, "count": count, "agency": agency}))
+            else:
+                out_details.append(("near_duplicate", args))
     return _table(out_ids, "near_duplicate", out_details)
 
 
@@ -265,8 +306,8 @@ def bursts(responses: pd.DataFrame, *, count: int = DEFAULTS.burst_count,
            window_s: int = DEFAULTS.burst_window_s,
            channels=CITIZEN_CHANNELS) -> pd.DataFrame:
     citizen = responses[responses["channel"].isin(channels)]
-    found: dict[int, str] = {}
-    for column, what in (("client_hash", "network address"), ("device_hash", "device")):
+    found: dict[int, tuple] = {}
+    for column, what in (("client_hash", "burst_address"), ("device_hash", "burst_device")):
         keyed = citizen[citizen[column].notna()]
         sizes = keyed[column].value_counts()
         heavy = keyed[keyed[column].isin(sizes.index[sizes >= count])]
@@ -286,8 +327,8 @@ def bursts(responses: pd.DataFrame, *, count: int = DEFAULTS.burst_count,
             edges = np.flatnonzero(np.diff(np.concatenate([[0], marked.astype(int), [0]])))
             for first, stop in zip(edges[::2], edges[1::2], strict=True):
                 span = (times[stop - 1] - times[first]) / 60
-                text = (f"{stop - first} submissions from one {what} (#{str(key)[:8]}) "
-                        f"within {span:.0f} min")
+                text = (what, {"count": int(stop - first), "key": str(key)[:8],
+                               "minutes": float(span)})
                 for rid in rids[first:stop]:
                     found.setdefault(int(rid), text)
     ids = sorted(found)
@@ -304,9 +345,9 @@ def outside_window(responses: pd.DataFrame, opens_at, closes_at) -> pd.DataFrame
     hit = (early | late).to_numpy(dtype=bool)
     chosen = responses.loc[hit]
     return _table(chosen["response_id"], "outside_window", (
-        f"submitted {t:%Y-%m-%d %H:%M} UTC, " + (f"before the campaign opened ({opens:%Y-%m-%d %H:%M})"
-                                                 if t < opens else
-                                                 f"after it closed ({closes:%Y-%m-%d %H:%M})")
+        ("before_opening", {"at": t.to_pydatetime(), "opens": opens.to_pydatetime()})
+        if t < opens else
+        ("after_closing", {"at": t.to_pydatetime(), "closes": closes.to_pydatetime()})
         for t in at[hit]))
 
 
@@ -325,8 +366,8 @@ def paper_disagreements(responses: pd.DataFrame) -> pd.DataFrame:
         if codes:
             ids.append(rid)
             shown = ", ".join(codes[:8]) + (" …" if len(codes) > 8 else "")
-            details.append(f"{len(entries)} entries differed on {len(codes)} item(s): "
-                           f"{shown}; settled by a supervisor")
+            details.append(("paper_disagreement",
+                            {"entries": len(entries), "n": len(codes), "items": shown}))
     return _table(ids, "paper_disagreement", details)
 
 

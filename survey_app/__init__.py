@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import security
 
     security.init_app(app)
+    _number_filters(app)
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp
@@ -91,6 +92,22 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _number_filters(app: Flask) -> None:
+    """`number` and `cell` in templates: the one number format (`reports.number`) in the
+    page's language."""
+    from flask_babel import get_locale
+
+    from .services import reports
+
+    @app.template_filter("number")
+    def _number(value, digits: int = 1) -> str:
+        return reports.number(value, digits, str(get_locale()))
+
+    @app.template_filter("cell")
+    def _cell(value, missing: str = "—") -> str:
+        return reports.cell(value, str(get_locale()), missing)
 
 
 def _normalise_db_url(url: str) -> str:

@@ -376,6 +376,9 @@ class Response(db.Model):
     device_hash: Mapped[str | None] = mapped_column(String(64))
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
+    # A citizen's submission's idempotency key (keyed hash of its form token): repeats of
+    # one submission, even at the same moment, store one response (`responses.record`).
+    submit_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
     campaign: Mapped[Campaign] = relationship()
     agency: Mapped[Agency] = relationship()

@@ -156,7 +156,7 @@ def test_indices_with_and_without_rejected(collected, client, login, db):
     assert table.loc["X-SONDUONG", "index_kept"] == 100.0  # only the all-5 forms remain
     assert table.loc["X-SONDUONG", "index_all"] < 100.0
     login("mttq")
-    assert "100.00" in client.get("/audit/demo").text
+    assert "100,00" in client.get("/audit/demo").text  # a decimal comma
 
 
 BULK = "/audit/demo/responses/review"
@@ -399,7 +399,7 @@ def test_flags_page_counts_per_agency_and_collector(collected, client, login):
     assert "Chọn một mức cho mọi câu" in page.text
     listing = client.get("/audit/demo/flags?flag=straight_lining&agency=X-SONDUONG").text
     assert "/audit/responses/3" in listing and "/audit/responses/4" in listing
-    assert "all 19 satisfaction answers are 5" in listing
+    assert "cả 19 câu hài lòng đều chọn mức 5" in listing
     assert "/audit/responses/1\"" not in listing
 
 
@@ -492,7 +492,7 @@ def test_reconciliation_counts(fieldwork, db):
 def test_reconciliation_page_and_xlsx(fieldwork, client, login):
     login("mttq")
     page = client.get("/audit/demo/reconciliation")
-    assert page.status_code == 200 and "Chị Lan" in page.text and "50.0 %" in page.text
+    assert page.status_code == 200 and "Chị Lan" in page.text and "50,0 %" in page.text
     resp = client.get("/audit/demo/reconciliation.xlsx")
     assert resp.status_code == 200
     book = load_workbook(io.BytesIO(resp.data))

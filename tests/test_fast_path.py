@@ -214,8 +214,12 @@ def test_form_token(app):
         assert shown is not None
         assert shown.replace(tzinfo=UTC).timestamp() == int(now)
         assert pages.shown_at(app, token, "device-b", now) is None  # another browser
-        stamp, sig = token.split(".")
-        assert pages.shown_at(app, f"{int(stamp) + 1}.{sig}", "device-a", now) is None
+        stamp, key, sig = token.split(".")
+        assert pages.shown_at(app, f"{int(stamp) + 1}.{key}.{sig}", "device-a", now) is None
+        assert pages.shown_at(app, f"{stamp}.{key[::-1]}.{sig}", "device-a", now) is None
+        assert pages.shown_at(app, f"{stamp}.{sig}", "device-a", now) is None
+        # Each rendering has a key of its own (the submission's idempotency key).
+        assert pages.issue_token(app, "device-a", now) != token
         assert pages.shown_at(app, token[:-2] + "AA", "device-a", now) is None
         limit = app.config["WTF_CSRF_TIME_LIMIT"]
         assert pages.shown_at(app, token, "device-a", now + limit + 5) is None  # too old

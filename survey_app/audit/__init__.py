@@ -41,15 +41,22 @@ from ..services import (
     corrections,
     flags,
     reconciliation,
+    reports,
     results,
     reverify,
     review,
 )
 from .forms import (
+    CHANNEL_LABELS,
+    CHECKPOINT_REASON_LABELS,
+    COLLECTOR_LABELS,
+    COLUMN_LABELS,
     DECISION_LABELS,
     FLAG_LABELS,
+    LEDGER_KIND_LABELS,
     OUTCOME_LABELS,
     STATE_LABELS,
+    THRESHOLD_LABELS,
     ActionForm,
     BulkReviewForm,
     CorrectionForm,
@@ -67,7 +74,17 @@ PAGE_SIZE = 100
 @bp.context_processor
 def _labels():
     return {"STATE_LABELS": STATE_LABELS, "FLAG_LABELS": FLAG_LABELS,
-            "OUTCOME_LABELS": OUTCOME_LABELS, "DECISION_LABELS": DECISION_LABELS}
+            "OUTCOME_LABELS": OUTCOME_LABELS, "DECISION_LABELS": DECISION_LABELS,
+            "CHANNEL_LABELS": CHANNEL_LABELS, "COLUMN_LABELS": COLUMN_LABELS,
+            "THRESHOLD_LABELS": THRESHOLD_LABELS, "LEDGER_KIND_LABELS": LEDGER_KIND_LABELS,
+            "CHECKPOINT_REASON_LABELS": CHECKPOINT_REASON_LABELS,
+            "collector_label": collector_label}
+
+
+def collector_label(collector) -> str:
+    """A collector as staff read it: the person's name, or how the response came."""
+    label = COLLECTOR_LABELS.get(collector)
+    return str(label) if label is not None else reports.cell(collector)
 
 
 def _campaign_or_404(code: str) -> Campaign:
@@ -160,7 +177,7 @@ def reconciliation_page(code: str):
 def reconciliation_xlsx(code: str):
     rec = reconciliation.reconcile(_campaign_or_404(code))
     return HttpResponse(
-        reconciliation.to_xlsx(rec),
+        reconciliation.to_xlsx(rec, collector_label),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition":
                  f'attachment; filename="reconciliation-{rec.campaign.code}.xlsx"'})
@@ -185,7 +202,8 @@ def flags_page(code: str):
     page = _page()
     shown = listing.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     return render_template(
-        "audit/flags.html", campaign=campaign, counts=counts, rows=shown.to_dict("records"),
+        "audit/flags.html", campaign=campaign, counts=counts,
+        rows=flags.with_details(shown.to_dict("records")),
         total=len(listing), page=page, has_next=page * PAGE_SIZE < len(listing),
         wanted=wanted, thresholds=flags.thresholds().as_dict(),
         agencies=sorted(frame["agency_code"].unique()),
@@ -297,7 +315,7 @@ def response_detail(rid: int, review_form: ReviewForm | None = None,
     response = _response_or_404(rid)
     lang = "en" if str(get_locale()) == "en" else "vi"
     _, table = flags.campaign_flags(response.campaign)
-    own_flags = table[table["response_id"] == rid].to_dict("records")
+    own_flags = flags.with_details(table[table["response_id"] == rid].to_dict("records"))
     events = db.session.scalars(select(LedgerEntry).where(
         LedgerEntry.id.between(*chain.chain_ids(response.campaign_id)),
         LedgerEntry.ref == response.receipt_code).order_by(LedgerEntry.id)).all()

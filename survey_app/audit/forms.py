@@ -28,6 +28,38 @@ FLAG_LABELS = {
     "paper_disagreement": _l("Hai lần nhập phiếu giấy lệch nhau"),
 }
 
+#: How a response came (`models.CHANNELS`); also the collector of one that came through
+#: no issued batch (`analysis.load_audit.COLLECTOR_SQL`).
+CHANNEL_LABELS = {
+    "open": _l("Đường dẫn mở (mã QR)"), "single_use": _l("Đường dẫn dùng một lần"),
+    "paper": _l("Phiếu giấy"), "api": _l("Kiosk / hệ thống một cửa (API)"),
+}
+COLLECTOR_LABELS = {**CHANNEL_LABELS, "invitation": _l("(lời mời qua API)")}
+#: The settings of `analysis.quality.Thresholds`.
+THRESHOLD_LABELS = {
+    "speeder_ratio": _l("Quá nhanh: dưới tỷ lệ này × thời gian trả lời trung vị"),
+    "speeder_min_n": _l("Quá nhanh: số phiếu có thời gian tối thiểu để tính trung vị"),
+    "straight_min_items": _l("Một mức cho mọi câu: số câu trả lời tối thiểu"),
+    "duplicate_share": _l("Gần trùng: tỷ lệ câu giống nhau tối thiểu"),
+    "duplicate_min_common": _l("Gần trùng: số câu cả hai cùng trả lời tối thiểu"),
+    "duplicate_max_group": _l("Gần trùng: số phiếu tối đa so sánh trong một cơ quan"),
+    "duplicate_seed": _l("Gần trùng: hạt giống chọn mẫu so sánh"),
+    "burst_count": _l("Dồn dập: số phiếu tối thiểu"),
+    "burst_window_s": _l("Dồn dập: trong khoảng (giây)"),
+}
+#: The kinds of ledger entries (`ledger.append`) and why a checkpoint was recorded.
+LEDGER_KIND_LABELS = {
+    "response": _l("Phiếu trả lời"), "review": _l("Quyết định duyệt"),
+    "correction": _l("Đính chính"), "reverify": _l("Kết quả phúc tra"),
+    "sample": _l("Rút mẫu phúc tra"), "void": _l("Hủy phiếu"),
+}
+CHECKPOINT_REASON_LABELS = {
+    "manual": _l("ghi tay"), "daily": _l("hằng ngày"), "close": _l("đóng đợt"),
+    "archive": _l("lưu trữ"),
+}
+#: Column headers of the tables keyed by a frame's column.
+COLUMN_LABELS = {"agency_code": _l("Cơ quan"), "collector": _l("Người phát phiếu")}
+
 
 class ActionForm(FlaskForm):
     """A button with nothing to fill in (CSRF only)."""

@@ -128,24 +128,43 @@ def _submit(target):
     try:
         response = responses.record(
             campaign=target.campaign, agency=target.agency, channel=target.channel,
-            answers=answers,
-            form=target.form, opened_at=opened_at, client=request.remote_addr, device=device)
-        if phone:
+            answers=answers, form=target.form, opened_at=opened_at,
+            client=request.remote_addr, device=device, submission=token)
+        if phone and not response.repeated:
             # Consented, kept apart from the answers, erased once the check is recorded.
             contacts.store_contact(response.id, phone, True)
         db.session.commit()
     except (responses.FormAlreadyUsed, responses.CampaignClosed) as exc:
         db.session.rollback()
         return _refused(exc)
+    return _receipt(target, response)
+
+
+def _receipt(target, response):
+    """The answer to a stored submission (or a repeat of one): its thank-you page."""
     resp = redirect(url_for(".thanks", code=response.receipt_code), 303)
     if target.open_code:
         resp.headers.add("Set-Cookie", pages.answered_cookie(
-            app, target.open_code, response.receipt_code, target.campaign.closes_at))
+            current_app, target.open_code, response.receipt_code, target.campaign.closes_at))
     return resp
+
+
+def _stored_before(target):
+    """The response a POST repeats (same signed form token, sent again), or None."""
+    token = request.form.get(pages.TOKEN_FIELD)
+    if pages.shown_at(current_app, token, request.cookies.get(pages.DEVICE_COOKIE)) is None:
+        return None
+    return responses.earlier_submission(
+        responses.submit_key(target.campaign.id, target.agency.id, token))
 
 
 def _serve(target):
     """A link that was found: refused, answers taken (POST) or the form shown (GET)."""
+    # A repeat of a stored submission gets its receipt, before the refusals that the
+    # first one brought about (link used, "already answered" cookie, the address's limit).
+    earlier = _stored_before(target) if request.method == "POST" else None
+    if earlier is not None:
+        return _receipt(target, earlier)
     refused = responses.refusal(target)
     if refused is not None:
         return _refused(refused)

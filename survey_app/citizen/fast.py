@@ -112,7 +112,8 @@ class CitizenFastPath:
             return None
         cookies = cookie_values(environ.get("HTTP_COOKIE"))
         device = cookies.get(pages.DEVICE_COOKIE)
-        opened_at = pages.shown_at(app, first_value(fields, pages.TOKEN_FIELD), device)
+        token = first_value(fields, pages.TOKEN_FIELD)
+        opened_at = pages.shown_at(app, token, device)
         if opened_at is None:
             return None
         address = environ.get("REMOTE_ADDR")
@@ -129,12 +130,13 @@ class CitizenFastPath:
             if target.open_code and not pages.allow_open_submission(app, address):
                 return None
             # Committed when the block ends; a link used or closed a moment ago (or
-            # anything unexpected) raises, rolls back and goes to the Flask view.
+            # anything unexpected) raises, rolls back and goes to the Flask view. A repeat
+            # of a stored submission gets that one's receipt.
             recorded = responses.record(
                 campaign=target.campaign, agency=target.agency,
                 channel=target.channel, answers=answers,
                 form=target.form, opened_at=opened_at, client=address, device=device,
-                config=app.config)
+                submission=token, config=app.config)
         location = f"{environ.get('SCRIPT_NAME', '')}/cam-on/{recorded.receipt_code}"
         headers = [("Location", location), ("Content-Length", "0")]
         if target.open_code:

@@ -2,10 +2,13 @@
 the same answers: the form token, the device cookie, the per-address limit of open links,
 the cached survey page and the response headers.
 
-The form token is the page's only hidden value: the time the form was shown, signed
-together with the browser's device cookie (a signed double-submit token). It stops a
-cross-site page from posting answers through a visitor's browser, as a session-bound
-CSRF token would, but needs no session: showing the form keeps no server-side state.
+The form token is the page's only hidden value: the time the form was shown and a random
+key of this rendering, signed together with the browser's device cookie (a signed
+double-submit token). It stops a cross-site page from posting answers through a visitor's
+browser, as a session-bound CSRF token would, but needs no session: showing the form keeps
+no server-side state. Its random key makes it the submission's idempotency key: repeats
+of one submission (a double tap, a phone retrying) store one response
+(`responses.record`, `submission=`).
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ def new_device_id() -> str:
 
 
 def issue_token(app: Flask, device: str, now: float | None = None) -> str:
-    """'<unix seconds>.<signature>': when the form was shown, bound to this browser."""
-    stamp = str(int(time.time() if now is None else now))
+    """'<unix seconds>.<random key>.<signature>': when the form was shown and which
+    rendering of it, bound to this browser."""
+    stamp = f"{int(time.time() if now is None else now)}.{secrets.token_urlsafe(9)}"
     return f"{stamp}.{_sign(app, stamp, device)}"
 
 
@@ -59,16 +63,19 @@ def shown_at(app: Flask, token: str | None, device: str | None,
              now: float | None = None) -> datetime | None:
     """When the form behind `token` was shown (naive UTC), or None when the token is
     missing, forged, issued to another browser, from the future or older than the
-    configured limit (WTF_CSRF_TIME_LIMIT, as for the staff pages)."""
-    if not token or not device or len(token) > 64 or "." not in token:
+    configured limit (WTF_CSRF_TIME_LIMIT, as for the staff pages). A token that passes
+    is the submission's idempotency key."""
+    if not token or not device or len(token) > 64:
         return None
-    stamp, _, signature = token.partition(".")
-    if not stamp.isdigit() or not hmac.compare_digest(signature, _sign(app, stamp, device)):
+    stamp, _, signature = token.rpartition(".")
+    seconds, _, key = stamp.partition(".")
+    if not seconds.isdigit() or len(key) != 12 \
+            or not hmac.compare_digest(signature, _sign(app, stamp, device)):
         return None
-    age = (time.time() if now is None else now) - int(stamp)
+    age = (time.time() if now is None else now) - int(seconds)
     if not -60 <= age <= app.config["WTF_CSRF_TIME_LIMIT"]:
         return None
-    return datetime.fromtimestamp(int(stamp), UTC).replace(tzinfo=None)
+    return datetime.fromtimestamp(int(seconds), UTC).replace(tzinfo=None)
 
 
 def device_cookie(app: Flask, device: str) -> str:

@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask import Response as HttpResponse
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -43,7 +44,9 @@ FILTER_ARGS = ("agency", "rejected", "also")
 
 @bp.context_processor
 def _helpers():
-    return {"num": reports.number, "ci": reports.interval,
+    lang = str(get_locale())  # the one number format, in the page's language
+    return {"num": lambda value, digits=1: reports.number(value, digits, lang),
+            "ci": lambda low, high: reports.interval(low, high, lang),
             "CHANNEL_LABELS": results.CHANNEL_LABELS, "MIN_N": analysis.MIN_N_FOR_RANKING,
             "ROW_READERS": ROW_READERS}
 

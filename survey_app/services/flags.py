@@ -1,6 +1,6 @@
 """Quality flags of a campaign for the auditor's pages: analysis.quality on the campaign's
 responses, with the thresholds of the installation (QUALITY_THRESHOLDS), cached while the
-set of responses is unchanged."""
+set of responses is unchanged; and their details worded in the page's language."""
 
 from __future__ import annotations
 
@@ -9,12 +9,37 @@ from dataclasses import fields
 
 import pandas as pd
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from analysis import load_audit, quality
 
 from ..extensions import db
 from ..models import Campaign, Response
+from .reports import number
+
+#: Each kind of flag detail (`analysis.quality.DETAIL_TEXT`) in Vietnamese; its numbers
+#: are filled in already formatted (`number`).
+DETAIL_TEXT = {
+    "speeder": _l("%(duration)s giây, dưới %(ratio)s × trung vị %(median)s giây"),
+    "straight_lining": _l("cả %(items)s câu hài lòng đều chọn mức %(value)s"),
+    "near_duplicate": _l("giống phiếu %(partner)s ở %(agree)s trong %(common)s câu cả hai "
+                         "cùng trả lời (%(share)s %%)"),
+    "near_duplicate_group": _l("giống phiếu %(partner)s ở %(agree)s trong %(common)s câu cả "
+                               "hai cùng trả lời (%(share)s %%); %(count)s phiếu tương tự ở "
+                               "%(agency)s"),
+    "burst_address": _l("%(count)s phiếu từ cùng một địa chỉ mạng (#%(key)s) trong "
+                        "%(minutes)s phút"),
+    "burst_device": _l("%(count)s phiếu từ cùng một thiết bị (#%(key)s) trong %(minutes)s "
+                       "phút"),
+    "before_opening": _l("nộp lúc %(at)s (UTC), trước khi đợt khảo sát mở (%(opens)s)"),
+    "after_closing": _l("nộp lúc %(at)s (UTC), sau khi đợt khảo sát đóng (%(closes)s)"),
+    "paper_disagreement": _l("%(entries)s lần nhập lệch nhau ở %(n)s câu: %(items)s; người "
+                             "giám sát đã quyết định"),
+}
+#: Decimals shown of each number a detail carries (the others are whole numbers).
+_DIGITS = {"ratio": 2, "share": 0, "minutes": 0, "duration": 0, "median": 0}
 
 _CACHE: dict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = {}
 _CACHE_SIZE = 4
@@ -69,3 +94,27 @@ def summary(campaign: Campaign) -> dict[str, pd.DataFrame]:
         "collector": quality.flag_counts(table, frame, by=["collector"]),
         "agency_collector": quality.flag_counts(table, frame, by=["agency_code", "collector"]),
     }
+
+
+def detail_text(kind: str, args: dict) -> str:
+    """A flag's detail (`kind`, `args` of the flag table) in the page's language."""
+    lang = str(get_locale())
+    shown = {}
+    for name, value in args.items():
+        if name == "partner":  # a response's number, not a quantity
+            shown[name] = str(value)
+        elif hasattr(value, "strftime"):
+            shown[name] = value.strftime("%Y-%m-%d %H:%M")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            digits = _DIGITS.get(name, 0)
+            if name == "ratio":  # a threshold such as 0.5: its own decimals, no padding
+                digits = next((d for d in range(3) if round(value, d) == value), 2)
+            shown[name] = number(value, digits, lang)
+        else:
+            shown[name] = value
+    return str(DETAIL_TEXT[kind]) % shown
+
+
+def with_details(rows: list[dict]) -> list[dict]:
+    """Flag-table records with `detail` worded in the page's language."""
+    return [{**row, "detail": detail_text(row["kind"], row["args"])} for row in rows]

@@ -9,6 +9,8 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import case, func, select
@@ -107,47 +109,62 @@ def reconcile(campaign: Campaign) -> Reconciliation:
 # --- XLSX -------------------------------------------------------------------------------
 
 AGENCY_SHEET = [
-    ("agency_code", "Mã cơ quan"), ("agency_name", "Cơ quan"),
-    ("issued", "Phiếu đã phát"), ("online", "Trả lời trực tuyến (QR)"),
-    ("paper", "Đã nộp và nhập phiếu giấy"), ("void", "Đã hủy"),
-    ("outstanding", "Chưa thu về"), ("not_returned", "Trong đó: quá hạn"),
-    ("open", "Đường dẫn chung (áp phích)"), ("api", "Qua API"),
-    ("achieved", "Tổng phiếu trả lời"), ("planned", "Cỡ mẫu kế hoạch"),
-    ("achieved_pct", "Đạt (%)"),
+    ("agency_code", _l("Mã cơ quan")), ("agency_name", _l("Cơ quan")),
+    ("issued", _l("Phiếu đã phát")), ("online", _l("Trả lời trực tuyến (QR)")),
+    ("paper", _l("Đã nộp và nhập phiếu giấy")), ("void", _l("Đã hủy")),
+    ("outstanding", _l("Chưa thu về")), ("not_returned", _l("Trong đó: quá hạn")),
+    ("open", _l("Đường dẫn chung (áp phích)")), ("api", _l("Qua API")),
+    ("achieved", _l("Tổng phiếu trả lời")), ("planned", _l("Cỡ mẫu kế hoạch")),
+    ("achieved_pct", _l("Đạt (%)")),
 ]
 COLLECTOR_SHEET = [
-    ("agency_code", "Mã cơ quan"), ("agency_name", "Cơ quan"), ("collector", "Người phát phiếu"),
-    ("batches", "Số lô"), ("issued", "Phiếu đã phát"), ("online", "Trả lời trực tuyến (QR)"),
-    ("paper", "Đã nộp và nhập phiếu giấy"), ("void", "Đã hủy"),
-    ("outstanding", "Chưa thu về"), ("not_returned", "Trong đó: quá hạn"),
+    ("agency_code", _l("Mã cơ quan")), ("agency_name", _l("Cơ quan")),
+    ("collector", _l("Người phát phiếu")), ("batches", _l("Số lô")),
+    ("issued", _l("Phiếu đã phát")), ("online", _l("Trả lời trực tuyến (QR)")),
+    ("paper", _l("Đã nộp và nhập phiếu giấy")), ("void", _l("Đã hủy")),
+    ("outstanding", _l("Chưa thu về")), ("not_returned", _l("Trong đó: quá hạn")),
 ]
 OVERDUE_SHEET = [
-    ("batch", "Lô"), ("agency_code", "Mã cơ quan"), ("collector", "Người phát phiếu"),
-    ("first_serial", "Từ số"), ("last_serial", "Đến số"), ("deadline", "Hạn nộp lại"),
-    ("count", "Số phiếu"), ("not_returned", "Quá hạn chưa nộp"),
+    ("batch", _l("Lô")), ("agency_code", _l("Mã cơ quan")),
+    ("collector", _l("Người phát phiếu")), ("first_serial", _l("Từ số")),
+    ("last_serial", _l("Đến số")), ("deadline", _l("Hạn nộp lại")),
+    ("count", _l("Số phiếu")), ("not_returned", _l("Quá hạn chưa nộp")),
 ]
+#: Display formats of the numeric columns (each reader's spreadsheet shows its own
+#: decimal mark); the others are whole numbers or text.
+NUMBER_FORMATS = {"achieved_pct": "0.0"}
 
 
-def _sheet(book: Workbook, title: str, columns, rows, first: bool = False) -> None:
+def _sheet(book: Workbook, title: str, columns, rows, first: bool = False,
+           collector_label=str) -> None:
     sheet = book.active if first else book.create_sheet()
     sheet.title = title
-    sheet.append([label for _, label in columns])
+    sheet.append([str(label) for _, label in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([row.get(key) for key, _ in columns])
+        # Numbers stay numbers (with a display format); no value is an empty cell.
+        sheet.append([collector_label(row.get(key)) if key == "collector" and row.get(key)
+                      else row.get(key) for key, _ in columns])
+        for (key, _label), cell in zip(columns, sheet[sheet.max_row], strict=True):
+            if key in NUMBER_FORMATS:
+                cell.number_format = NUMBER_FORMATS[key]
     sheet.freeze_panes = "A2"
 
 
-def to_xlsx(rec: Reconciliation) -> bytes:
+def to_xlsx(rec: Reconciliation, collector_label=str) -> bytes:
+    """The reconciliation as a workbook, in the request's language; `collector_label`
+    words a collector (a person's name, or how a response came)."""
     book = Workbook()
-    _sheet(book, "Theo cơ quan", AGENCY_SHEET,
-           rec.by_agency + [{"agency_code": "Tổng", **rec.totals}], first=True)
-    _sheet(book, "Theo người phát", COLLECTOR_SHEET, rec.by_collector)
-    _sheet(book, "Lô quá hạn", OVERDUE_SHEET, rec.overdue)
-    info = book.create_sheet("Thông tin")
-    for pair in (("Đợt khảo sát", rec.campaign.name), ("Mã đợt", rec.campaign.code),
-                 ("Ngày đối soát (UTC)", rec.on.isoformat() if rec.on else "")):
+    _sheet(book, _("Theo cơ quan"), AGENCY_SHEET,
+           rec.by_agency + [{"agency_code": _("Tổng"), **rec.totals}], first=True)
+    _sheet(book, _("Theo người phát"), COLLECTOR_SHEET, rec.by_collector,
+           collector_label=collector_label)
+    _sheet(book, _("Lô quá hạn"), OVERDUE_SHEET, rec.overdue,
+           collector_label=collector_label)
+    info = book.create_sheet(_("Thông tin"))
+    for pair in ((_("Đợt khảo sát"), rec.campaign.name), (_("Mã đợt"), rec.campaign.code),
+                 (_("Ngày đối soát (UTC)"), rec.on.isoformat() if rec.on else "")):
         info.append(list(pair))
     out = io.BytesIO()
     book.save(out)

@@ -13,6 +13,7 @@ import io
 import math
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 import analysis
@@ -43,18 +44,46 @@ def _likert_labels() -> tuple[str, ...]:
 
 # --- text -------------------------------------------------------------------------------
 
-def number(value, digits: int = 1) -> str:
-    """A figure the Vietnamese way (decimal comma), or a dash when there is none."""
+#: Decimal mark and thousands separator by language; Vietnamese is the default.
+NUMBER_MARKS = {"vi": (",", "."), "en": (".", ",")}
+
+
+def number(value, digits: int = 1, lang: str = "vi") -> str:
+    """A figure as everything staff read shows it — pages, charts, PDF, text in XLSX:
+    Vietnamese with a decimal comma and a dot between thousands (83,5; 1.234), English
+    with `lang="en"` (83.5; 1,234); a dash when there is none. The one number format of
+    the application: pages use it as the `number` template filter, charts take it as
+    their formatter."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{float(value):.{digits}f}".replace(".", ",")
+    decimal, thousands = NUMBER_MARKS.get(lang, NUMBER_MARKS["vi"])
+    return f"{float(value):,.{digits}f}".translate({44: thousands, 46: decimal})
 
 
-def interval(low, high) -> str:
+def cell(value, lang: str = "vi", missing: str = "—") -> str:
+    """A table cell of a staff page or file: `missing` for no value (None, NaN, NaT —
+    never "nan"), numbers by `number` (as many decimals as the value has, up to three),
+    anything else as text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return missing
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return number(value, 0, lang)
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return missing
+        digits = next((d for d in range(3) if round(value, d) == value), 3)
+        return number(value, digits, lang)
+    text = str(value)
+    return text if text.strip() else missing
+
+
+def interval(low, high, lang: str = "vi") -> str:
     if any(v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
            for v in (low, high)):
         return "–"
-    return f"{number(low)}–{number(high)}"
+    return f"{number(low, lang=lang)}–{number(high, lang=lang)}"
 
 
 def kind_label(results: res.Results) -> str:
@@ -327,6 +356,8 @@ def pdf(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
             for i, value in enumerate(row):
                 if i >= numeric_from and isinstance(value, float):
                     cells.append(number(value))
+                elif isinstance(value, int) and not isinstance(value, bool):
+                    cells.append(number(value, 0))
                 elif isinstance(value, str) and len(value) > 12:
                     cells.append(p(value))
                 else:
@@ -349,8 +380,9 @@ def pdf(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
     story += [p(line, small) for line in [res.STATEMENT_HEADING + ":",
                                           *results.statement_lines()]]
     story.append(Spacer(1, 4 * mm))
-    story.append(p(f"Số phiếu nhận được: {results.responses}; bị loại: {results.rejected}; "
-                   f"được tính: {results.counted}.", body))
+    story.append(p(f"Số phiếu nhận được: {number(results.responses, 0)}; bị loại: "
+                   f"{number(results.rejected, 0)}; được tính: {number(results.counted, 0)}.",
+                   body))
 
     story.append(p("I. Chỉ số chung và theo yếu tố", heading))
     story.append(table(["Mã", "Yếu tố", "n", "Chỉ số (%)", "KTC 95 % dưới", "KTC 95 % trên",

@@ -269,6 +269,8 @@ class Recorded:
     id: int
     receipt_code: str
     submitted_at: datetime
+    #: True when this was a repeat of a submission stored before (see `record`).
+    repeated: bool = False
 
 
 _LOCK_FORM = Statement(
@@ -280,15 +282,39 @@ _LOCK_FORM = Statement(
 _INSERT_RESPONSE = """
     INSERT INTO response (campaign_id, agency_id, channel, form_id, receipt_code, opened_at,
                           submitted_at, duration_s, answers, client_hash, device_hash,
-                          entered_by_id, api_key_id)
+                          entered_by_id, api_key_id, submit_key)
     VALUES (:campaign_id, :agency_id, :channel, :form_id, :receipt_code, :opened_at,
             :submitted_at, :duration_s, :answers, :client_hash, :device_hash,
-            :entered_by_id, :api_key_id)
+            :entered_by_id, :api_key_id, :submit_key)
     RETURNING id, (SELECT voided_at FROM issued_form WHERE id = :form_id),
               (SELECT response_id FROM tally_mark WHERE campaign_id = :campaign_id)"""
 _INSERT = {
     False: Statement(_INSERT_RESPONSE, times=("opened_at", "submitted_at")),
     True: Statement(_INSERT_RESPONSE + ledger.HEAD_COLUMNS, times=("opened_at", "submitted_at"))}
+_BY_SUBMIT_KEY = Statement(
+    "SELECT id, receipt_code, submitted_at FROM response WHERE submit_key = :k")
+
+
+def submit_key(campaign_id: int, agency_id: int, token: str | None,
+               config=None) -> str | None:
+    """The stored (keyed) idempotency key of a submission to a campaign × agency made
+    with the form token `token` (`citizen.pages.issue_token`: a random key per rendering
+    of the form, signed with the browser's device cookie)."""
+    if not token:
+        return None
+    # 128 bits are plenty against collisions, and half the index of a full digest.
+    return keyed_hash(f"{campaign_id}.{agency_id}.{token}", config)[:32]
+
+
+def earlier_submission(key: str | None, on: Cursor | None = None) -> Recorded | None:
+    """The response stored with the idempotency key `key`, if any."""
+    if key is None:
+        return None
+    rows = _BY_SUBMIT_KEY.execute({"k": key}, on=on).fetchall()
+    if not rows:
+        return None
+    return Recorded(rows[0][0], rows[0][1], as_datetime(rows[0][2]), repeated=True)
+
 
 # -- The answer tally, kept in steps -------------------------------------------------------
 # `answer_tally` counts the effective satisfaction answers of a campaign's responses up to
@@ -346,7 +372,7 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
            opened_at: datetime | None = None, client: str | None = None,
            device: str | None = None, entered_by_id: int | None = None,
            api_key_id: int | None = None, check_window: bool = True,
-           config=None) -> Recorded:
+           submission: str | None = None, config=None) -> Recorded:
     """Store one response (answers already validated), count the tally's step when one is
     due (see `tally_step`) and append it to the campaign's ledger — all in the caller's
     transaction.
@@ -355,6 +381,12 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
     raises FormAlreadyUsed and leaves the session rolled back with nothing stored.
     This is the path every citizen's submission takes: everything is prepared before the
     first write, so the database's write lock is held for the statements alone.
+
+    `submission`: the form token the citizen's page carried, the submission's idempotency
+    key (stored hashed, `submit_key`, under a unique index). A repeat of a stored
+    submission — sent again later, or at the same moment and stopped by the unique index —
+    stores nothing (no response, tally count or ledger entry) and returns the stored
+    response, marked `repeated`.
     `config`: the application's configuration, for a caller outside Flask's application
     context (the citizen's fast path); by default the current application's.
     """
@@ -372,7 +404,8 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
            "opened_at": opened_at, "submitted_at": now, "duration_s": duration,
            "answers": canonical_json(answers), "client_hash": keyed_hash(client, config),
            "device_hash": keyed_hash(device, config), "entered_by_id": entered_by_id,
-           "api_key_id": api_key_id}
+           "api_key_id": api_key_id,
+           "submit_key": submit_key(campaign.id, agency.id, submission, config)}
     in_ledger = config["LEDGER_ENABLED"]
     if in_ledger:
         cells, not_applicable = ledger.answer_cells(version, answers)
@@ -393,6 +426,12 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
         inserted = _INSERT[in_ledger].execute(row, on=sql).fetchall()
     except IntegrityError as exc:
         rawsql.rollback()
+        # The unique index stopped a repeat of a submission (committed first: the other
+        # transaction's end is awaited before the index reports it) — or a second answer
+        # to a single-use form.
+        earlier = earlier_submission(row["submit_key"])
+        if earlier is not None:
+            return earlier
         raise FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.") from exc
     response_id, voided_at, mark = inserted[0][:3]
     if voided_at is not None:

@@ -792,6 +792,8 @@ def chart(kind: str, results: Results, fmt: str = "png", *,
     """One chart as PNG or SVG bytes, with Vietnamese labels (Figure API, never pyplot)."""
     from analysis import charts
 
+    from .reports import number  # the one number format (decimal comma)
+
     if kind not in CHART_KINDS:
         raise ServiceError(f"Không có biểu đồ '{kind}'.")
     elements = {code: name for code, name in results.elements}
@@ -803,7 +805,7 @@ def chart(kind: str, results: Results, fmt: str = "png", *,
             names = {row.agency_code: f"{results.name(row.agency_code)} (n={row.n})"
                      for row in data.itertuples()}
             ax = charts.plot_ranking(data, charts.new_axes((8, 1.4 + 0.32 * len(data))),
-                                     names=names, title=CHART_TITLES[kind])
+                                     names=names, title=CHART_TITLES[kind], number=number)
     elif kind == "heatmap":
         table = results.agencies[results.agencies["agency_code"].isin(
             results.ranking["agency_code"])]
@@ -813,7 +815,7 @@ def chart(kind: str, results: Results, fmt: str = "png", *,
             rows = len(results.ranking)
             ax = charts.plot_heatmap(table, charts.new_axes((12, 1.8 + 0.34 * rows)),
                                      elements=elements, names=results.names,
-                                     title=CHART_TITLES[kind])
+                                     title=CHART_TITLES[kind], number=number)
     elif kind == "likert":
         shares = analysis.answer_distribution(results.tally, results.codebook)
         if results.tally.empty or not shares.notna().any().any():
@@ -821,14 +823,14 @@ def chart(kind: str, results: Results, fmt: str = "png", *,
         else:
             labels = {i["code"]: f"{i['code']}. {i['text']}" for i in results.items}
             ax = charts.plot_likert(shares, charts.new_axes((9, 2.2 + 0.42 * len(shares))),
-                                    labels=labels, title=CHART_TITLES[kind])
+                                    labels=labels, title=CHART_TITLES[kind], number=number)
     else:
         data = trend_data if trend_data is not None else pd.DataFrame()
         if data.empty:
             ax = _placeholder()
         else:
             ax = charts.plot_trend(data, charts.new_axes((8, 4)),
-                                   title=f"{CHART_TITLES[kind]} — {results.scope_name}")
+                                   title=f"{CHART_TITLES[kind]} — {results.scope_name}", number=number)
     footer = results.statement.short() if results.checkpoints else None
     return charts.render(ax.figure, fmt, dpi=dpi, footer=footer)
 

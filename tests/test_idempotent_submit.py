@@ -1,0 +1,163 @@
+"""Repeats of one citizen's submission (a double tap, a phone retrying on a bad connection)
+store one response and all get its receipt: the form token is the submission's
+idempotency key (survey_app/citizen/pages.py, responses.record)."""
+
+import hashlib
+import secrets
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+from web_helpers import full_answers, hidden_fields
+
+from survey_app.citizen import pages
+from survey_app.models import Campaign, CampaignAgency, IssuedForm, LedgerEntry, Response
+
+BOTH_PATHS = pytest.mark.parametrize(
+    "app", [{"CITIZEN_FAST_PATH": True}, {"CITIZEN_FAST_PATH": False}],
+    ids=["fast-path", "flask-views"], indirect=True)
+
+
+@pytest.fixture
+def scope_path(demo, db):
+    s = db.session.scalar(select(CampaignAgency).where(
+        CampaignAgency.agency.has(code="X-SONDUONG")))
+    return f"/k/{s.open_code}"
+
+
+def _stored(db) -> tuple[int, int]:
+    """(responses, ledger entries of kind "response")."""
+    db.session.expire_all()
+    return (db.session.scalar(select(func.count(Response.id))),
+            db.session.scalar(select(func.count(LedgerEntry.id)).filter_by(kind="response")))
+
+
+def _device(client) -> str:
+    return client.get_cookie(pages.DEVICE_COOKIE).value
+
+
+def _rendered(app, path: str) -> tuple[str, dict]:
+    """A browser opens the form: (its device cookie, the body it would post)."""
+    browser = app.test_client()
+    page = browser.get(path)
+    assert page.status_code == 200
+    return _device(browser), {**hidden_fields(page.text), **full_answers(score=3)}
+
+
+def _same_browser(app, device: str):
+    """Another connection of the same browser (its cookie, not its later cookies)."""
+    client = app.test_client()
+    client.set_cookie(pages.DEVICE_COOKIE, device)
+    return client
+
+
+def _post_at_once(app, path: str, device: str, body: dict, n: int = 5) -> list:
+    clients = [_same_browser(app, device) for _ in range(n)]
+    barrier = threading.Barrier(n)
+    answers = [None] * n
+
+    def post(i):
+        barrier.wait()
+        answers[i] = clients[i].post(path, data=body)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
+@BOTH_PATHS
+def test_five_copies_at_once_store_one_response_with_one_receipt(app, scope_path, db,
+                                                                  monkeypatch):
+    device, body = _rendered(app, scope_path)
+    answers = _post_at_once(app, scope_path, device, body)
+    assert [a.status_code for a in answers] == [303] * 5, [a.text for a in answers]
+    receipts = {a.headers["Location"] for a in answers}
+    assert len(receipts) == 1
+    assert _stored(db) == (1, 1)
+    stored = db.session.scalars(select(Response)).one()
+    assert receipts == {f"/cam-on/{stored.receipt_code}"}
+    # Each answer sets the "answered" cookie with that receipt.
+    assert all(stored.receipt_code in a.headers["Set-Cookie"] for a in answers)
+
+    # A minute later the phone sends it again: once without the cookie it never received,
+    # once with it (the same browser's "already answered" refusal must not apply).
+    real = time.time
+    monkeypatch.setattr(pages, "time", SimpleNamespace(time=lambda: real() + 60))
+    later = _same_browser(app, device).post(scope_path, data=body)
+    assert later.status_code == 303 and later.headers["Location"] in receipts
+    answered = _same_browser(app, device)
+    answered.set_cookie(pages.answered_cookie_name(scope_path[3:]), stored.receipt_code,
+                        path=scope_path)
+    again = answered.post(scope_path, data=body)
+    assert again.status_code == 303 and again.headers["Location"] in receipts
+    assert _stored(db) == (1, 1)
+    thanks = _same_browser(app, device).get(later.headers["Location"])
+    assert thanks.status_code == 200 and stored.receipt_code in thanks.text
+
+
+@pytest.mark.parametrize("app", [{"OPEN_LINK_RATE_LIMIT": "2 per minute"}], indirect=True)
+def test_repeats_get_the_receipt_past_the_address_limit(app, scope_path, db):
+    device, body = _rendered(app, scope_path)
+    answers = [_same_browser(app, device).post(scope_path, data=body) for _ in range(4)]
+    assert [a.status_code for a in answers] == [303] * 4
+    assert len({a.headers["Location"] for a in answers}) == 1
+    assert _stored(db) == (1, 1)
+    # A new submission from the same address is still over the limit.
+    other_device, other = _rendered(app, scope_path)
+    assert _same_browser(app, other_device).post(scope_path, data=other).status_code == 429
+    assert _stored(db) == (1, 1)
+
+
+@BOTH_PATHS
+def test_two_renders_are_two_submissions(app, scope_path, db):
+    browser = app.test_client()
+    bodies = [{**hidden_fields(browser.get(scope_path).text), **full_answers()}
+              for _ in range(2)]
+    assert bodies[0]["csrf_token"] != bodies[1]["csrf_token"]
+    device = _device(browser)
+    first = _same_browser(app, device).post(scope_path, data=bodies[0])
+    second = _same_browser(app, device).post(scope_path, data=bodies[1])
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] != second.headers["Location"]
+    assert _stored(db) == (2, 2)
+
+
+@BOTH_PATHS
+def test_a_tampered_key_is_a_forged_token(app, scope_path, db):
+    device, body = _rendered(app, scope_path)
+    seconds, key, signature = body["csrf_token"].split(".")
+    changed = ("A" if key[0] != "A" else "B") + key[1:]
+    for token in (f"{seconds}.{changed}.{signature}", f"{seconds}.{signature}",
+                  f"{seconds}..{signature}"):
+        refused = _same_browser(app, device).post(scope_path,
+                                                  data={**body, "csrf_token": token})
+        assert refused.status_code == 400 and "hết hạn" in refused.text
+    assert _stored(db) == (0, 0)
+    # The untouched token still goes through, once.
+    assert _same_browser(app, device).post(scope_path, data=body).status_code == 303
+    assert _stored(db) == (1, 1)
+
+
+def test_a_repeat_on_a_single_use_link_gets_its_receipt(demo, app, db):
+    campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
+    agency = next(a for a in campaign.agencies if a.code == "X-SONDUONG")
+    token = secrets.token_urlsafe(16)
+    db.session.add(IssuedForm(campaign=campaign, agency=agency, kind="paper", number=1,
+                              serial="DEMO-000001",
+                              token_hash=hashlib.sha256(token.encode()).hexdigest()))
+    db.session.commit()
+    path = f"/f/{token}"
+    device, body = _rendered(app, path)
+    answers = _post_at_once(app, path, device, body, n=3)
+    assert [a.status_code for a in answers] == [303] * 3
+    assert len({a.headers["Location"] for a in answers}) == 1
+    later = _same_browser(app, device).post(path, data=body)
+    assert later.status_code == 303 and later.headers["Location"] == answers[0].headers["Location"]
+    # Another render of the used form is still refused.
+    assert _same_browser(app, device).get(path).status_code == 409
+    assert _stored(db) == (1, 1)
