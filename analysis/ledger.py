@@ -4,6 +4,7 @@ auditor's verifier (which recomputes it): entry hashes, Merkle roots, checkpoint
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 GENESIS = "0" * 64
@@ -29,6 +30,33 @@ def chain_ids(campaign_id: int, upto: int = PLACE - 1) -> tuple[int, int]:
 def entry_hash(prev_hash: str, seq: int, payload: str) -> str:
     """sha256(prev_hash "\\n" seq "\\n" payload), hex."""
     return hashlib.sha256(f"{prev_hash}\n{seq}\n{payload}".encode()).hexdigest()
+
+
+def canonical_json(value) -> str:
+    """Serialise deterministically: the same value always gives the same bytes (keys
+    sorted, no spaces, UTF-8 kept). What the application hashes and stores as JSON."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+# --- the audit log's chain ---------------------------------------------------------------
+# The administrative audit log (who changed what, with before and after) is one global
+# hash chain, apart from the campaigns' ledgers: row `seq` has
+# hash = entry_hash(prev_hash, seq, audit_payload(row)). It is exported in every audit
+# bundle as audit_log.csv, these columns, before and after as canonical JSON ("null" for
+# none), and checked by `python -m analysis verify`.
+AUDIT_COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "before",
+                 "after", "prev_hash", "hash")
+
+
+def audit_payload(*, at: str, actor: str, action: str, object_type: str, object_id: str,
+                  before, after) -> str:
+    """The hashed content of an audit-log row: canonical JSON of its fields, `at` as
+    2026-11-27T03:04:05Z, before and after as JSON values (null for none). Values are
+    taken as JSON gives them back (keys as text), so a stored row hashes as written."""
+    return canonical_json({
+        "at": at, "actor": actor, "action": action, "object_type": object_type,
+        "object_id": object_id, "before": json.loads(canonical_json(before)),
+        "after": json.loads(canonical_json(after))})
 
 
 def merkle_root(hashes: list[str]) -> str:

@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 
 from .errors import InputError
 from .ledger import (
+    AUDIT_COLUMNS,
     GENESIS,
     RESPONSE_FIELDS,
     RS,
     US,
+    audit_payload,
+    entry_hash,
     export_value,
     merkle_join,
     merkle_split,
@@ -51,6 +54,10 @@ class Report:
     #: the file the ledger implies) or "row by row" (it is not: each row is compared)
     responses_compared: str = ""
     findings: list[tuple[str, str]] = field(default_factory=list)
+    #: rows of the audit log's chain (audit_log.csv); None: the bundle has none
+    audit_entries: int | None = None
+    #: the account, role, reset, disabling and setting events of the audit log, one line each
+    account_events: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -61,14 +68,26 @@ class Report:
 
     def lines(self, limit: int = 200) -> list[str]:
         if self.ok:
-            return [f"OK: campaign {self.campaign}: {self.ledger_entries} ledger entries "
-                    f"({self.responses} responses, {self.events} later events) and "
-                    f"{self.checkpoints} checkpoints verified."]
-        out = [f"FAILED: campaign {self.campaign}: {len(self.findings)} problem(s)"]
-        out += [f"{kind.upper()}: {message}" for kind, message in self.findings[:limit]]
-        if len(self.findings) > limit:
-            out.append(f"… and {len(self.findings) - limit} more")
-        return out
+            out = [f"OK: campaign {self.campaign}: {self.ledger_entries} ledger entries "
+                   f"({self.responses} responses, {self.events} later events) and "
+                   f"{self.checkpoints} checkpoints verified."]
+        else:
+            out = [f"FAILED: campaign {self.campaign}: {len(self.findings)} problem(s)"]
+            out += [f"{kind.upper()}: {message}" for kind, message in self.findings[:limit]]
+            if len(self.findings) > limit:
+                out.append(f"… and {len(self.findings) - limit} more")
+        return out + self.audit_lines()
+
+    def audit_lines(self) -> list[str]:
+        """The audit log's part: how many rows were checked, and its account and setting
+        events (an auditor sees offline, say, that a reset was issued for their account)."""
+        if self.audit_entries is None:
+            return ["AUDIT LOG: the bundle has no audit_log.csv (a bundle made before the "
+                    "audit log was chained): not checked."]
+        out = [f"AUDIT LOG: {self.audit_entries} entries checked; "
+               f"{len(self.account_events)} account, role, reset, disabling or setting "
+               "event(s):"]
+        return out + [f"  {line}" for line in self.account_events]
 
 
 def _reader(zf: zipfile.ZipFile, name: str):
@@ -268,7 +287,90 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
             if collecting:
                 gc.enable()
         _check_checkpoints(report, checkpoints, hashes, checkpoint, merkle)
+        _check_audit_log(zf, report)
     return report
+
+
+# --- the audit log's chain ---------------------------------------------------------------
+AUDIT_HEADER = list(AUDIT_COLUMNS)
+#: (what the summary calls it, test on (action, object type, before, after))
+_ACCOUNT_KINDS = (
+    ("setting", lambda a, t, b, f: t == "setting" or a.startswith(("setting", "settings"))),
+    ("reset", lambda a, t, b, f: "reset" in a),
+    ("disabled", lambda a, t, b, f: "disable" in a or (
+        isinstance(b, dict) and isinstance(f, dict) and b.get("active") is True
+        and f.get("active") is False)),
+    ("enabled", lambda a, t, b, f: "enable" in a or (
+        isinstance(b, dict) and isinstance(f, dict) and b.get("active") is False
+        and f.get("active") is True)),
+    ("role", lambda a, t, b, f: isinstance(b, dict) and isinstance(f, dict)
+     and "role" in f and b.get("role") != f.get("role")),
+    ("created", lambda a, t, b, f: t == "user" and a.endswith(".create")),
+    ("password", lambda a, t, b, f: isinstance(f, dict) and "password" in f),
+    ("account", lambda a, t, b, f: t in ("user", "account") or a.startswith(
+        ("user.", "account.", "auth."))),
+)
+
+
+def _account_event(action: str, object_type: str, before, after) -> list[str]:
+    """What kinds of account or setting event a row is (empty: none)."""
+    kinds = [name for name, test in _ACCOUNT_KINDS if test(action, object_type, before, after)]
+    return [k for k in kinds if k != "account"] or kinds
+
+
+def _check_audit_log(zf, report: Report) -> None:
+    """Recompute the audit log's chain: each row's hash over its content, its place (seq)
+    and the hash of the row before it. A changed row is `altered`, a gap `removed`, a row
+    out of place or added `reordered`/`inserted`, each named by its seq."""
+    try:
+        raw = zf.open("audit_log.csv")
+    except KeyError:
+        return
+    with raw:
+        rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+        if next(rows, None) != AUDIT_HEADER:
+            report.add("audit log", "audit_log.csv does not have the expected columns")
+            report.audit_entries = 0
+            return
+        prev, expected, count = GENESIS, 1, 0
+        for row in rows:
+            count += 1
+            if len(row) != len(AUDIT_HEADER) or not row[0].isdigit():
+                report.add("audit log", f"malformed audit-log line after seq {expected - 1}")
+                continue
+            seq_text, at, actor, action, object_type, object_id, before_text, after_text, \
+                prev_hash, digest = row
+            seq = int(seq_text)
+            if seq != expected:
+                if seq > expected:
+                    missing = (f"{expected}" if seq == expected + 1
+                               else f"{expected}–{seq - 1}")
+                    report.add("removed", f"audit log: seq jumps from {expected - 1} to "
+                               f"{seq} (audit-log entry {missing} missing)")
+                else:
+                    report.add("reordered", f"audit-log entry {seq} ({action} {object_id}) "
+                               f"comes after entry {expected - 1}: moved or inserted")
+            if prev_hash != prev:
+                report.add("reordered", f"audit-log entry {seq} ({action} {object_id}) does "
+                           f"not follow entry {seq - 1}: an entry was inserted, removed or "
+                           "moved before it")
+            try:
+                before, after = json.loads(before_text), json.loads(after_text)
+                content = audit_payload(at=at, actor=actor, action=action,
+                                        object_type=object_type, object_id=object_id,
+                                        before=before, after=after)
+            except (ValueError, TypeError):
+                before = after = content = None
+            if content is None or entry_hash(prev_hash, seq, content) != digest:
+                report.add("altered", f"audit-log entry {seq} ({action} {object_id}, {at}) "
+                           "does not match its hash: it was changed")
+            kinds = _account_event(action, object_type, before, after)
+            if kinds:
+                report.account_events.append(
+                    f"#{seq} {at} {actor}: {action} {object_type} {object_id} "
+                    f"({', '.join(kinds)})")
+            prev, expected = digest, max(expected, seq + 1)
+        report.audit_entries = count
 
 
 #: From this size of ledger.csv (uncompressed), a second process recomputes the entry
