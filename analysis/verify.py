@@ -1,6 +1,7 @@
 """Verify an audit bundle without the application: recompute the hash chain, match every
 response against its ledger entry (with the corrections recorded after it replayed in
-order), and check the checkpoints — including one the auditor kept outside the system.
+order), and check the checkpoints — including one the auditor kept outside the system —
+and the audit log's own chain (audit_log.csv), listing its account and setting events.
 
     python -m analysis verify BUNDLE.zip [--checkpoint 'demo#1234:3f2a-91bc-07de-55aa-c0e1']
 """

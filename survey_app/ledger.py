@@ -119,17 +119,19 @@ def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
     return cells, not_applicable
 
 
-def checkpoint(campaign: Campaign, reason: str = "manual",
-               tally_digest: str | None = None) -> LedgerCheckpoint:
-    """Record the head, the length and the Merkle root of the campaign's chain now (and
-    the answer tally's digest, when it was checked: `services.auditing`)."""
+def checkpoint(campaign: Campaign, reason: str = "manual", tally=None) -> LedgerCheckpoint:
+    """Record the head, the length and the Merkle root of the campaign's chain now (and,
+    given `tally`, a check of the answer tally that found it right
+    (`analysis.load.TallyCheck`), its digest, mark and last correction)."""
     hashes = list(db.session.scalars(
         select(LedgerEntry.hash).where(LedgerEntry.id.between(*chain.chain_ids(campaign.id)))
         .order_by(LedgerEntry.id)))
     row = LedgerCheckpoint(campaign_id=campaign.id, seq=len(hashes),
                            head_hash=hashes[-1] if hashes else GENESIS,
-                           merkle_root=chain.merkle_root(hashes), reason=reason,
-                           tally_digest=tally_digest)
+                           merkle_root=chain.merkle_root(hashes), reason=reason)
+    if tally is not None and tally.ok:
+        row.tally_digest, row.tally_mark = tally.digest, tally.mark
+        row.tally_last_correction = tally.last_fix
     db.session.add(row)
     db.session.flush()
     return row

@@ -623,9 +623,12 @@ class LedgerCheckpoint(db.Model):
     head_hash: Mapped[str] = mapped_column(String(64))
     merkle_root: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(20))
-    # sha256 of the answer tally's rows up to its mark when the checkpoint was taken
-    # (`analysis.load.check_tally`); none on checkpoints older than the check.
+    # The answer tally when the checkpoint was taken, checked against the responses
+    # (`analysis.load.check_tally`): sha256 of its rows, its mark and the last correction
+    # it reflects. None when the check failed, and on checkpoints older than the check.
     tally_digest: Mapped[str | None] = mapped_column(String(64))
+    tally_mark: Mapped[int | None] = mapped_column(Integer)
+    tally_last_correction: Mapped[int | None] = mapped_column(Integer)
 
 
 REVERIFY_OUTCOMES = ("confirmed", "not_confirmed", "unreachable", "answers_differ")

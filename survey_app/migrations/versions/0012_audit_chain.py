@@ -8,8 +8,8 @@ Each audit-log row gets its place in one global chain (`seq`, unique), the hash 
 row before it and its own hash, sha256(prev_hash, seq, its content as canonical JSON);
 the rows found are chained in id order. The table is append-only: its guard is dropped
 around the backfill and set again (SQLite: the batch rebuild drops the triggers anyway).
-A checkpoint gains `tally_digest`, the answer tally's digest when it was taken (none
-for older ones). Going back drops the columns; the rows stay.
+A checkpoint gains the answer tally's digest, mark and last correction when it was
+taken and checked (none for older ones). Going back drops the columns; the rows stay.
 """
 import json
 
@@ -24,6 +24,9 @@ revision = '0012'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
+
+
+_CHECKPOINT_COLUMNS = ("tally_digest", "tally_mark", "tally_last_correction")
 
 
 def _guard(drop: bool) -> None:
@@ -78,8 +81,11 @@ def upgrade():
         batch.create_unique_constraint(op.f("uq_audit_log_seq"), ["seq"])
     _guard(drop=False)
 
-    # A new nullable column: no rebuild on SQLite, no row rewritten on PostgreSQL.
+    # New nullable columns: no rebuild on SQLite, no row rewritten on PostgreSQL.
     op.add_column("ledger_checkpoint", sa.Column("tally_digest", sa.String(length=64),
+                                                 nullable=True))
+    op.add_column("ledger_checkpoint", sa.Column("tally_mark", sa.Integer(), nullable=True))
+    op.add_column("ledger_checkpoint", sa.Column("tally_last_correction", sa.Integer(),
                                                  nullable=True))
 
 
@@ -88,11 +94,13 @@ def downgrade():
     if dialect == "sqlite":
         # Dropping a column rebuilds the table, and its triggers go with it.
         with op.batch_alter_table("ledger_checkpoint") as batch:
-            batch.drop_column("tally_digest")
+            for column in _CHECKPOINT_COLUMNS:
+                batch.drop_column(column)
         for statement in append_only_ddl(dialect, "ledger_checkpoint"):
             op.execute(statement)
     else:
-        op.drop_column("ledger_checkpoint", "tally_digest")
+        for column in _CHECKPOINT_COLUMNS:
+            op.drop_column("ledger_checkpoint", column)
     _guard(drop=True)
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_constraint(op.f("uq_audit_log_seq"), type_="unique")
