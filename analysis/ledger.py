@@ -48,15 +48,28 @@ AUDIT_COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "be
                  "after", "prev_hash", "hash")
 
 
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode  # a string as canonical_json has it
+
+
 def audit_payload(*, at: str, actor: str, action: str, object_type: str, object_id: str,
                   before, after) -> str:
     """The hashed content of an audit-log row: canonical JSON of its fields, `at` as
     2026-11-27T03:04:05Z, before and after as JSON values (null for none). Values are
     taken as JSON gives them back (keys as text), so a stored row hashes as written."""
-    return canonical_json({
-        "at": at, "actor": actor, "action": action, "object_type": object_type,
-        "object_id": object_id, "before": json.loads(canonical_json(before)),
-        "after": json.loads(canonical_json(after))})
+    return audit_payload_text(
+        at=at, actor=actor, action=action, object_type=object_type, object_id=object_id,
+        before=canonical_json(json.loads(canonical_json(before))),
+        after=canonical_json(json.loads(canonical_json(after))))
+
+
+def audit_payload_text(*, at: str, actor: str, action: str, object_type: str,
+                       object_id: str, before: str, after: str) -> str:
+    """:func:`audit_payload` with before and after given as their canonical JSON (as
+    audit_log.csv holds them): the same text, built without parsing them."""
+    text = _JSON_TEXT
+    return (f'{{"action":{text(action)},"actor":{text(actor)},"after":{after},'
+            f'"at":{text(at)},"before":{before},"object_id":{text(object_id)},'
+            f'"object_type":{text(object_type)}}}')
 
 
 def merkle_root(hashes: list[str]) -> str:
