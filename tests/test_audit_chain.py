@@ -151,6 +151,14 @@ def test_malformed_audit_log_is_reported(demo, runner, tmp_path):
     assert code == 1 and "audit_log.csv does not have the expected columns" in out, out
 
 
+def test_truncated_audit_line_is_reported(demo, runner, tmp_path):
+    path = _bundle(runner, tmp_path)
+    _rewrite(path, "audit_log.csv",
+             lambda text: text.replace("\n2,", "\nbroken\n2,", 1))
+    code, out = _verify(path)
+    assert code == 1 and "AUDIT LOG: malformed audit-log line after seq 1" in out, out
+
+
 def test_secrets_never_reach_the_log(demo, db):
     from survey_app.services import audit
 
