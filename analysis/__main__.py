@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(run=_run_sample_size, parser=sample)
 
     verify = commands.add_parser(
-        "verify", help="check an audit bundle: hash chain, responses, checkpoints"
+        "verify", help="check an audit bundle: hash chain, responses, checkpoints, audit log"
     )
     verify.add_argument("bundle", type=Path, metavar="BUNDLE")
     verify.add_argument(

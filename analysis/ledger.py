@@ -4,6 +4,7 @@ auditor's verifier (which recomputes it): entry hashes, Merkle roots, checkpoint
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 from .digest import check_char, check_fits
@@ -31,6 +32,46 @@ def chain_ids(campaign_id: int, upto: int = PLACE - 1) -> tuple[int, int]:
 def entry_hash(prev_hash: str, seq: int, payload: str) -> str:
     """sha256(prev_hash "\\n" seq "\\n" payload), hex."""
     return hashlib.sha256(f"{prev_hash}\n{seq}\n{payload}".encode()).hexdigest()
+
+
+def canonical_json(value) -> str:
+    """Serialise deterministically: the same value always gives the same bytes (keys
+    sorted, no spaces, UTF-8 kept). What the application hashes and stores as JSON."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+# --- the audit log's chain ---------------------------------------------------------------
+# The administrative audit log (who changed what, with before and after) is one global
+# hash chain, apart from the campaigns' ledgers: row `seq` has
+# hash = entry_hash(prev_hash, seq, audit_payload(row)). It is exported in every audit
+# bundle as audit_log.csv, these columns, before and after as canonical JSON ("null" for
+# none), and checked by `python -m analysis verify`.
+AUDIT_COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "before",
+                 "after", "prev_hash", "hash")
+
+
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode  # a string as canonical_json has it
+
+
+def audit_payload(*, at: str, actor: str, action: str, object_type: str, object_id: str,
+                  before, after) -> str:
+    """The hashed content of an audit-log row: canonical JSON of its fields, `at` as
+    2026-11-27T03:04:05Z, before and after as JSON values (null for none). Values are
+    taken as JSON gives them back (keys as text), so a stored row hashes as written."""
+    return audit_payload_text(
+        at=at, actor=actor, action=action, object_type=object_type, object_id=object_id,
+        before=canonical_json(json.loads(canonical_json(before))),
+        after=canonical_json(json.loads(canonical_json(after))))
+
+
+def audit_payload_text(*, at: str, actor: str, action: str, object_type: str,
+                       object_id: str, before: str, after: str) -> str:
+    """:func:`audit_payload` with before and after given as their canonical JSON (as
+    audit_log.csv holds them): the same text, built without parsing them."""
+    text = _JSON_TEXT
+    return (f'{{"action":{text(action)},"actor":{text(actor)},"after":{after},'
+            f'"at":{text(at)},"before":{before},"object_id":{text(object_id)},'
+            f'"object_type":{text(object_type)}}}')
 
 
 def merkle_root(hashes: list[str]) -> str:

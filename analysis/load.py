@@ -8,9 +8,11 @@ row per answer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ from sqlalchemy import text
 
 from .indices import TallyCounts
 from .io import CODEBOOK_COLUMNS, META_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
-from .ledger import export_value
+from .ledger import canonical_json, export_value
 
 LATEST_REVIEW = """
     SELECT rr.response_id, rr.state FROM response_review rr
@@ -226,6 +228,153 @@ def count_answers(responses, fixes: dict[int, list], scored: dict) -> dict[tuple
             if key is not None and type(value) is int and 0 <= value <= SCALE_MAX:
                 counts[group, key, value] = counts.get((group, key, value), 0) + 1
     return counts
+
+
+# --- checking the tally --------------------------------------------------------------------
+#: The stored tally, its mark and the last correction, from one statement (one moment):
+#: a correction moves the tally in the transaction that records it, and a campaign's
+#: corrections and steps are serialised (its chain lock), so the corrections up to that
+#: id are exactly those the rows read reflect.
+_STORED = """
+    SELECT 'c', agency_id, item_id, score, n FROM answer_tally WHERE campaign_id = :c
+    UNION ALL SELECT 'm', response_id, NULL, NULL, NULL FROM tally_mark WHERE campaign_id = :c
+    UNION ALL SELECT 'x', max(id), NULL, NULL, NULL FROM response_correction"""
+
+
+@dataclass(frozen=True)
+class TallyCheck:
+    """A campaign's stored tally against a recount of its responses up to the mark."""
+
+    campaign_id: int
+    mark: int  # the last response id the tally counts (0: none)
+    #: (agency code, item code, score, stored n, recounted n) of every cell that differs
+    differences: tuple[tuple[str, str, int, int, int], ...]
+    digest: str  # `tally_digest` of the stored rows
+    cells: int  # stored cells with a count
+    last_fix: int = 0  # the last correction id the stored tally reflects
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+#: The whole stored tally of a campaign as two strings, its cells' keys and their counts
+#: in the order of one scan, with its mark and the last correction id: equal results mean
+#: an unchanged tally. The database builds the strings: a few milliseconds for 17 000
+#: cells, where reading them as rows costs several times that.
+_FINGERPRINT = """
+    SELECT {concat}(CAST((agency_id * 1048576 + item_id) * 8 + score AS TEXT), ','),
+           {concat}(CAST(n AS TEXT), ','),
+           (SELECT response_id FROM tally_mark WHERE campaign_id = :c),
+           (SELECT max(id) FROM response_correction)
+    FROM answer_tally WHERE campaign_id = :c"""
+_FINGERPRINTS = {dialect: _FINGERPRINT.format(concat=concat) for dialect, concat in
+                 (("sqlite", "group_concat"), ("postgresql", "string_agg"))}
+
+
+def tally_fingerprint(conn, campaign_id: int) -> tuple:
+    """An exact, cheap image of the campaign's stored tally (see `_FINGERPRINT`); the same
+    tally may give another one (a scan in another order), a changed one never the same."""
+    return tuple(_fetch(conn, _FINGERPRINTS[conn.dialect.name], {"c": campaign_id})[0][0])
+
+
+def stored_tally(conn, campaign_id: int) -> tuple[dict[tuple, int], int, int]:
+    """({(agency_id, item_id, score): n} of the stored tally, its mark, the last correction
+    id), as of one moment."""
+    rows = _fetch(conn, _STORED, {"c": campaign_id})[0]
+    cells, mark, last_fix = {}, 0, 0
+    for tag, a, i, score, n in rows:
+        if tag == "c":
+            if n:
+                cells[a, i, score] = n
+        elif tag == "m":
+            mark = a or 0
+        else:
+            last_fix = a or 0
+    return cells, mark, last_fix
+
+
+def recount_tally(conn, campaign_id: int, first: int, last: int, last_fix: int,
+                  ids=None) -> dict[tuple, int]:
+    """What the tally counts of the campaign's responses with ids in (first, last] (and
+    in `ids`, if given), with their corrections up to id `last_fix` applied — by the rule
+    the tally is kept with (`count_answers`): {(agency_id, item_id, score): n}. Streams
+    the responses."""
+    scored = dict(_fetch(conn, """
+        SELECT i.code, i.id FROM item i JOIN campaign c ON c.version_id = i.version_id
+        WHERE c.id = :c AND i.type = 'satisfaction'""", {"c": campaign_id})[0])
+    among = "" if ids is None else " AND r.id IN (" + ",".join(
+        str(int(i)) for i in ids) + ")"
+    if ids is not None and not len(ids):
+        return {}
+    fixes: dict[int, list] = {}
+    for rid, changes in _fetch(conn, f"""
+            SELECT x.response_id, x.changes FROM response_correction x
+            JOIN response r ON r.id = x.response_id
+            WHERE {_campaign_of_id_range(conn)} = :c AND r.id > :first AND r.id <= :last
+              AND x.id <= :fix{among} ORDER BY x.id""",
+            {"c": campaign_id, "first": first, "last": last, "fix": last_fix})[0]:
+        fixes.setdefault(rid, []).append(json.loads(changes))
+    counts: dict[tuple, int] = {}
+    for rows in _stream(conn, f"""
+            SELECT r.id, r.agency_id, r.answers FROM response r
+            WHERE {_campaign_of_id_range(conn)} = :c AND r.id > :first
+              AND r.id <= :last{among}""",
+            {"c": campaign_id, "first": first, "last": last}, 50_000):
+        for key, n in count_answers(rows, fixes, scored).items():
+            counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def corrected_since(conn, campaign_id: int, after_fix: int, upto_fix: int, last: int
+                    ) -> list[int]:
+    """The ids of the campaign's responses up to `last` with a correction whose id is in
+    (after_fix, upto_fix]."""
+    rows, _ = _fetch(conn, f"""
+        SELECT DISTINCT x.response_id FROM response_correction x
+        JOIN response r ON r.id = x.response_id
+        WHERE {_campaign_of_id_range(conn)} = :c AND r.id <= :last AND x.id > :a
+          AND x.id <= :b""",
+        {"c": campaign_id, "last": last, "a": after_fix, "b": upto_fix})
+    return sorted(r[0] for r in rows)
+
+
+def tally_digest(conn, cells: dict[tuple, int]) -> str:
+    """sha256 (hex) of the tally's rows (agency code, item code, score, n), n > 0, sorted,
+    as canonical JSON: the same counts give the same digest on any database."""
+    return hashlib.sha256(canonical_json(sorted(
+        [*key, n] for key, n in _coded(conn, cells).items() if n)).encode()).hexdigest()
+
+
+def _coded(conn, cells: dict[tuple, int]) -> dict[tuple, int]:
+    """{(agency_id, item_id, score): n} keyed by codes instead."""
+    agencies = dict(_fetch(conn, "SELECT id, code FROM agency")[0])
+    items = dict(_fetch(conn, "SELECT id, code FROM item")[0])
+    return {(agencies.get(a, str(a)), items.get(i, str(i)), s): n
+            for (a, i, s), n in cells.items()}
+
+
+def compare_tally(conn, campaign_id: int, stored: dict, mark: int, expected: dict, *,
+                  digest: bool = True, last_fix: int = 0) -> TallyCheck:
+    """The check's result from the stored cells and the recounted ones (without
+    `digest`, its digest is left empty)."""
+    keys = set(stored) | set(expected)
+    wrong = {k: (stored.get(k, 0), expected.get(k, 0)) for k in keys
+             if stored.get(k, 0) != expected.get(k, 0)}
+    coded = _coded(conn, {k: 0 for k in wrong})
+    differences = tuple(sorted(
+        (*code, *wrong[key]) for key, code in zip(wrong, coded, strict=True)))
+    return TallyCheck(campaign_id, mark, differences,
+                      tally_digest(conn, stored) if digest else "", len(stored), last_fix)
+
+
+def check_tally(conn, campaign_id: int) -> TallyCheck:
+    """Recount from the responses what the campaign's tally should hold up to its mark and
+    compare it with what it holds (the whole campaign's answers are read: see
+    `survey_app.services.tally` for the results pages' cheap path)."""
+    stored, mark, last_fix = stored_tally(conn, campaign_id)
+    expected = recount_tally(conn, campaign_id, 0, mark, last_fix) if mark else {}
+    return compare_tally(conn, campaign_id, stored, mark, expected, last_fix=last_fix)
 
 
 def tally(conn, campaign_id: int, *, exclude_rejected: bool = False) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Verify an audit bundle without the application: recompute the hash chain, match every
 response against its ledger entry (with the corrections recorded after it replayed in
-order), and check the checkpoints — including one the auditor kept outside the system.
+order), and check the checkpoints — including one the auditor kept outside the system —
+and the audit log's own chain (audit_log.csv), listing its account and setting events.
 
     python -m analysis verify BUNDLE.zip [--checkpoint 'demo#1234:3f2a-91bc-07de-55aa-c0e1-d'] [--report FILE]
 """
@@ -22,10 +23,13 @@ from dataclasses import dataclass, field
 
 from .errors import InputError
 from .ledger import (
+    AUDIT_COLUMNS,
     GENESIS,
     RESPONSE_FIELDS,
     RS,
     US,
+    audit_payload_text,
+    entry_hash,
     export_value,
     merkle_join,
     merkle_split,
@@ -56,6 +60,10 @@ class Report:
     findings: list[tuple[str, str]] = field(default_factory=list)
     #: remarks that are not findings (a digest without its check character, say)
     notes: list[str] = field(default_factory=list)
+    #: rows of the audit log's chain (audit_log.csv); None: the bundle has none
+    audit_entries: int | None = None
+    #: the account, role, reset, disabling and setting events of the audit log, one line each
+    account_events: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -67,14 +75,26 @@ class Report:
     def lines(self, limit: int = 200) -> list[str]:
         notes = [f"Note: {note}" for note in self.notes]
         if self.ok:
-            return notes + [f"OK: campaign {self.campaign}: {self.ledger_entries} ledger entries "
-                    f"({self.responses} responses, {self.events} later events) and "
-                    f"{self.checkpoints} checkpoints verified."]
-        out = notes + [f"FAILED: campaign {self.campaign}: {len(self.findings)} problem(s)"]
-        out += [f"{kind.upper()}: {message}" for kind, message in self.findings[:limit]]
-        if len(self.findings) > limit:
-            out.append(f"… and {len(self.findings) - limit} more")
-        return out
+            out = notes + [f"OK: campaign {self.campaign}: {self.ledger_entries} ledger entries "
+                           f"({self.responses} responses, {self.events} later events) and "
+                           f"{self.checkpoints} checkpoints verified."]
+        else:
+            out = notes + [f"FAILED: campaign {self.campaign}: {len(self.findings)} problem(s)"]
+            out += [f"{kind.upper()}: {message}" for kind, message in self.findings[:limit]]
+            if len(self.findings) > limit:
+                out.append(f"… and {len(self.findings) - limit} more")
+        return out + self.audit_lines()
+
+    def audit_lines(self) -> list[str]:
+        """The audit log's part: how many rows were checked, and its account and setting
+        events (an auditor sees offline, say, that a reset was issued for their account)."""
+        if self.audit_entries is None:
+            return ["AUDIT LOG: the bundle has no audit_log.csv (a bundle made before the "
+                    "audit log was chained): not checked."]
+        out = [f"AUDIT LOG: {self.audit_entries} entries checked; "
+               f"{len(self.account_events)} account, role, reset, disabling or setting "
+               "event(s):"]
+        return out + [f"  {line}" for line in self.account_events]
 
 
 def _reader(zf: zipfile.ZipFile, name: str):
@@ -274,7 +294,105 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
             if collecting:
                 gc.enable()
         _check_checkpoints(report, checkpoints, hashes, checkpoint, merkle)
+        _check_audit_log(zf, report)
     return report
+
+
+# --- the audit log's chain ---------------------------------------------------------------
+AUDIT_HEADER = list(AUDIT_COLUMNS)
+#: (what the summary calls it, test on (action, object type, before, after))
+_ACCOUNT_KINDS = (
+    ("setting", lambda a, t, b, f: t == "setting" or a.startswith(("setting", "settings"))),
+    ("reset", lambda a, t, b, f: "reset" in a),
+    ("disabled", lambda a, t, b, f: "disable" in a or (
+        isinstance(b, dict) and isinstance(f, dict) and b.get("active") is True
+        and f.get("active") is False)),
+    ("enabled", lambda a, t, b, f: "enable" in a or (
+        isinstance(b, dict) and isinstance(f, dict) and b.get("active") is False
+        and f.get("active") is True)),
+    ("role", lambda a, t, b, f: isinstance(b, dict) and isinstance(f, dict)
+     and "role" in f and b.get("role") != f.get("role")),
+    ("created", lambda a, t, b, f: t == "user" and a.endswith(".create")),
+    ("password", lambda a, t, b, f: isinstance(f, dict) and "password" in f),
+    ("account", lambda a, t, b, f: t in ("user", "account") or a.startswith(
+        ("user.", "account.", "auth."))),
+)
+
+
+def _account_event(action: str, object_type: str, before, after) -> list[str]:
+    """What kinds of account or setting event a row is (empty: none)."""
+    kinds = [name for name, test in _ACCOUNT_KINDS if test(action, object_type, before, after)]
+    return [k for k in kinds if k != "account"] or kinds
+
+
+#: What an account or setting event's before or after may hold (else not parsed).
+_ACCOUNT_WORDS = ('"role"', '"active"', '"password"')
+
+
+def _values(action: str, object_type: str, before: str, after: str) -> tuple:
+    """before and after parsed, for the rows that may be account or setting events (most
+    rows are not: reviews, plans…); (None, None) for the others or unreadable JSON."""
+    if not (object_type in ("user", "account", "setting") or any(
+            w in before or w in after for w in _ACCOUNT_WORDS) or any(
+            w in action for w in ("user", "account", "auth", "setting", "reset", "able"))):
+        return None, None
+    try:
+        return json.loads(before), json.loads(after)
+    except ValueError:
+        return None, None
+
+
+def _check_audit_log(zf, report: Report) -> None:
+    """Recompute the audit log's chain: each row's hash over its content, its place (seq)
+    and the hash of the row before it. A changed row is `altered`, a gap `removed`, a row
+    out of place or added `reordered`/`inserted`, each named by its seq."""
+    try:
+        raw = zf.open("audit_log.csv")
+    except KeyError:
+        return
+    with raw:
+        rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+        if next(rows, None) != AUDIT_HEADER:
+            report.add("audit log", "audit_log.csv does not have the expected columns")
+            report.audit_entries = 0
+            return
+        prev, expected, count = GENESIS, 1, 0
+        for row in rows:
+            count += 1
+            if len(row) != len(AUDIT_HEADER) or not row[0].isdigit():
+                report.add("audit log", f"malformed audit-log line after seq {expected - 1}")
+                continue
+            seq_text, at, actor, action, object_type, object_id, before_text, after_text, \
+                prev_hash, digest = row
+            seq = int(seq_text)
+            if seq != expected:
+                if seq > expected:
+                    missing = (f"{expected}" if seq == expected + 1
+                               else f"{expected}–{seq - 1}")
+                    report.add("removed", f"audit log: seq jumps from {expected - 1} to "
+                               f"{seq} (audit-log entry {missing} missing)")
+                else:
+                    report.add("reordered", f"audit-log entry {seq} ({action} {object_id}) "
+                               f"comes after entry {expected - 1}: moved or inserted")
+            if prev_hash != prev:
+                report.add("reordered", f"audit-log entry {seq} ({action} {object_id}) does "
+                           f"not follow entry {seq - 1}: an entry was inserted, removed or "
+                           "moved before it")
+            # before and after are hashed as written (canonical JSON): any change is one
+            content = audit_payload_text(at=at, actor=actor, action=action,
+                                         object_type=object_type, object_id=object_id,
+                                         before=before_text, after=after_text)
+            if entry_hash(prev_hash, seq, content) != digest:
+                report.add("altered", f"audit-log entry {seq} ({action} {object_id}, {at}) "
+                           "does not match its hash: it was changed")
+            kinds = _account_event(action, object_type, *_values(
+                action, object_type, before_text, after_text))
+            if kinds:
+                report.account_events.append(
+                    f"#{seq} {at} {actor}: {action} {object_type} {object_id} "
+                    f"({', '.join(kinds)})")
+            prev, expected = digest, max(expected, seq + 1)
+        report.audit_entries = count
 
 
 #: From this size of ledger.csv (uncompressed), a second process recomputes the entry

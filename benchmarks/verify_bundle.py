@@ -8,8 +8,9 @@ script measures a bundle of the responses alone, then that one (`--plain`: the f
 
 The bundle is synthesised in the exact format `flask export-audit` writes (responses.csv
 and codebook.csv of the export, ledger.csv with the application's payloads and hash
-chain, checkpoints.csv, manifest.json), using the application's own payload and hash
-functions, so the verifier does the same work as on a real bundle.
+chain, checkpoints.csv, audit_log.csv with 20,000 rows, manifest.json), using the
+application's own payload and hash functions, so the verifier does the same work as on a
+real bundle.
 
     .venv/bin/python benchmarks/verify_bundle.py [--responses 1000000] [--plain]
 """
@@ -37,7 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis.ledger import (  # noqa: E402
+    AUDIT_COLUMNS,
     GENESIS,
+    audit_payload,
+    canonical_json,
     entry_hash,
     export_value,  # noqa: E402
     format_digest,
@@ -132,8 +136,36 @@ def build(path: Path, n: int, plain: bool = False) -> str:
                     "at,seq,head_hash,merkle_root,reason,digest\n"
                     f"2026-12-31T00:00:00Z,{len(hashes)},{prev},{merkle_root(hashes)},close,"
                     f"{format_digest('bench', len(hashes), prev)}\n")
+        zf.writestr("audit_log.csv", audit_log(AUDIT_ROWS))
         zf.writestr("manifest.json", json.dumps({"campaign": "bench", "responses": n}))
     return format_digest("bench", len(hashes), prev)
+
+
+#: An installation's audit log over a round: a row per administrative change (accounts,
+#: agencies, plans, reviews, checkpoints…), far fewer than responses.
+AUDIT_ROWS = 20_000
+
+
+def audit_log(rows: int) -> str:
+    """audit_log.csv as the application writes it: `rows` chained rows."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(AUDIT_COLUMNS)
+    prev = GENESIS
+    for seq in range(1, rows + 1):
+        at = f"2026-06-{1 + seq % 28:02d}T08:00:00Z"
+        before = {"role": "auditor", "active": True} if seq % 200 == 0 else None
+        after = ({"role": "auditor", "active": seq % 400 != 0, "password": "changed"}
+                 if before else {"state": "approved", "reason": "Kiểm tra, đối chiếu"})
+        action = "user.update" if before else "response.review"
+        row = [seq, at, "admin", action, "user" if before else "response", str(seq),
+               canonical_json(before), canonical_json(after)]
+        digest = entry_hash(prev, seq, audit_payload(
+            at=at, actor="admin", action=action, object_type=row[4], object_id=row[5],
+            before=before, after=after))
+        writer.writerow([*row, prev, digest])
+        prev = digest
+    return out.getvalue()
 
 
 def sha256_pass(path: Path) -> float:

@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from .extensions import db
-from .models import ROLES, Agency
+from .models import ROLES, Agency, Campaign
 from .services import (
     ServiceError,
     agencies,
@@ -340,10 +340,55 @@ def register_commands(app: Flask) -> None:
 
         A campaign gets a checkpoint when its ledger grew since the last one, and one
         marked 'close' once its closing time has passed. Prints each digest to keep."""
-        from .services import auditing
+        from .services import auditing, tally
 
+        failed = False
         for campaign, cp, digest in auditing.scheduled_checkpoints(campaign_code):
             click.echo(f"{campaign.code}: {cp.reason}, {cp.seq} mục — {digest}")
+            click.echo("  " + tally.summary(campaign, cp.tally_check),
+                       err=not cp.tally_check.ok)
+            for line in tally.difference_lines(campaign, cp.tally_check):
+                click.echo(f"  {line}", err=True)
+            failed = failed or not cp.tally_check.ok
+        if failed:
+            # The checkpoints stay recorded (the ledger's chain does not depend on the
+            # tally); the exit status tells cron that the tally needs looking at.
+            db.session.commit()
+            click.echo(_("Lỗi: bảng đếm không khớp với phiếu; mốc kiểm tra của sổ cái vẫn "
+                         "được ghi, nhưng không kèm mã bảng đếm."), err=True)
+            sys.exit(1)
+
+    @app.cli.command("check-tally")
+    @click.option("--campaign", "campaign_code", help="One campaign (default: every campaign).")
+    def check_tally(campaign_code):
+        """Recount the answer tally from the responses up to its mark and report every
+        difference (exit 1 if any)."""
+        from .services import tally
+
+        try:
+            if campaign_code:
+                targets = [campaigns.get_campaign(campaign_code)]
+            else:
+                targets = list(db.session.scalars(select(Campaign).order_by(Campaign.code)))
+        except ServiceError as exc:
+            click.echo(f"Lỗi: {exc}", err=True)
+            sys.exit(1)
+        failed, cells = 0, 0
+        for campaign in targets:
+            result = tally.check(campaign)
+            cells += result.cells
+            if not result.ok:
+                failed += 1
+                click.echo(tally.summary(campaign, result), err=True)
+                for line in tally.difference_lines(campaign, result):
+                    click.echo(f"  {line}", err=True)
+        db.session.rollback()  # read only
+        if failed:
+            click.echo(_("Lỗi: bảng đếm không khớp ở %(n)d/%(total)d đợt.", n=failed,
+                         total=len(targets)), err=True)
+            sys.exit(1)
+        click.echo(_("Bảng đếm khớp với phiếu: %(n)d đợt, %(cells)d ô.", n=len(targets),
+                     cells=cells))
 
     @app.cli.command("archive-campaign")
     @click.option("--campaign", "campaign_code", required=True, help="Campaign code.")

@@ -21,7 +21,7 @@ from analysis import load as loader
 from analysis import load_audit, quality, sampling_audit
 
 from .extensions import db
-from .models import Campaign, LedgerCheckpoint, LedgerEntry, canonical_json, utcnow
+from .models import AuditLog, Campaign, LedgerCheckpoint, LedgerEntry, canonical_json, utcnow
 from .rawsql import Cursor, Statement
 
 GENESIS = chain.GENESIS
@@ -119,14 +119,19 @@ def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
     return cells, not_applicable
 
 
-def checkpoint(campaign: Campaign, reason: str = "manual") -> LedgerCheckpoint:
-    """Record the head, the length and the Merkle root of the campaign's chain now."""
+def checkpoint(campaign: Campaign, reason: str = "manual", tally=None) -> LedgerCheckpoint:
+    """Record the head, the length and the Merkle root of the campaign's chain now (and,
+    given `tally`, a check of the answer tally that found it right
+    (`analysis.load.TallyCheck`), its digest, mark and last correction)."""
     hashes = list(db.session.scalars(
         select(LedgerEntry.hash).where(LedgerEntry.id.between(*chain.chain_ids(campaign.id)))
         .order_by(LedgerEntry.id)))
     row = LedgerCheckpoint(campaign_id=campaign.id, seq=len(hashes),
                            head_hash=hashes[-1] if hashes else GENESIS,
                            merkle_root=chain.merkle_root(hashes), reason=reason)
+    if tally is not None and tally.ok:
+        row.tally_digest, row.tally_mark = tally.digest, tally.mark
+        row.tally_last_correction = tally.last_fix
     db.session.add(row)
     db.session.flush()
     return row
@@ -145,10 +150,34 @@ def _csv_bytes(header: list[str] | None, rows) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def _json_cell(value) -> str:
+    return canonical_json(json.loads(canonical_json(value)))
+
+
+def _write_audit_log(zf: zipfile.ZipFile, conn) -> int:
+    """audit_log.csv: the whole audit log's chain (global, not one campaign's: account and
+    setting events are what an auditor looks for), in seq order. Returns its rows."""
+    n, last = 0, 0
+    with zf.open("audit_log.csv", "w") as fh:
+        fh.write((",".join(chain.AUDIT_COLUMNS) + "\n").encode())
+        while True:
+            rows = conn.execute(
+                select(AuditLog.seq, AuditLog.at, AuditLog.actor, AuditLog.action,
+                       AuditLog.object_type, AuditLog.object_id, AuditLog.before,
+                       AuditLog.after, AuditLog.prev_hash, AuditLog.hash)
+                .where(AuditLog.seq > last).order_by(AuditLog.seq).limit(10_000)).all()
+            if not rows:
+                return n
+            fh.write(_csv_bytes(None, [
+                (r[0], iso(r[1]), r[2], r[3], r[4], r[5],
+                 _json_cell(r[6]), _json_cell(r[7]), r[8], r[9]) for r in rows]))
+            n, last = n + len(rows), rows[-1][0]
+
+
 def export_bundle(campaign: Campaign, path) -> dict:
     """Write the audit bundle (a ZIP): responses.csv and codebook.csv in the export format,
-    audit.csv (each response's collector and quality flags), ledger.csv, checkpoints.csv
-    and manifest.json. Returns the manifest."""
+    audit.csv (each response's collector and quality flags), ledger.csv, checkpoints.csv,
+    audit_log.csv (the audit log's chain) and manifest.json. Returns the manifest."""
     conn = db.session.connection()
     book = loader.codebook(conn, campaign.version_id)
     counts = {"responses": 0}
@@ -197,6 +226,7 @@ def export_bundle(campaign: Campaign, path) -> dict:
             ["at", "seq", "head_hash", "merkle_root", "reason", "digest"],
             [(iso(c.at), c.seq, c.head_hash, c.merkle_root, c.reason, digest(campaign, c))
              for c in cps]))
+        counts["audit_log_entries"] = _write_audit_log(zf, conn)
         manifest = {"campaign": campaign.code, "name": campaign.name,
                     "created_at": iso(utcnow()), **counts, "checkpoints": len(cps),
                     "format": "survey-audit-bundle/1"}

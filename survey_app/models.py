@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from analysis.ledger import PLACE
+from analysis.ledger import PLACE, canonical_json  # noqa: F401 (canonical_json: re-exported)
 
 from .extensions import db
 
@@ -40,9 +40,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def canonical_json(value) -> str:
-    """Serialise deterministically: the same answers always give the same bytes."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 AGENCY_KINDS = ("province", "department", "commune", "ward", "one_stop", "other")
@@ -620,11 +617,20 @@ class AccountLink(db.Model):
 
 
 class AuditLog(db.Model):
-    """Append-only record of administrative changes: who, what, when, before and after."""
+    """Append-only record of administrative changes: who, what, when, before and after.
+
+    One global hash chain (`services.audit`): row `seq` follows row seq - 1, and
+    hash = sha256(prev_hash "\n" seq "\n" content), the content being
+    `analysis.ledger.audit_payload` of the row (at, actor, action, object, before, after).
+    """
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Its place in the chain (1, 2, …): numbered when its transaction commits.
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     actor: Mapped[str] = mapped_column(String(80))
@@ -689,6 +695,12 @@ class LedgerCheckpoint(db.Model):
     head_hash: Mapped[str] = mapped_column(String(64))
     merkle_root: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(20))
+    # The answer tally when the checkpoint was taken, checked against the responses
+    # (`analysis.load.check_tally`): sha256 of its rows, its mark and the last correction
+    # it reflects. None when the check failed, and on checkpoints older than the check.
+    tally_digest: Mapped[str | None] = mapped_column(String(64))
+    tally_mark: Mapped[int | None] = mapped_column(Integer)
+    tally_last_correction: Mapped[int | None] = mapped_column(Integer)
 
 
 REVERIFY_OUTCOMES = ("confirmed", "not_confirmed", "unreachable", "answers_differ")

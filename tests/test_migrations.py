@@ -7,7 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from survey_app import create_app
@@ -60,8 +60,9 @@ def test_migrated_schema_keeps_responses_append_only(migration_app):
     with migration_app.app_context():
         upgrade()
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO audit_log (at, actor, action, object_type, object_id)"
-                              " VALUES (CURRENT_TIMESTAMP, 'a', 'b', 'c', 'd')"))
+            conn.execute(text("INSERT INTO audit_log (at, actor, action, object_type, object_id,"
+                              " seq, prev_hash, hash)"
+                              " VALUES (CURRENT_TIMESTAMP, 'a', 'b', 'c', 'd', 1, 'p', 'h')"))
         with pytest.raises(Exception, match="append-only"):
             with db.engine.begin() as conn:
                 conn.execute(text("DELETE FROM audit_log"))
@@ -231,9 +232,12 @@ def test_ledger_entry_place_migration_up_and_down(migration_app, monkeypatch):
     with migration_app.app_context():
         upgrade(revision="0009")
         migration_app.config["LEDGER_ENABLED"] = False  # the entries below are written by hand
-        # No accounts: the user table at 0009 lacks columns the model has today.
+        # No accounts: the user table at 0009 lacks columns the model has today; and no
+        # audit rows: the audit log's chain comes with 0012.
         monkeypatch.setattr(demo, "DEMO_ACCOUNTS", [])
-        demo.seed("correct horse battery")
+        with monkeypatch.context() as patched:
+            patched.setattr("survey_app.services.audit.record", lambda *a, **k: None)
+            demo.seed("correct horse battery")
         campaign_id = db.session.query(Campaign).filter_by(code="demo").one().id
         prev, hashes = chain.GENESIS, []
         for seq in (1, 2, 3):  # as 0009's code appended them: ids from a counter
@@ -279,3 +283,83 @@ def test_ledger_entry_place_migration_up_and_down(migration_app, monkeypatch):
         db.session.remove()
         upgrade()
         assert "uq_ledger_entry_campaign_id" not in index_names()
+
+
+def test_audit_chain_migration_up_and_down(migration_app, tmp_path):
+    """0012 chains the audit rows it finds, in id order (before and after as they were
+    stored, times to the second); the application's next rows continue that chain, a
+    bundle made afterwards verifies, the log stays append-only, and the checkpoints gain
+    `tally_digest`. Going back keeps every row."""
+    from analysis.ledger import GENESIS, audit_payload, entry_hash
+    from analysis.verify import verify_bundle
+    from survey_app import demo, ledger
+    from survey_app.models import AuditLog, Campaign
+    from survey_app.services import audit
+
+    found = [("2026-01-02 03:04:05.678901", "admin", "user.create", "user", "mttq",
+              None, '{"role": "auditor", "active": true}'),
+             ("2026-01-03 00:00:00", "cli:root", "user.update", "user", "mttq",
+              '{"role": "auditor", "active": true}', '{"role": "admin", "active": true}'),
+             ("2026-01-04 12:00:00", "admin", "agency.update", "agency", "X-1",
+              '{"name": "Xã  Một"}', '{"name": "Xã Một", "n": 1.5, "list": [1, "a"]}')]
+    with migration_app.app_context():
+        upgrade(revision="0010")
+        with db.engine.begin() as conn:
+            for row in found:
+                conn.execute(text(
+                    "INSERT INTO audit_log (at, actor, action, object_type, object_id, before, "
+                    "after) VALUES (:at, :actor, :action, :t, :o, :b, :a)"),
+                    dict(zip(("at", "actor", "action", "t", "o", "b", "a"), row, strict=True)))
+        upgrade()
+        rows = db.session.scalars(select(AuditLog).order_by(AuditLog.id)).all()
+        assert [r.seq for r in rows] == [1, 2, 3]
+        prev = GENESIS
+        for row, (at, *_rest) in zip(rows, found, strict=True):
+            content = audit_payload(at=at[:19].replace(" ", "T") + "Z", actor=row.actor,
+                                    action=row.action, object_type=row.object_type,
+                                    object_id=row.object_id, before=row.before,
+                                    after=row.after)
+            assert row.prev_hash == prev and row.hash == entry_hash(prev, row.seq, content)
+            prev = row.hash
+        assert audit.content(rows[0]) == audit_payload(
+            at="2026-01-02T03:04:05Z", actor="admin", action="user.create", object_type="user",
+            object_id="mttq", before=None, after={"role": "auditor", "active": True})
+        with db.engine.connect() as conn:
+            guards = _triggers(conn, "audit_log")
+        assert guards in ({"audit_log_no_update", "audit_log_no_delete"},
+                          {"audit_log_append_only"})
+        with pytest.raises(Exception, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.execute(text("UPDATE audit_log SET actor = 'x'"))
+        assert "tally_digest" in {c["name"] for c in
+                                  inspect(db.engine).get_columns("ledger_checkpoint")}
+        with pytest.raises(Exception, match="UNIQUE|unique|duplicate"):
+            with db.engine.begin() as conn:
+                conn.execute(text(
+                    "INSERT INTO audit_log (at, actor, action, object_type, object_id, seq, "
+                    "prev_hash, hash) VALUES (CURRENT_TIMESTAMP, 'a', 'b', 'c', 'd', 3, 'p', "
+                    "'h')"))
+
+        demo.seed("correct horse battery")  # audited: the chain goes on from entry 3
+        db.session.commit()
+        seqs = list(db.session.scalars(select(AuditLog.seq).order_by(AuditLog.seq)))
+        assert seqs[:4] == [1, 2, 3, 4] and seqs == list(range(1, len(seqs) + 1))
+        campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
+        report = verify_bundle(_export(campaign, tmp_path / "bundle.zip", ledger))
+        assert report.ok and report.audit_entries == len(seqs), report.lines()
+        assert any("#2" in line and "role" in line for line in report.account_events)
+        db.session.remove()
+
+        downgrade(revision="0010")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == len(seqs)
+            assert _triggers(conn, "audit_log") and _triggers(conn, "ledger_checkpoint")
+        assert "seq" not in {c["name"] for c in inspect(db.engine).get_columns("audit_log")}
+        upgrade()
+        assert list(db.session.scalars(select(AuditLog.seq).order_by(AuditLog.id))) == seqs
+
+
+def _export(campaign, path, ledger):
+    with open(path, "wb") as handle:
+        ledger.export_bundle(campaign, handle)
+    return path

@@ -405,7 +405,7 @@ def user_reset(user_id: int):
 def audit_log():
     page = max(request.args.get("page", 1, type=int), 1)
     per_page = 50
-    rows = db.session.scalars(select(AuditLog).order_by(AuditLog.id.desc())
+    rows = db.session.scalars(select(AuditLog).order_by(AuditLog.seq.desc())
                               .offset((page - 1) * per_page).limit(per_page + 1))
     rows = list(rows)
     return render_template("admin/audit_log.html", rows=rows[:per_page], page=page,

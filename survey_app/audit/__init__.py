@@ -45,6 +45,7 @@ from ..services import (
     results,
     reverify,
     review,
+    tally,
 )
 from .forms import (
     CHANNEL_LABELS,
@@ -136,13 +137,17 @@ def checkpoint(code: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        digest = auditing.record_checkpoint(campaign)[1]
+        cp, digest = auditing.record_checkpoint(campaign)
     except ServiceError as exc:
         _refused(exc)
         return redirect(url_for(".campaign", code=campaign.code))
     db.session.commit()
     flash(_("Đã ghi mốc kiểm tra. Hãy chép lại mã này và giữ ngoài hệ thống: %(d)s", d=digest),
           "success")
+    if not cp.tally_check.ok:
+        flash(tally.summary(campaign, cp.tally_check), "error")
+        for line in tally.difference_lines(campaign, cp.tally_check, limit=20):
+            flash(line, "error")
     return redirect(url_for(".campaign", code=campaign.code))
 
 

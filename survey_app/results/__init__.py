@@ -30,7 +30,7 @@ import analysis
 from ..extensions import db
 from ..models import Agency, Campaign
 from ..security import roles_required
-from ..services import ServiceError, agencies, comments, planning, reports, results
+from ..services import ServiceError, agencies, comments, planning, reports, results, tally
 
 bp = Blueprint("results", __name__, url_prefix="/results", cli_group=None)
 
@@ -120,7 +120,18 @@ def _refuse(exc: ServiceError, status: int = 400):
     abort(status)
 
 
+def _tally_checked(campaigns) -> None:
+    """Refuse (409, naming each fault) results computed from a tally that does not match
+    the responses it counts (`services.tally.guard`)."""
+    try:
+        for campaign in campaigns:
+            tally.guard(campaign)
+    except ServiceError as exc:
+        _refuse(exc, 409)
+
+
 def _results(campaigns, scope):
+    _tally_checked(campaigns)
     try:
         return results.combined_indices(campaigns, agency=scope,
                                         exclude_rejected=_exclude_rejected(),

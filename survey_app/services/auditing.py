@@ -15,7 +15,7 @@ from analysis.indices import indices_table
 from .. import ledger
 from ..extensions import db
 from ..models import Campaign, LedgerCheckpoint, Response, ResponseReview, utcnow
-from . import audit
+from . import audit, tally
 from .campaigns import ensure_writable, get_campaign
 
 
@@ -78,10 +78,20 @@ def record_checkpoint(campaign: Campaign, reason: str = "manual"
     archived campaign: its chain ended with the archive checkpoint."""
     ensure_writable(campaign, _("Không ghi thêm được mốc kiểm tra (mốc cuối cùng đã ghi khi "
                                 "lưu trữ)"))
-    cp = ledger.checkpoint(campaign, reason)
+    # The tally is checked against the responses, and its digest kept with the checkpoint
+    # when it matches. The ledger's checkpoint is recorded either way: the chain does not
+    # depend on the tally, and a tally found wrong is when a record of the chain matters
+    # most. `cp.tally_check` tells the caller what the check found. The check counts what
+    # came since the last checkpoint whose check found the tally right (the whole campaign
+    # when there is none, or to name what is wrong).
+    check = tally.verified(campaign, digest=True)
+    cp = ledger.checkpoint(campaign, reason, tally=check)
+    cp.tally_check = check
     digest = ledger.digest(campaign, cp)
     audit.record("ledger.checkpoint", "campaign", campaign.code, None,
-                 {"seq": cp.seq, "digest": digest, "reason": reason})
+                 {"seq": cp.seq, "digest": digest, "reason": reason,
+                  "tally_mark": check.mark, "tally_digest": cp.tally_digest,
+                  "tally_differences": len(check.differences)})
     return cp, digest
 
 
