@@ -205,7 +205,7 @@ def register_commands(app: Flask) -> None:
         account gets a one-time link instead: only the auditor sets their password."""
         if role in users.OWNER_SETS_PASSWORD:
             if password_stdin:
-                raise ServiceError(users.OWNER_ONLY_MESSAGE)
+                raise ServiceError(str(users.OWNER_ONLY_MESSAGE))
             password = None
         elif password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")

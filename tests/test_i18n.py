@@ -114,3 +114,41 @@ def test_survey_errors_in_english(survey_path, client):
     assert resp.status_code == 400
     assert "Vui lòng trả lời các câu được đánh dấu bên dưới." in resp.text
     assert "Please answer" not in resp.text
+
+
+def test_service_refusals_in_the_page_language(demo, client, login):
+    """A service's refusal is worded in the page's language: the same mistake gives the
+    English text with ?lang=en and the Vietnamese one without, its numbers filled in."""
+    from web_helpers import PASSWORD, csrf_token
+
+    login("sonduong")
+
+    def change(lang, current, new):
+        path = f"/auth/password?lang={lang}"
+        return client.post(path, data={"csrf_token": csrf_token(client.get(path).text),
+                                       "current": current, "new": new, "confirm": new})
+
+    english = change("en", "not my password", "a brand new passphrase")
+    assert english.status_code == 400
+    assert "The current password is incorrect." in english.text
+    assert "Mật khẩu hiện tại không đúng" not in english.text
+    short = change("en", PASSWORD, "short")
+    assert short.status_code == 400 and "at least 10 characters" in short.text
+    assert "ít nhất" not in short.text
+
+    vietnamese = change("vi", "not my password", "a brand new passphrase")
+    assert vietnamese.status_code == 400
+    assert "Mật khẩu hiện tại không đúng. Mật khẩu chưa được đổi." in vietnamese.text
+    assert "The current password" not in vietnamese.text
+    assert "ít nhất 10 ký tự" in change("vi", PASSWORD, "short").text
+
+
+def test_citizen_phone_error_in_english(survey_path, client):
+    resp = answer_form(client, survey_path + "?lang=en",
+                       full_answers(recheck_consent="y", recheck_phone="12ab"))
+    assert resp.status_code == 400
+    assert "Invalid phone number: enter a Vietnamese number" in resp.text
+    assert "Số điện thoại không hợp lệ" not in resp.text
+    resp = answer_form(client, survey_path + "?lang=vi",
+                       full_answers(recheck_consent="y", recheck_phone="12ab"))
+    assert "Số điện thoại không hợp lệ" in resp.text and "Invalid phone" not in resp.text

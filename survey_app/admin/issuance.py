@@ -30,7 +30,7 @@ STATE_LABELS = {
 }
 
 
-ALLOW_LOCAL_HOW = "đánh dấu ô xác nhận bên dưới"
+ALLOW_LOCAL_HOW = _l("đánh dấu ô xác nhận bên dưới")
 
 
 @bp.context_processor
@@ -49,7 +49,7 @@ def _download(body: bytes | str, mimetype: str, filename: str, *, private: bool 
 @roles_required(*READ)
 def poster(code: str, agency_code: str, fmt: str):
     try:
-        _, _agency, scope = issuance.get_scope(code, agency_code)
+        _campaign, _agency, scope = issuance.get_scope(code, agency_code)
     except ServiceError:
         abort(404)
     try:

@@ -47,8 +47,9 @@ def _helpers():
     lang = str(get_locale())  # the one number format, in the page's language
     return {"num": lambda value, digits=1: reports.number(value, digits, lang),
             "ci": lambda low, high: reports.interval(low, high, lang),
-            "CHANNEL_LABELS": results.CHANNEL_LABELS, "MIN_N": analysis.MIN_N_FOR_RANKING,
-            "ROW_READERS": ROW_READERS}
+            # The channels' names in the page's language (the report keeps them Vietnamese).
+            "CHANNEL_LABELS": {code: _(label) for code, label in results.CHANNEL_LABELS.items()},
+            "MIN_N": analysis.MIN_N_FOR_RANKING, "ROW_READERS": ROW_READERS}
 
 
 def _is_officer() -> bool:
@@ -340,13 +341,13 @@ def plan(code: str):
         plan_ = planning.Plan()
         try:
             plan_ = planning.parse(campaign, request.form)
-            _, total = planning.save(campaign, plan_)
+            _saved, total = planning.save(campaign, plan_)
         except ServiceError as exc:
             db.session.rollback()
             _flash(exc)
             return _plan_page(campaign, plan_, computed=False, status=400)
         db.session.commit()
-        flash(f"Đã lưu kế hoạch mẫu: tổng {total} phiếu.", "success")
+        flash(_("Đã lưu kế hoạch mẫu: tổng %(n)d phiếu.", n=total), "success")
         return redirect(url_for(".plan", code=code))
     computed = "method" in request.args
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
 from analysis.redact import redact
@@ -96,23 +97,25 @@ def release(campaign: Campaign, chosen: list[str], texts: dict[str, str],
     items = set(text_items(campaign))
     wanted: list[tuple[int, str]] = []
     for key in dict.fromkeys(chosen):
-        rid, _, code = key.partition(":")
+        rid, _sep, code = key.partition(":")
         if not rid.isdigit() or code not in items:
-            raise ServiceError(f"Ý kiến '{key}' không thuộc đợt khảo sát này.")
+            raise ServiceError(_("Ý kiến '%(key)s' không thuộc đợt khảo sát này.", key=key))
         wanted.append((int(rid), code))
     if not wanted:
-        raise ServiceError("Chưa chọn ý kiến nào để công bố.")
+        raise ServiceError(_("Chưa chọn ý kiến nào để công bố."))
     responses = {r.id: r for r in db.session.scalars(select(Response).where(
-        Response.id.in_([rid for rid, _ in wanted]), Response.campaign_id == campaign.id))}
+        Response.id.in_([rid for rid, _code in wanted]), Response.campaign_id == campaign.id))}
     for rid, code in wanted:
         response = responses.get(rid)
         original = str((response.effective_answers.get(code) if response else "") or "").strip()
         if not original:
-            raise ServiceError(f"Ý kiến '{rid}:{code}' không thuộc đợt khảo sát này.")
+            raise ServiceError(_("Ý kiến '%(key)s' không thuộc đợt khảo sát này.",
+                                 key=f"{rid}:{code}"))
         given = texts.get(f"{rid}:{code}")
         text = redact(given if given is not None and given.strip() else original).strip()
         if len(text) > MAX_LENGTH:
-            raise ServiceError(f"Ý kiến '{rid}:{code}' dài quá {MAX_LENGTH} ký tự.")
+            raise ServiceError(_("Ý kiến '%(key)s' dài quá %(n)d ký tự.", key=f"{rid}:{code}",
+                                 n=MAX_LENGTH))
         db.session.add(CommentRelease(response_id=rid, item_code=code, text=text,
                                       released_by_id=user_id))
     audit.record("release_comments", "campaign", campaign.code,

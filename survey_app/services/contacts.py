@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, exists, select, update
 
 from ..extensions import db
@@ -47,8 +48,8 @@ def normalise_phone(raw: str | None) -> str:
     m = _INTERNATIONAL.fullmatch(compact)
     if m:
         return "0" + m.group(1)
-    raise InvalidContact("Số điện thoại không hợp lệ: nhập số Việt Nam bắt đầu bằng 0 "
-                         "(10 hoặc 11 chữ số) hoặc +84.")
+    raise InvalidContact(_("Số điện thoại không hợp lệ: nhập số Việt Nam bắt đầu bằng 0 "
+                           "(10 hoặc 11 chữ số) hoặc +84."))
 
 
 def contains_phone(text: str | None) -> bool:
@@ -66,11 +67,11 @@ def validate_contact(phone: str | None, consent: bool) -> str | None:
     typed = (phone or "").strip()
     if consent is not True:
         if typed:
-            raise InvalidContact("Muốn để lại số điện thoại thì cần đánh dấu đồng ý cho "
-                                 "phép liên hệ lại.")
+            raise InvalidContact(_("Muốn để lại số điện thoại thì cần đánh dấu đồng ý cho "
+                                   "phép liên hệ lại."))
         return None
     if not typed:
-        raise InvalidContact("Đã đồng ý liên hệ lại nhưng chưa nhập số điện thoại.")
+        raise InvalidContact(_("Đã đồng ý liên hệ lại nhưng chưa nhập số điện thoại."))
     return normalise_phone(typed)
 
 
@@ -82,16 +83,16 @@ def store_contact(response_id: int, phone: str, consent: bool) -> RecheckContact
     raises InvalidContact (nothing stored, the transaction still usable) otherwise.
     """
     if consent is not True:
-        raise InvalidContact("Chưa có sự đồng ý rõ ràng của người trả lời; không lưu số "
-                             "điện thoại.")
+        raise InvalidContact(_("Chưa có sự đồng ý rõ ràng của người trả lời; không lưu số "
+                               "điện thoại."))
     number = normalise_phone(phone)
     response = db.session.get(Response, response_id)
     if response is None:
-        raise InvalidContact(f"Không có phiếu trả lời số {response_id}.")
+        raise InvalidContact(_("Không có phiếu trả lời số %(id)s.", id=response_id))
     if response.campaign.archived_at is not None:
-        raise InvalidContact("Đợt khảo sát đã lưu trữ; không lưu số điện thoại.")
+        raise InvalidContact(_("Đợt khảo sát đã lưu trữ; không lưu số điện thoại."))
     if db.session.scalar(select(RecheckContact.id).filter_by(response_id=response_id)):
-        raise InvalidContact("Phiếu này đã có số điện thoại liên hệ.")
+        raise InvalidContact(_("Phiếu này đã có số điện thoại liên hệ."))
     contact = RecheckContact(response_id=response_id, phone=number, consented_at=utcnow())
     db.session.add(contact)
     db.session.flush()

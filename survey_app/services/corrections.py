@@ -78,7 +78,7 @@ def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorr
     except CampaignArchived as exc:
         raise CorrectionRefused(exc.message) from exc
     try:
-        reason = clean_note(reason, "Lý do đính chính")
+        reason = clean_note(reason, _("Lý do đính chính"))
     except ReviewRefused as exc:
         raise CorrectionRefused(exc.message) from exc
     if not reason:

@@ -70,7 +70,7 @@ def print_url_problem(url: str | None = None) -> str | None:
     except ValueError:
         parts, host = None, ""
     if parts is None or parts.scheme not in ("http", "https") or not host:
-        reasons.append("không phải một địa chỉ web hợp lệ")
+        reasons.append(_("không phải một địa chỉ web hợp lệ"))
     else:
         try:
             ip = ipaddress.ip_address(host)
@@ -79,24 +79,24 @@ def print_url_problem(url: str | None = None) -> str | None:
         if ip is not None:
             ip = getattr(ip, "ipv4_mapped", None) or ip
             if ip.is_loopback:
-                reasons.append("là địa chỉ loopback (chỉ chính máy chủ mở được)")
+                reasons.append(_("là địa chỉ loopback (chỉ chính máy chủ mở được)"))
             elif ip.is_link_local:
-                reasons.append("là địa chỉ link-local")
+                reasons.append(_("là địa chỉ link-local"))
             elif ip.is_private:
-                reasons.append("là địa chỉ mạng nội bộ (private)")
+                reasons.append(_("là địa chỉ mạng nội bộ (private)"))
             elif not ip.is_global:
-                reasons.append("không phải địa chỉ công khai trên Internet")
+                reasons.append(_("không phải địa chỉ công khai trên Internet"))
         elif host == "localhost" or host.endswith(LOCAL_SUFFIXES):
-            reasons.append("là tên máy nội bộ")
+            reasons.append(_("là tên máy nội bộ"))
         elif "." not in host:
-            reasons.append("là tên máy không có tên miền")
+            reasons.append(_("là tên máy không có tên miền"))
         if parts.scheme != "https":
-            reasons.append("không dùng https")
+            reasons.append(_("không dùng https"))
     if not reasons:
         return None
-    return (f"Địa chỉ công khai PUBLIC_BASE_URL '{url}' " + " và ".join(reasons)
-            + ": mã QR in ra sẽ không mở được từ điện thoại của người dân, và đường dẫn "
-            "đã in không cấp lại được (hệ thống chỉ lưu mã băm).")
+    return _("Địa chỉ công khai PUBLIC_BASE_URL '%(url)s' %(reasons)s: mã QR in ra sẽ không "
+             "mở được từ điện thoại của người dân, và đường dẫn đã in không cấp lại được "
+             "(hệ thống chỉ lưu mã băm).", url=url, reasons=_(" và ").join(reasons))
 
 
 def check_print_url(allow_local: bool, how_to_allow: str) -> None:
@@ -104,9 +104,9 @@ def check_print_url(allow_local: bool, how_to_allow: str) -> None:
     operator said they understand (`allow_local`); `how_to_allow` says how to say so."""
     problem = print_url_problem()
     if problem and not allow_local:
-        raise ServiceError(f"{problem} Hãy đặt PUBLIC_BASE_URL là địa chỉ https công khai "
-                           f"(ví dụ https://khaosat.tuyenquang.gov.vn), hoặc nếu chỉ in thử, "
-                           f"{how_to_allow}.")
+        raise ServiceError(_("%(problem)s Hãy đặt PUBLIC_BASE_URL là địa chỉ https công "
+                             "khai (ví dụ https://khaosat.tuyenquang.gov.vn), hoặc nếu chỉ in "
+                             "thử, %(how)s.", problem=problem, how=how_to_allow))
 
 
 def open_url(scope: CampaignAgency) -> str:
@@ -146,16 +146,18 @@ def _scope_of(campaign: Campaign, agency: Agency) -> CampaignAgency:
     scope = db.session.scalar(
         select(CampaignAgency).filter_by(campaign_id=campaign.id, agency_id=agency.id))
     if scope is None:
-        raise ServiceError(f"Cơ quan '{agency.code}' không thuộc phạm vi đợt khảo sát "
-                           f"'{campaign.code}'.")
+        raise ServiceError(_("Cơ quan '%(agency)s' không thuộc phạm vi đợt khảo sát "
+                             "'%(campaign)s'.", agency=agency.code, campaign=campaign.code))
     return scope
 
 
 def _check_issuable(campaign: Campaign) -> None:
     if campaign.archived_at is not None:
-        raise ServiceError(f"Đợt khảo sát '{campaign.code}' đã lưu trữ; không phát hành thêm phiếu.")
+        raise ServiceError(_("Đợt khảo sát '%(campaign)s' đã lưu trữ; không phát hành thêm "
+                             "phiếu.", campaign=campaign.code))
     if utcnow() >= campaign.closes_at:
-        raise ServiceError(f"Đợt khảo sát '{campaign.code}' đã đóng; không phát hành thêm phiếu.")
+        raise ServiceError(_("Đợt khảo sát '%(campaign)s' đã đóng; không phát hành thêm phiếu.",
+                             campaign=campaign.code))
 
 
 def _take_numbers(campaign: Campaign, count: int) -> int:
@@ -193,15 +195,16 @@ def issue_batch(campaign: Campaign, agency: Agency, count: int, collector: str,
     errors: list[str] = []
     collector = " ".join((collector or "").split())
     if not collector:
-        errors.append("thiếu người nhận phiếu (người đi phát phiếu)")
+        errors.append(_("thiếu người nhận phiếu (người đi phát phiếu)"))
     elif len(collector) > COLLECTOR_MAX:
-        errors.append(f"tên người nhận quá dài (tối đa {COLLECTOR_MAX} ký tự)")
+        errors.append(_("tên người nhận quá dài (tối đa %(n)d ký tự)", n=COLLECTOR_MAX))
     if isinstance(count, bool) or not isinstance(count, int):
-        errors.append(f"số phiếu phải là một số nguyên từ 1 đến {MAX_BATCH}")
+        errors.append(_("số phiếu phải là một số nguyên từ 1 đến %(n)d", n=MAX_BATCH))
     elif not 1 <= count <= MAX_BATCH:
-        errors.append(f"số phiếu phải từ 1 đến {MAX_BATCH} (đã nhập: {count})")
+        errors.append(_("số phiếu phải từ 1 đến %(n)d (đã nhập: %(count)d)", n=MAX_BATCH,
+                         count=count))
     if deadline is not None and deadline < datetime.now(LOCAL_TZ).date():
-        errors.append(f"hạn nộp lại {deadline.isoformat()} đã qua")
+        errors.append(_("hạn nộp lại %(date)s đã qua", date=deadline.isoformat()))
     try:
         _check_issuable(campaign)
     except ServiceError as exc:
@@ -211,7 +214,7 @@ def issue_batch(campaign: Campaign, agency: Agency, count: int, collector: str,
     except ServiceError as exc:
         errors.append(exc.message)
     if errors:
-        raise ServiceError("Không phát hành được phiếu; không có gì thay đổi.", details=errors)
+        raise ServiceError(_("Không phát hành được phiếu; không có gì thay đổi."), details=errors)
 
     first = _take_numbers(campaign, count)
     last = first + count - 1
@@ -247,7 +250,7 @@ def create_invitation(campaign: Campaign, agency: Agency, procedure_code: str | 
     _scope_of(campaign, agency)
     procedure_code = (procedure_code or "").strip() or None
     if procedure_code is not None and len(procedure_code) > 60:
-        raise ServiceError("Mã thủ tục quá dài (tối đa 60 ký tự).")
+        raise ServiceError(_("Mã thủ tục quá dài (tối đa 60 ký tự)."))
     number = _take_numbers(campaign, 1)
     token, token_hash = new_token()
     form = IssuedForm(campaign_id=campaign.id, agency_id=agency.id, kind="invitation",
@@ -266,14 +269,14 @@ def void_form(serial: str, reason: str) -> IssuedForm:
     # Locked so that voiding and an answer arriving for the same form are serialised.
     form = db.session.scalar(select(IssuedForm).filter_by(serial=serial).with_for_update())
     if form is None:
-        raise ServiceError(f"Không có phiếu số '{serial}'.")
+        raise ServiceError(_("Không có phiếu số '%(serial)s'.", serial=serial))
     ensure_writable(form.campaign, _("Không hủy được phiếu %(serial)s", serial=serial))
     if not reason:
-        raise ServiceError(f"Cần ghi lý do hủy phiếu {serial}.")
+        raise ServiceError(_("Cần ghi lý do hủy phiếu %(serial)s.", serial=serial))
     if form.response is not None:
-        raise ServiceError(f"Phiếu {serial} đã có câu trả lời; không thể hủy.")
+        raise ServiceError(_("Phiếu %(serial)s đã có câu trả lời; không thể hủy.", serial=serial))
     if form.voided_at is not None:
-        raise ServiceError(f"Phiếu {serial} đã bị hủy trước đó.")
+        raise ServiceError(_("Phiếu %(serial)s đã bị hủy trước đó.", serial=serial))
     before = form.state
     form.voided_at = utcnow()
     form.void_reason = reason
@@ -361,8 +364,8 @@ def register_csv(campaign: Campaign) -> str:
 def poster(scope: CampaignAgency, fmt: str) -> bytes:
     """The A4 poster of a campaign×agency's open link as pdf, png or svg."""
     if fmt not in POSTER_FORMATS:
-        raise ServiceError(f"Định dạng áp phích '{fmt}' không hỗ trợ "
-                           f"(chỉ: {', '.join(POSTER_FORMATS)}).")
+        raise ServiceError(_("Định dạng áp phích '%(fmt)s' không hỗ trợ (chỉ: %(choices)s).",
+                             fmt=fmt, choices=", ".join(POSTER_FORMATS)))
     url = open_url(scope)
     return printing.render_poster(agency_name=scope.agency.name,
                                   campaign_name=scope.campaign.name,

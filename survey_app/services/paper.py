@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -80,10 +81,11 @@ def find_paper_form(serial: str) -> IssuedForm:
         form = (db.session.scalar(select(IssuedForm).filter_by(serial=key))
                 if key and len(key) <= MAX_SERIAL else None)
     if form is None:
-        raise UnknownSerial(f"Không có phiếu số '{key}'. Kiểm tra lại số phiếu in ở đầu trang.")
+        raise UnknownSerial(_("Không có phiếu số '%(serial)s'. Kiểm tra lại số phiếu in ở đầu "
+                              "trang.", serial=key))
     if form.kind != "paper":
-        raise UnknownSerial(f"'{key}' là mã của một lời mời trả lời trực tuyến, không phải "
-                            "phiếu giấy; không nhập được.")
+        raise UnknownSerial(_("'%(serial)s' là mã của một lời mời trả lời trực tuyến, không "
+                              "phải phiếu giấy; không nhập được.", serial=key))
     return form
 
 
@@ -110,25 +112,28 @@ def check_enterable(form: IssuedForm, clerk_id: int, *, lock: bool = True) -> No
     entry screen passes False."""
     serial = form.serial
     if archived_now(form.campaign, lock=lock) is not None:
-        raise EntryRefused(f"Phiếu {serial} thuộc đợt khảo sát đã lưu trữ; không nhận thêm "
-                           "phiếu.")
+        raise EntryRefused(_("Phiếu %(serial)s thuộc đợt khảo sát đã lưu trữ; không nhận "
+                             "thêm phiếu.", serial=serial))
     if form.response is not None:
         if form.response.channel != "paper":
-            raise EntryRefused(f"Phiếu {serial} đã được trả lời trực tuyến (quét mã QR); "
-                               "không nhập phiếu giấy này. Hãy để riêng phiếu giấy.")
-        raise EntryRefused(f"Phiếu {serial} đã được nhập và tính vào kết quả; không nhập lại.")
+            raise EntryRefused(_("Phiếu %(serial)s đã được trả lời trực tuyến (quét mã QR); "
+                                 "không nhập phiếu giấy này. Hãy để riêng phiếu giấy.",
+                                 serial=serial))
+        raise EntryRefused(_("Phiếu %(serial)s đã được nhập và tính vào kết quả; không nhập "
+                             "lại.", serial=serial))
     if form.voided_at is not None:
         reason = f" ({form.void_reason})" if form.void_reason else ""
-        raise EntryRefused(f"Phiếu {serial} đã bị hủy{reason}; không nhập được.")
+        raise EntryRefused(_("Phiếu %(serial)s đã bị hủy%(reason)s; không nhập được.",
+                             serial=serial, reason=reason))
     if not form.campaign.double_entry:
         return
     entries = entries_for(form)
     if any(e.clerk_id == clerk_id for e in entries):
-        raise EntryRefused(f"Bạn đã nhập phiếu {serial}; lần nhập thứ hai phải do một người "
-                           "khác thực hiện.")
+        raise EntryRefused(_("Bạn đã nhập phiếu %(serial)s; lần nhập thứ hai phải do một "
+                             "người khác thực hiện.", serial=serial))
     if len(entries) >= 2:
-        raise EntryRefused(f"Phiếu {serial} đã được nhập hai lần và hai lần lệch nhau; "
-                           "đang chờ quản trị viên xử lý.")
+        raise EntryRefused(_("Phiếu %(serial)s đã được nhập hai lần và hai lần lệch nhau; "
+                             "đang chờ quản trị viên xử lý.", serial=serial))
 
 
 def _validated(form: IssuedForm, answers: dict, phone: str | None = None,
@@ -144,8 +149,8 @@ def _validated(form: IssuedForm, answers: dict, phone: str | None = None,
     except contacts.InvalidContact as exc:
         errors = {**errors, contacts.PHONE_FIELD: exc.message}
     if errors:
-        raise InvalidAnswers(f"Phiếu {form.serial}: có {len(errors)} câu chưa đúng; "
-                             "chưa lưu gì.", errors)
+        raise InvalidAnswers(_("Phiếu %(serial)s: có %(n)d câu chưa đúng; chưa lưu gì.",
+                               serial=form.serial, n=len(errors)), errors)
     return clean, number
 
 
@@ -167,8 +172,8 @@ def _record(form: IssuedForm, clean: dict, user_id: int, number: str | None = No
                                     entered_by_id=user_id, check_window=False)
     except responses.FormAlreadyUsed as exc:
         # Answered online (or entered) a moment ago, by someone else.
-        raise EntryRefused(f"Phiếu {form.serial} vừa được trả lời hoặc nhập bởi người khác; "
-                           "không lưu lần nhập này.") from exc
+        raise EntryRefused(_("Phiếu %(serial)s vừa được trả lời hoặc nhập bởi người khác; "
+                             "không lưu lần nhập này.", serial=form.serial)) from exc
     if number:
         # Consented on the paper; kept apart from the answers, erased once checked.
         contacts.store_contact(response.id, number, True)
@@ -198,8 +203,8 @@ def enter(form: IssuedForm, answers: dict, clerk_id: int, *, phone: str | None =
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise EntryRefused(f"Bạn đã nhập phiếu {form.serial}; lần nhập thứ hai phải do một "
-                           "người khác thực hiện.") from exc
+        raise EntryRefused(_("Bạn đã nhập phiếu %(serial)s; lần nhập thứ hai phải do một "
+                             "người khác thực hiện.", serial=form.serial)) from exc
     if earlier and earlier[0].answers == entry.answers \
             and earlier[0].contact_digest == entry.contact_digest:
         return _record(form, clean, clerk_id, number)
@@ -223,10 +228,12 @@ def _differences(items: list[Item], entries: list[PaperEntry]) -> dict[str, list
 def disagreement(form: IssuedForm) -> Disagreement:
     """The two (or more) entries of an unsettled form; EntryRefused if there is none."""
     if form.response is not None:
-        raise EntryRefused(f"Phiếu {form.serial} đã được xử lý và tính vào kết quả.")
+        raise EntryRefused(_("Phiếu %(serial)s đã được xử lý và tính vào kết quả.",
+                             serial=form.serial))
     entries = entries_for(form)
     if len(entries) < 2:
-        raise EntryRefused(f"Phiếu {form.serial} chưa có hai lần nhập; không có gì để xử lý.")
+        raise EntryRefused(_("Phiếu %(serial)s chưa có hai lần nhập; không có gì để xử lý.",
+                             serial=form.serial))
     return Disagreement(form, entries, _differences(form.campaign.version.items, entries))
 
 
@@ -253,13 +260,13 @@ def resolve(form: IssuedForm, answers: dict, supervisor_id: int, *,
     """Record the supervisor's final answers (and re-check number, read from the paper)
     for a form whose two entries disagree."""
     if archived_now(form.campaign) is not None:
-        raise EntryRefused(f"Phiếu {form.serial} thuộc đợt khảo sát đã lưu trữ; không nhận "
-                           "thêm phiếu.")
+        raise EntryRefused(_("Phiếu %(serial)s thuộc đợt khảo sát đã lưu trữ; không nhận "
+                             "thêm phiếu.", serial=form.serial))
     if form.response is not None:
-        raise EntryRefused(f"Phiếu {form.serial} đã được xử lý và tính vào kết quả; không "
-                           "xử lý lại.")
+        raise EntryRefused(_("Phiếu %(serial)s đã được xử lý và tính vào kết quả; không "
+                             "xử lý lại.", serial=form.serial))
     if form.voided_at is not None:
-        raise EntryRefused(f"Phiếu {form.serial} đã bị hủy; không nhập được.")
+        raise EntryRefused(_("Phiếu %(serial)s đã bị hủy; không nhập được.", serial=form.serial))
     case_ = disagreement(form)
     clean, number = _validated(form, answers, phone, consent)
     response = _record(form, clean, supervisor_id, number)

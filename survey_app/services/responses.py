@@ -13,6 +13,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -72,7 +73,7 @@ def keyed_hash(value: str | None, config=None) -> str | None:
 def new_receipt_code() -> str:
     """Ten characters from a 31-letter alphabet (about 50 bits), e.g. 'K7M2Q-9XH4B'."""
     number, chars = secrets.randbelow(len(RECEIPT_ALPHABET) ** 10), []
-    for _ in range(10):
+    for _step in range(10):
         number, digit = divmod(number, len(RECEIPT_ALPHABET))
         chars.append(RECEIPT_ALPHABET[digit])
     return f"{''.join(chars[:5])}-{''.join(chars[5:])}"
@@ -127,11 +128,11 @@ def validate_answers(version, answers: dict, *, require: bool = True
     rules, required = getattr(version, "answer_rules", None) or answer_rules(version.items)
     clean, errors = {}, {}
     if not isinstance(answers, dict):
-        return {}, {"_": "answers phải là một đối tượng {mã câu hỏi: giá trị}"}
+        return {}, {"_": _("answers phải là một đối tượng {mã câu hỏi: giá trị}")}
     for code, value in answers.items():
         rule = rules.get(code)
         if rule is None:
-            errors[str(code)] = "không có câu hỏi mã này"
+            errors[str(code)] = _("không có câu hỏi mã này")
             continue
         if value is None or value == "" or value == []:
             continue
@@ -139,49 +140,51 @@ def validate_answers(version, answers: dict, *, require: bool = True
         if kind == "satisfaction":
             score = _SCALE.get(value) if type(value) in (int, str) else None
             if score is None:
-                errors[code] = "giá trị phải là 1–5, hoặc 0 (không áp dụng)"
+                errors[code] = _("giá trị phải là 1–5, hoặc 0 (không áp dụng)")
             else:
                 clean[code] = score
         elif kind == "priority":
             if isinstance(value, bool) or str(value) not in rule.allowed:
-                errors[code] = "giá trị phải là 1, 2 hoặc 3"
+                errors[code] = _("giá trị phải là 1, 2 hoặc 3")
             else:
                 clean[code] = int(value)
         elif kind == "single_choice":
             if not isinstance(value, str) or value not in rule.allowed:
-                errors[code] = f"giá trị phải là một trong: {', '.join(rule.allowed)}"
+                errors[code] = _("giá trị phải là một trong: %(choices)s",
+                                 choices=", ".join(rule.allowed))
             else:
                 clean[code] = value
         elif kind == "multiple_choice":
             allowed = rule.allowed
             values = value if isinstance(value, list) else None
             if values is None or not all(isinstance(v, str) and v in allowed for v in values):
-                errors[code] = f"danh sách giá trị trong: {', '.join(allowed)}"
+                errors[code] = _("danh sách giá trị trong: %(choices)s",
+                                 choices=", ".join(allowed))
             elif len(set(values)) != len(values):
-                errors[code] = "giá trị bị lặp"
+                errors[code] = _("giá trị bị lặp")
             else:
                 clean[code] = [c for c in allowed if c in values]
         elif kind == "text":
             if not isinstance(value, str):
-                errors[code] = "phải là văn bản"
+                errors[code] = _("phải là văn bản")
             elif len(value) > rule.limit:
-                errors[code] = f"tối đa {rule.limit} ký tự"
+                errors[code] = _("tối đa %(n)d ký tự", n=rule.limit)
             elif value.strip():
                 # Control characters have no place in a comment (and would blur the
                 # ledger's field separators); line breaks and tabs stay.
                 clean[code] = CONTROL_CHARS.sub("", value).strip()
     for code in required if require else ():
         if code not in clean and code not in errors:
-            errors[code] = "câu hỏi bắt buộc chưa được trả lời"
+            errors[code] = _("câu hỏi bắt buộc chưa được trả lời")
     return clean, errors
 
 
 def check_open(campaign: Campaign, at: datetime | None = None) -> None:
     at = at or utcnow()
     if campaign.archived_at is not None or at >= campaign.closes_at:
-        raise CampaignClosed("Đợt khảo sát đã kết thúc; không nhận thêm phiếu.")
+        raise CampaignClosed(_("Đợt khảo sát đã kết thúc; không nhận thêm phiếu."))
     if at < campaign.opens_at:
-        raise CampaignClosed("Đợt khảo sát chưa bắt đầu.")
+        raise CampaignClosed(_("Đợt khảo sát chưa bắt đầu."))
 
 
 @dataclass(frozen=True)
@@ -252,11 +255,11 @@ def refusal(target: Target, at: datetime | None = None) -> ServiceError | None:
     form = target.form
     if form is not None:
         if form.answered:
-            return FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.")
+            return FormAlreadyUsed(_("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần."))
         if form.voided_at is not None:
-            return FormVoid("Phiếu này đã bị hủy và không dùng được.")
+            return FormVoid(_("Phiếu này đã bị hủy và không dùng được."))
         if form.expires_at is not None and (at or utcnow()) >= form.expires_at:
-            return FormExpired("Lời mời trả lời khảo sát này đã hết hạn.")
+            return FormExpired(_("Lời mời trả lời khảo sát này đã hết hạn."))
     try:
         check_open(target.campaign, at)
     except CampaignClosed as exc:
@@ -416,7 +419,7 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
         # Takes the form's row lock, as voiding does: a form voided at this very moment is
         # either void before this answer (refused here) or answered before the void.
         if not _LOCK_FORM.execute({"id": form.id}, on=sql).rowcount:
-            raise FormAlreadyUsed("Phiếu này đã bị hủy.")
+            raise FormAlreadyUsed(_("Phiếu này đã bị hủy."))
     if not sql.sqlite:
         # The chain's end and the tally mark are read by the insert below: under the head
         # row's lock here (so a campaign's responses also commit in id order); on SQLite
@@ -432,11 +435,11 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
         earlier = earlier_submission(row["submit_key"])
         if earlier is not None:
             return earlier
-        raise FormAlreadyUsed("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.") from exc
+        raise FormAlreadyUsed(_("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.")) from exc
     response_id, voided_at, mark = inserted[0][:3]
     if voided_at is not None:
         rawsql.rollback()
-        raise FormAlreadyUsed("Phiếu này đã bị hủy.")
+        raise FormAlreadyUsed(_("Phiếu này đã bị hủy."))
     if response_id - (mark or 0) >= config["TALLY_STEP"]:
         tally_step(campaign.id, version, mark or 0, on=sql)
     if in_ledger:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 import analysis
@@ -99,7 +100,8 @@ def default_options() -> dict:
 
 def _check_options(bootstrap: int, seed: int, cap: int | None) -> None:
     if bootstrap < 0 or seed < 0 or (cap is not None and cap < 1):
-        raise ServiceError("Số lần lặp bootstrap, hạt giống và giới hạn mẫu phải là số không âm.")
+        raise ServiceError(_("Số lần lặp bootstrap, hạt giống và giới hạn mẫu phải là số không "
+                             "âm."))
 
 
 # --- the cache ------------------------------------------------------------------------------
@@ -171,9 +173,9 @@ def _codebook(conn, campaigns: Sequence[dict]) -> pd.DataFrame:
     for other in campaigns[1:]:
         if other["version_id"] != campaigns[0]["version_id"] and \
                 shape(load.codebook(conn, other["version_id"])) != shape(book):
-            raise ServiceError(
-                f"Đợt '{other['code']}' dùng bộ tiêu chí khác đợt '{campaigns[0]['code']}'; "
-                "không cộng dồn được.")
+            raise ServiceError(_(
+                "Đợt '%(other)s' dùng bộ tiêu chí khác đợt '%(first)s'; không cộng dồn được.",
+                other=other["code"], first=campaigns[0]["code"]))
     return book
 
 
@@ -234,7 +236,7 @@ def _at_checkpoint(campaigns: Sequence[dict], compute):
     are the same before and after the computation, the figures are those of the ledgers
     at those heads. If they keep moving (a campaign receiving many responses), the chains
     are held for one more computation (appends wait until this transaction ends)."""
-    for _ in range(SETTLE_ATTEMPTS):
+    for _attempt in range(SETTLE_ATTEMPTS):
         before = _heads(campaigns)
         value = compute()
         if _heads(campaigns) == before:
@@ -362,7 +364,7 @@ def _full(campaigns: Sequence[Campaign], exclude_rejected: bool, bootstrap: int,
     summaries = tuple(_summary(c) for c in campaigns)
     ids = tuple(c["id"] for c in summaries)
     if len(set(ids)) != len(ids):
-        raise ServiceError("Một đợt khảo sát được chọn hai lần.")
+        raise ServiceError(_("Một đợt khảo sát được chọn hai lần."))
     key = ("full", ids, bool(exclude_rejected), bootstrap, seed, cap, _fingerprint(ids))
 
     def compute() -> _Full:
@@ -544,7 +546,7 @@ def _view(full: _Full, scope: str | None, exclude_rejected: bool, bootstrap: int
     names = dict(zip(full.tree["code"], full.tree["name"], strict=True))
     names[ALL_CODE] = ALL_NAME
     if scope is not None and scope not in full.ancestors:
-        raise ServiceError(f"Không có cơ quan mã '{scope}'.")
+        raise ServiceError(_("Không có cơ quan mã '%(code)s'.", code=scope))
     visible = _visible(full, scope)
 
     def within(frame, column="agency_code"):
@@ -602,7 +604,7 @@ def combined_indices(campaigns: Sequence[Campaign], *, agency=None,
     summed and their respondents pooled, as if they were one round. The campaigns must
     ask the same satisfaction items."""
     if not campaigns:
-        raise ServiceError("Chưa chọn đợt khảo sát nào.")
+        raise ServiceError(_("Chưa chọn đợt khảo sát nào."))
     used = _replicates(campaigns, bootstrap, max_responses)
     full = _full(campaigns, exclude_rejected, used, seed, cap)
     return _view(full, _scope_code(agency), bool(exclude_rejected), used, seed, cap,
@@ -710,8 +712,8 @@ def breakdown(campaigns: Sequence[Campaign], by: str, *, agency=None,
         book = _codebook(conn, summaries)
         options = dict(breakdown_options(book))
         if by not in options:
-            raise ServiceError(f"Không phân tích theo '{by}' được: chọn kênh trả lời hoặc "
-                               "một câu hỏi về người trả lời.")
+            raise ServiceError(_("Không phân tích theo '%(by)s' được: chọn kênh trả lời "
+                                 "hoặc một câu hỏi về người trả lời.", by=by))
         visible = None
         if scope is not None:
             ancestors = rep.ancestor_lists(load.agencies(conn))
@@ -795,7 +797,7 @@ def chart(kind: str, results: Results, fmt: str = "png", *,
     from .reports import number  # the one number format (decimal comma)
 
     if kind not in CHART_KINDS:
-        raise ServiceError(f"Không có biểu đồ '{kind}'.")
+        raise ServiceError(_("Không có biểu đồ '%(kind)s'.", kind=kind))
     elements = {code: name for code, name in results.elements}
     if kind == "ranking":
         data = results.ranking
@@ -847,7 +849,7 @@ def _agency_filter(agency) -> set[str] | None:
         return None
     ancestors = rep.ancestor_lists(load.agencies(db.session.connection()))
     if scope not in ancestors:
-        raise ServiceError(f"Không có cơ quan mã '{scope}'.")
+        raise ServiceError(_("Không có cơ quan mã '%(code)s'.", code=scope))
     return {code for code, chain in ancestors.items() if scope in chain}
 
 
@@ -914,7 +916,7 @@ def write_export(campaign: Campaign, directory, *, agency=None) -> int:
             os.chmod(tmp, 0o666 & ~mask)
             os.replace(tmp, final)
     except BaseException:
-        for tmp, _ in staged:
+        for tmp, _final in staged:
             tmp.unlink(missing_ok=True)
         raise
     return count - 1  # the header line
@@ -961,7 +963,7 @@ def export_xlsx(campaign: Campaign, *, agency=None) -> bytes:
     for chunk in chunks:
         rows += len(chunk)
         if rows > XLSX_MAX_ROWS:
-            raise ServiceError("Quá nhiều phiếu cho một trang tính Excel; hãy tải tệp CSV.")
+            raise ServiceError(_("Quá nhiều phiếu cho một trang tính Excel; hãy tải tệp CSV."))
         for record in chunk.itertuples(index=False):
             values = []
             for column, value in zip(columns, record, strict=True):

@@ -48,8 +48,8 @@ def _user(user: User | None) -> User | None:
     if user is None and has_request_context() and current_user.is_authenticated:
         user = current_user
     if user is not None and user.role not in DECIDERS:
-        raise ReverifyRefused("Chỉ giám sát viên (MTTQ) và quản trị viên được thực hiện phúc "
-                              "tra.")
+        raise ReverifyRefused(_("Chỉ giám sát viên (MTTQ) và quản trị viên được thực hiện "
+                                "phúc tra."))
     return user
 
 
@@ -62,14 +62,14 @@ def draw_sample(campaign: Campaign, rate: float, seed: int, oversample_flagged: 
     ensure_writable(campaign, _("Không rút được mẫu phúc tra"))
     errors = []
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1:
-        errors.append("tỷ lệ phúc tra phải lớn hơn 0 và không quá 1 (ví dụ 0.1 là 10 %)")
+        errors.append(_("tỷ lệ phúc tra phải lớn hơn 0 và không quá 1 (ví dụ 0.1 là 10 %)"))
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        errors.append("hạt giống (seed) phải là số nguyên không âm")
+        errors.append(_("hạt giống (seed) phải là số nguyên không âm"))
     if isinstance(oversample_flagged, bool) or not isinstance(oversample_flagged, int | float) \
             or not 1 <= oversample_flagged <= 100:
-        errors.append("hệ số ưu tiên phiếu bị gắn cờ phải từ 1 đến 100")
+        errors.append(_("hệ số ưu tiên phiếu bị gắn cờ phải từ 1 đến 100"))
     if errors:
-        raise ReverifyRefused("Không rút được mẫu phúc tra.", details=errors)
+        raise ReverifyRefused(_("Không rút được mẫu phúc tra."), details=errors)
     rate, oversample_flagged = float(rate), float(oversample_flagged)
     # Entries up to the committed head are all committed (appends are serialised), so the
     # population below is exactly "the responses chained up to as_of_seq".
@@ -80,10 +80,10 @@ def draw_sample(campaign: Campaign, rate: float, seed: int, oversample_flagged: 
     phone_contacts = [int(i) for i in chained.loc[chained["phone_kept"], "response_id"]]
     population = chained[sampling_audit.recontactable(chained).to_numpy(dtype=bool)]
     if not len(population):
-        raise ReverifyRefused(
+        raise ReverifyRefused(_(
             "Chưa có phiếu nào liên hệ lại được để phúc tra: chỉ rút mẫu trong các phiếu "
             "giấy có số phiếu và người phát, và các phiếu mà người trả lời để lại số điện "
-            f"thoại ({len(chained)} phiếu của đợt đều không thuộc hai loại này).")
+            "thoại (%(n)d phiếu của đợt đều không thuộc hai loại này).", n=len(chained)))
     in_population = set(population["response_id"].astype(int))
     flagged = sorted(flags.flagged_ids(campaign) & in_population)
     drawn = sampling_audit.draw_sample(population, rate=rate, seed=seed, flagged=flagged,
@@ -127,17 +127,19 @@ def record_outcome(response_id: int, outcome: str, note: str = "", *,
     for that response. A later outcome supersedes an earlier one (both are kept)."""
     user = _user(user)
     if outcome not in OUTCOMES:
-        raise ReverifyRefused(f"Kết quả '{outcome}' không hợp lệ (chọn: {', '.join(OUTCOMES)}).")
-    note = clean_note(note, "Ghi chú")
+        raise ReverifyRefused(_("Kết quả '%(outcome)s' không hợp lệ (chọn: %(choices)s).",
+                                outcome=outcome, choices=", ".join(OUTCOMES)))
+    note = clean_note(note, _("Ghi chú"))
     if outcome in NEEDS_NOTE and not note:
-        raise ReverifyRefused("Cần ghi chú câu trả lời nào khác khi kết quả là 'trả lời khác'.")
+        raise ReverifyRefused(_("Cần ghi chú câu trả lời nào khác khi kết quả là "
+                                "'trả lời khác'."))
     response = db.session.get(Response, response_id)
     if response is None:
-        raise ReverifyRefused(f"Không có phiếu số {response_id}.")
+        raise ReverifyRefused(_("Không có phiếu số %(id)s.", id=response_id))
     ensure_writable(response.campaign, _("Không ghi được kết quả phúc tra"))
     draw = _draw_of(response)
     if draw is None:
-        raise ReverifyRefused(f"Phiếu {response_id} không nằm trong mẫu phúc tra nào.")
+        raise ReverifyRefused(_("Phiếu %(id)s không nằm trong mẫu phúc tra nào.", id=response_id))
     now = utcnow()
     row = Reverification(draw_id=draw.id, response_id=response.id, outcome=outcome, note=note,
                          recorded_by_id=user.id if user else None, recorded_at=now)

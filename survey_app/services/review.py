@@ -45,10 +45,10 @@ def clean_note(text: str | None, what: str, limit: int = REASON_MAX) -> str:
     (these texts are exported in the ledger)."""
     cleaned = " ".join((text or "").split())
     if len(cleaned) > limit:
-        raise ReviewRefused(f"{what} quá dài (tối đa {limit} ký tự).")
+        raise ReviewRefused(_("%(what)s quá dài (tối đa %(n)d ký tự).", what=what, n=limit))
     if contacts.contains_phone(cleaned):
-        raise ReviewRefused(f"{what} không được chứa số điện thoại (nội dung này được xuất "
-                            "trong sổ cái kiểm toán).")
+        raise ReviewRefused(_("%(what)s không được chứa số điện thoại (nội dung này được "
+                              "xuất trong sổ cái kiểm toán).", what=what))
     return cleaned
 
 
@@ -72,36 +72,37 @@ def decide(response_ids, state: str, reason: str, user: User) -> list[ResponseRe
     is not a decision, a reason is missing for has_issues/rejected, or an id is unknown.
     """
     if not may_decide(user):
-        raise ReviewRefused("Chỉ giám sát viên (MTTQ) và quản trị viên được quyết định "
-                            "duyệt phiếu.")
+        raise ReviewRefused(_("Chỉ giám sát viên (MTTQ) và quản trị viên được quyết định "
+                              "duyệt phiếu."))
     if state not in DECISIONS:
-        raise ReviewRefused(f"Trạng thái '{state}' không phải một quyết định (chọn: "
-                            f"{', '.join(DECISIONS)}).")
-    reason = clean_note(reason, "Lý do")
+        raise ReviewRefused(_("Trạng thái '%(state)s' không phải một quyết định (chọn: "
+                              "%(choices)s).", state=state, choices=", ".join(DECISIONS)))
+    reason = clean_note(reason, _("Lý do"))
     if state in NEEDS_REASON and not reason:
-        raise ReviewRefused("Cần ghi lý do khi đánh dấu phiếu có vấn đề hoặc loại phiếu.")
+        raise ReviewRefused(_("Cần ghi lý do khi đánh dấu phiếu có vấn đề hoặc loại phiếu."))
     try:
         ids = sorted({int(i) for i in response_ids})
     except (TypeError, ValueError) as exc:
-        raise ReviewRefused("Danh sách phiếu không hợp lệ.") from exc
+        raise ReviewRefused(_("Danh sách phiếu không hợp lệ.")) from exc
     if not ids:
-        raise ReviewRefused("Chưa chọn phiếu nào.")
+        raise ReviewRefused(_("Chưa chọn phiếu nào."))
     if len(ids) > MAX_BULK:
-        raise ReviewRefused(f"Mỗi lần quyết định tối đa {MAX_BULK} phiếu; hãy lọc hẹp hơn.")
+        raise ReviewRefused(_("Mỗi lần quyết định tối đa %(n)d phiếu; hãy lọc hẹp hơn.",
+                              n=MAX_BULK))
     found: dict[int, Response] = {}
     for start in range(0, len(ids), 5000):
         found.update((r.id, r) for r in db.session.scalars(
             select(Response).where(Response.id.in_(ids[start:start + 5000]))))
     missing = [i for i in ids if i not in found]
     if missing:
-        raise ReviewRefused(f"Không có phiếu số {', '.join(map(str, missing[:10]))}.")
+        raise ReviewRefused(_("Không có phiếu số %(id)s.", id=", ".join(map(str, missing[:10]))))
     for campaign in {found[i].campaign for i in ids}:
         ensure_writable(campaign, _("Không ghi được quyết định duyệt phiếu"))
     if user.agency_id is not None:
         # Whoever belongs to an agency never decides about that agency's responses.
         own = subtree_ids(user.agency)
         if any(found[i].agency_id in own for i in ids):
-            raise ReviewRefused("Không được duyệt phiếu của chính cơ quan mình.")
+            raise ReviewRefused(_("Không được duyệt phiếu của chính cơ quan mình."))
     latest = latest_reviews(ids)
     now = utcnow()
     at = ledger.iso(now)
@@ -216,25 +217,25 @@ def plan_bulk(campaign: Campaign, filters: Filters, state: str, reason: str,
     decision needs a decision and a reason, whatever the decision. Nothing is written.
     """
     if not may_decide(user):
-        raise ReviewRefused("Chỉ giám sát viên (MTTQ) và quản trị viên được quyết định "
-                            "duyệt phiếu.")
+        raise ReviewRefused(_("Chỉ giám sát viên (MTTQ) và quản trị viên được quyết định "
+                              "duyệt phiếu."))
     errors = []
     if state not in DECISIONS:
-        errors.append("chưa chọn quyết định" if not state else
-                      f"'{state}' không phải một quyết định")
+        errors.append(_("chưa chọn quyết định") if not state else
+                      _("'%(state)s' không phải một quyết định", state=state))
     try:
-        reason = clean_note(reason, "Lý do")
+        reason = clean_note(reason, _("Lý do"))
     except ReviewRefused as exc:
         errors.append(exc.message)
     else:
         if not reason:
-            errors.append("cần ghi lý do cho quyết định hàng loạt")
+            errors.append(_("cần ghi lý do cho quyết định hàng loạt"))
     if errors:
-        raise ReviewRefused("Chưa ghi quyết định nào.", details=errors)
+        raise ReviewRefused(_("Chưa ghi quyết định nào."), details=errors)
     ensure_writable(campaign, _("Không ghi được quyết định duyệt phiếu"))
     ids = [int(i) for i in response_table(campaign, filters).rows["response_id"]]
     if not ids:
-        raise ReviewRefused("Không có phiếu nào khớp bộ lọc.")
+        raise ReviewRefused(_("Không có phiếu nào khớp bộ lọc."))
     latest = latest_reviews(ids)
     changes, overturned, kept, unchanged = [], 0, 0, 0
     for rid in ids:
@@ -261,8 +262,8 @@ def apply_bulk(campaign: Campaign, filters: Filters, state: str, reason: str,
     (nothing written) when the set or any decision in it changed since the preview."""
     plan = plan_bulk(campaign, filters, state, reason, overwrite, user)
     if not fingerprint or not hmac.compare_digest(plan.fingerprint, fingerprint):
-        raise ReviewRefused("Tập phiếu hoặc quyết định của chúng đã thay đổi từ lúc xem "
-                            "trước; chưa ghi quyết định nào. Hãy xem trước lại.")
+        raise ReviewRefused(_("Tập phiếu hoặc quyết định của chúng đã thay đổi từ lúc xem "
+                              "trước; chưa ghi quyết định nào. Hãy xem trước lại."))
     if not plan.changes:
         return plan, []
     return plan, decide(plan.changes, state, reason, user)

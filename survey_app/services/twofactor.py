@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pyotp
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -85,7 +86,7 @@ def _accept_step(user: User, step: int) -> None:
                                                    User.totp_last_step < step))
         .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount
     if not accepted:
-        raise ServiceError("Mã này đã được dùng. Vui lòng chờ mã mới trong ứng dụng xác thực.")
+        raise ServiceError(_("Mã này đã được dùng. Vui lòng chờ mã mới trong ứng dụng xác thực."))
     set_committed_value(user, "totp_last_step", step)
 
 
@@ -93,8 +94,8 @@ def check_new_secret(secret: str, code: str) -> int:
     """The step of a code from a secret being enrolled; refuses a wrong code."""
     step = _matching_step(secret, code)
     if step is None:
-        raise ServiceError("Mã xác thực không đúng. Hãy nhập mã 6 chữ số đang hiện trong "
-                           "ứng dụng xác thực.")
+        raise ServiceError(_("Mã xác thực không đúng. Hãy nhập mã 6 chữ số đang hiện trong "
+                             "ứng dụng xác thực."))
     return step
 
 
@@ -122,7 +123,7 @@ def verify(user: User, code: str) -> str:
     """Check a sign-in code: a current TOTP code not used before, or an unused recovery
     code. Returns "totp" or "recovery"; raises ServiceError otherwise."""
     if user.totp_secret is None:
-        raise ServiceError("Tài khoản chưa đăng ký xác thực hai bước.")
+        raise ServiceError(_("Tài khoản chưa đăng ký xác thực hai bước."))
     step = _matching_step(user.totp_secret, code)
     if step is not None:
         _accept_step(user, step)
@@ -130,12 +131,12 @@ def verify(user: User, code: str) -> str:
     row = db.session.scalar(select(RecoveryCode).filter_by(
         user_id=user.id, code_hash=_hash_code(code)))
     if row is None:
-        raise ServiceError("Mã xác thực không đúng.")
+        raise ServiceError(_("Mã xác thực không đúng."))
     spent = db.session.execute(
         update(RecoveryCode).where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
         .values(used_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     if not spent:
-        raise ServiceError("Mã khôi phục này đã được dùng; mỗi mã chỉ dùng được một lần.")
+        raise ServiceError(_("Mã khôi phục này đã được dùng; mỗi mã chỉ dùng được một lần."))
     audit.record("user.recovery_code_used", "user", user.username, None,
                  {"recovery_codes_left": recovery_codes_left(user)})
     return "recovery"
@@ -153,7 +154,7 @@ def _hash_code(code: str) -> str:
 def _new_recovery_codes(user: User) -> list[str]:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = []
-    for _ in range(RECOVERY_CODES):
+    for _n in range(RECOVERY_CODES):
         raw = secrets.token_hex(8)  # 64 bits: a stored hash cannot be searched back
         codes.append("-".join(raw[i:i + 4] for i in range(0, 16, 4)))
         db.session.add(RecoveryCode(user_id=user.id, code_hash=_hash_code(raw),

@@ -14,6 +14,8 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, has_request_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -35,7 +37,7 @@ def _hash(password: str) -> str:
 
 def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise ServiceError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.")
+        raise ServiceError(_("Mật khẩu phải có ít nhất %(n)d ký tự.", n=MIN_PASSWORD))
 
 
 def _summary(user: User) -> dict:
@@ -46,8 +48,8 @@ def _summary(user: User) -> dict:
 #: Roles whose password only the account's owner sets (through a one-time link).
 OWNER_SETS_PASSWORD = ("auditor",)
 LINK_VALID = timedelta(hours=24)
-OWNER_ONLY_MESSAGE = ("Mật khẩu và xác thực hai bước của tài khoản giám sát (MTTQ) chỉ do "
-                      "chính người giám sát đặt: hãy cấp đường dẫn đặt lại.")
+OWNER_ONLY_MESSAGE = _l("Mật khẩu và xác thực hai bước của tài khoản giám sát (MTTQ) chỉ do "
+                        "chính người giám sát đặt: hãy cấp đường dẫn đặt lại.")
 
 
 def _unusable_password() -> str:
@@ -62,11 +64,12 @@ def create_user(username: str, password: str | None, role: str,
     username = (username or "").strip().lower()
     errors = []
     if not USERNAME_RE.match(username):
-        errors.append("tên đăng nhập 3–80 ký tự: chữ thường, số, . _ -")
+        errors.append(_("tên đăng nhập 3–80 ký tự: chữ thường, số, . _ -"))
     elif db.session.scalar(select(User.id).filter_by(username=username)) is not None:
-        errors.append(f"tên đăng nhập '{username}' đã tồn tại")
+        errors.append(_("tên đăng nhập '%(name)s' đã tồn tại", name=username))
     if role not in ROLES:
-        errors.append(f"vai trò '{role}' không hợp lệ (một trong: {', '.join(ROLES)})")
+        errors.append(_("vai trò '%(role)s' không hợp lệ (một trong: %(choices)s)", role=role,
+                        choices=", ".join(ROLES)))
     if role == "officer" and not agency_code:
         errors.append("cán bộ cơ quan (officer) cần có --agency")
     agency = None
@@ -81,7 +84,7 @@ def create_user(username: str, password: str | None, role: str,
         except ServiceError as exc:
             errors.append(exc.message)
     if errors:
-        raise ServiceError("Không tạo được tài khoản.", details=errors)
+        raise ServiceError(_("Không tạo được tài khoản."), details=errors)
     user = User(username=username, role=role, agency=agency, full_name=(full_name or "").strip(),
                 password_hash=_hash(password) if password is not None else _unusable_password())
     db.session.add(user)
@@ -97,7 +100,7 @@ def create_account(username: str, role: str, agency_code: str | None = None,
     password from them: it gets a one-time link, as does any account created without a
     password. Returns the user and the link's token (None when a password was given)."""
     if role in OWNER_SETS_PASSWORD and password:
-        raise ServiceError(OWNER_ONLY_MESSAGE)
+        raise ServiceError(str(OWNER_ONLY_MESSAGE))
     user = create_user(username, password or None, role, agency_code, full_name)
     token = None if password else issue_link(user, purpose="setup")
     return user, token
@@ -108,11 +111,11 @@ def update_user(user: User, *, role: str, agency_code: str | None, full_name: st
     """An admin edits an account. Returns a one-time link's token when the account became
     an auditor's: its old credentials are dropped and the new auditor sets their own."""
     if role not in ROLES:
-        raise ServiceError(f"Vai trò '{role}' không hợp lệ.")
+        raise ServiceError(_("Vai trò '%(role)s' không hợp lệ.", role=role))
     if role == "officer" and not agency_code:
-        raise ServiceError("Cán bộ cơ quan (officer) cần có cơ quan.")
+        raise ServiceError(_("Cán bộ cơ quan (officer) cần có cơ quan."))
     if password and (user.role in OWNER_SETS_PASSWORD or role in OWNER_SETS_PASSWORD):
-        raise ServiceError(OWNER_ONLY_MESSAGE)
+        raise ServiceError(str(OWNER_ONLY_MESSAGE))
     if password:
         check_password_strength(password)
     agency = get_by_code(agency_code) if agency_code else None
@@ -148,10 +151,10 @@ def update_user(user: User, *, role: str, agency_code: str | None, full_name: st
 def change_password(user: User, current: str, new: str, confirm: str) -> None:
     """The account's owner changes their own password."""
     if not check_password_hash(user.password_hash, current or ""):
-        raise ServiceError("Mật khẩu hiện tại không đúng. Mật khẩu chưa được đổi.")
+        raise ServiceError(_("Mật khẩu hiện tại không đúng. Mật khẩu chưa được đổi."))
     _check_new_password(new, confirm)
     if check_password_hash(user.password_hash, new):
-        raise ServiceError("Mật khẩu mới phải khác mật khẩu hiện tại.")
+        raise ServiceError(_("Mật khẩu mới phải khác mật khẩu hiện tại."))
     user.password_hash = _hash(new)
     db.session.flush()
     audit.record("user.password_change", "user", user.username, None, {"password": "changed"})
@@ -159,7 +162,7 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
 
 def _check_new_password(new: str, confirm: str) -> None:
     if (new or "") != (confirm or ""):
-        raise ServiceError("Hai lần nhập mật khẩu mới không khớp nhau.")
+        raise ServiceError(_("Hai lần nhập mật khẩu mới không khớp nhau."))
     check_password_strength(new)
 
 
@@ -199,15 +202,15 @@ def find_link(token: str) -> AccountLink:
     """The usable link with this token; refuses unknown, used and expired links."""
     link = db.session.scalar(select(AccountLink).filter_by(token_hash=_token_hash(token or "")))
     if link is None:
-        raise ServiceError("Đường dẫn không hợp lệ. Hãy kiểm tra lại hoặc xin quản trị cấp "
-                           "đường dẫn mới.")
+        raise ServiceError(_("Đường dẫn không hợp lệ. Hãy kiểm tra lại hoặc xin quản trị cấp "
+                             "đường dẫn mới."))
     if link.used_at is not None:
-        raise ServiceError("Đường dẫn này đã được dùng; mỗi đường dẫn chỉ dùng được một lần.")
+        raise ServiceError(_("Đường dẫn này đã được dùng; mỗi đường dẫn chỉ dùng được một lần."))
     if link.expires_at <= twofactor.utcnow():
-        raise ServiceError("Đường dẫn đã hết hạn (hiệu lực 24 giờ). Hãy xin quản trị cấp "
-                           "đường dẫn mới.")
+        raise ServiceError(_("Đường dẫn đã hết hạn (hiệu lực 24 giờ). Hãy xin quản trị cấp "
+                             "đường dẫn mới."))
     if not link.user.active:
-        raise ServiceError("Tài khoản này đang bị khóa.")
+        raise ServiceError(_("Tài khoản này đang bị khóa."))
     return link
 
 
