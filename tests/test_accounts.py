@@ -212,7 +212,7 @@ def test_recovery_code_works_once(demo, client, db):
     resp = _code_step(client, codes[3])
     assert resp.status_code == 401 and "chỉ dùng được một lần" in resp.text
     assert client.get("/audit/").status_code == 302
-    assert [r.after["recovery_codes_left"] for r in _audit(db, "user.recovery_code_used")] == [9]
+    assert [r.after["codes_left"] for r in _audit(db, "user.recovery_code_used")] == [9]
 
 
 def test_officer_signs_in_with_a_password_only(demo, client, login):

@@ -57,9 +57,9 @@ def _write_rows(rows):
 
 @pytest.fixture
 def accounts(demo, runner):
-    """The demo, plus an auditor account created from the command line and then
-    disabled, with a new password, by an admin on the web."""
-    result = runner.invoke(args=["create-user", "mttq2", "--role", "auditor",
+    """The demo, plus a clerk's account created from the command line and then disabled,
+    with a new password, by an admin (an auditor's password is never the admin's to set)."""
+    result = runner.invoke(args=["create-user", "mttq2", "--role", "clerk",
                                  "--password-stdin"], input="mot-mat-khau-dai\n")
     assert result.exit_code == 0, result.output
     from survey_app.extensions import db
@@ -68,7 +68,7 @@ def accounts(demo, runner):
 
     with demo.app_context():
         user = db.session.scalar(select(User).filter_by(username="mttq2"))
-        users.update_user(user, role="auditor", agency_code=None, full_name="",
+        users.update_user(user, role="clerk", agency_code=None, full_name="",
                           active=False, password="mat-khau-moi-bi-mat")
         db.session.commit()
     return demo
@@ -91,8 +91,11 @@ def test_clean_bundle_verifies_and_lists_account_events(accounts, db, runner, tm
     rows = _rows(path)
     assert rows[0] == ["seq", "at", "actor", "action", "object_type", "object_id", "before",
                        "after", "prev_hash", "hash"]
-    total = db.session.scalar(select(AuditLog.seq).order_by(AuditLog.seq.desc()).limit(1))
+    total = int(rows[-1][0])
     assert [int(r[0]) for r in rows[1:]] == list(range(1, total + 1))
+    # Everything before the export is in it; after it, only the export's own record.
+    later = db.session.scalars(select(AuditLog).where(AuditLog.seq > total)).all()
+    assert [r.action for r in later] == ["export_rows"]
     with zipfile.ZipFile(path) as zf:
         everything = b"".join(zf.read(n) for n in zf.namelist()).decode()
     # a password is said to have changed, never written
@@ -100,8 +103,10 @@ def test_clean_bundle_verifies_and_lists_account_events(accounts, db, runner, tm
     code, out = _verify(path)
     assert code == 0, out
     assert f"AUDIT LOG: {total} entries checked" in out
-    disabled = [line for line in out.splitlines() if "user.update user mttq2" in line]
-    assert len(disabled) == 1 and "disabled" in disabled[0] and "password" in disabled[0]
+    disabled = [line for line in out.splitlines() if "user.disable user mttq2" in line]
+    assert len(disabled) == 1 and "disabled" in disabled[0]
+    password = [line for line in out.splitlines() if "user.password_set user mttq2" in line]
+    assert len(password) == 1 and "password" in password[0]
     assert any("user.create user mttq2" in line and "created" in line
                for line in out.splitlines())
 
@@ -109,12 +114,13 @@ def test_clean_bundle_verifies_and_lists_account_events(accounts, db, runner, tm
 def test_audit_row_edited_in_the_bundle_is_named(accounts, runner, tmp_path):
     path = _bundle(runner, tmp_path)
     rows = _rows(path)
-    target = next(r for r in rows[1:] if r[3] == "user.update")
+    target = next(r for r in rows[1:] if r[3] == "user.disable")
+    assert '"active":false' in target[7]
     target[7] = target[7].replace('"active":false', '"active":true')
     _rewrite(path, "audit_log.csv", lambda _: _write_rows(rows))
     code, out = _verify(path)
     assert code == 1, out
-    assert f"ALTERED: audit-log entry {target[0]} (user.update mttq2" in out
+    assert f"ALTERED: audit-log entry {target[0]} (user.disable mttq2" in out
 
 
 def test_audit_row_deleted_from_the_bundle_is_named(accounts, runner, tmp_path):

@@ -67,7 +67,7 @@ def _ledger_length(db) -> int:
 
 
 def test_reports_verify_then_a_changed_tally_count_is_named(answered, db, client, login,
-                                                            runner, tmp_path):
+                                                            runner, tmp_path, monkeypatch):
     _reject(db, 1)  # excluded by default: the recomputation must leave it out too
     _correct(db, 0, {"TC1": "1", "TC2": "0"})  # replayed from the ledger
     login("admin")
@@ -90,6 +90,18 @@ def test_reports_verify_then_a_changed_tally_count_is_named(answered, db, client
     tamper(db, "UPDATE answer_tally SET n = n + 1 WHERE campaign_id = :c AND agency_id = :a "
                "AND item_id = :i AND score = :s", c=row.campaign_id, a=row.agency_id,
            i=row.item_id, s=score)
+    # The application refuses to publish from it: the page and the command name the cell.
+    refused = client.get("/results/demo/indices.csv")
+    assert refused.status_code == 409 and f"cơ quan {agency}, câu {item}" in refused.text
+    result = runner.invoke(args=["report", "--campaign", "demo", "--out",
+                                 str(tmp_path / "refused.xlsx")])
+    assert result.exit_code == 1 and "không khớp" in result.output
+    assert not (tmp_path / "refused.xlsx").exists()
+    # A report made from that tally all the same (by a copy of the application without the
+    # check, say) is caught offline by the auditor.
+    from survey_app.services import tally
+
+    monkeypatch.setattr(tally, "guard", lambda campaign: None)
     csv_after, xlsx_after = _reports(client, runner, tmp_path, "after")
     for report in (csv_after, xlsx_after):
         code, out = run_analysis("verify", bundle, "--report", report)

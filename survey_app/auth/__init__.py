@@ -5,7 +5,6 @@ Between the password and the second factor nobody is signed in: the half-finishe
 sign-in is only a note in the session (`PENDING`), which no other page honours.
 """
 
-from contextlib import contextmanager
 
 from flask import (
     Blueprint,
@@ -77,18 +76,6 @@ def _is_safe(target: str | None) -> bool:
 
 def _target(target: str | None) -> str:
     return target if _is_safe(target) else url_for("main.index")
-
-
-@contextmanager
-def _acting_as(user: User):
-    """Let `user` act within this request (the audit log names them), and only for good
-    if the block succeeds; the caller signs them in afresh afterwards."""
-    login_user(user)
-    try:
-        yield
-    except BaseException:
-        logout_user()
-        raise
 
 
 def _sign_in(user: User, target: str | None, notice: str | None = None):
@@ -163,8 +150,7 @@ def second_step():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            with _acting_as(user):
-                used = twofactor.verify(user, form.code.data)
+            used = twofactor.verify(user, form.code.data)
         except ServiceError as exc:
             db.session.rollback()
             if _count_failure(state, exc.message) is None:
@@ -197,8 +183,7 @@ def enrol():
     status = 200
     if form.validate_on_submit():
         try:
-            with _acting_as(user):
-                codes = twofactor.enrol(user, secret, form.code.data)
+            codes = twofactor.enrol(user, secret, form.code.data)
         except ServiceError as exc:
             db.session.rollback()
             if _count_failure(state, exc.message) is None:
@@ -272,9 +257,8 @@ def link(token: str):
     status = 200
     if form.validate_on_submit():
         try:
-            with _acting_as(user):
-                codes = users.use_link(found, form.new.data, form.confirm.data, secret,
-                                       form.code.data)
+            codes = users.use_link(found, form.new.data, form.confirm.data, secret,
+                                   form.code.data)
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")

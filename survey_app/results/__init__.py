@@ -121,22 +121,13 @@ def _refuse(exc: ServiceError, status: int = 400):
     abort(status)
 
 
-def _tally_checked(campaigns) -> None:
-    """Refuse (409, naming each fault) results computed from a tally that does not match
-    the responses it counts (`services.tally.guard`)."""
-    try:
-        for campaign in campaigns:
-            tally.guard(campaign)
-    except ServiceError as exc:
-        _refuse(exc, 409)
-
-
 def _results(campaigns, scope):
-    _tally_checked(campaigns)
     try:
         return results.combined_indices(campaigns, agency=scope,
                                         exclude_rejected=_exclude_rejected(),
                                         **results.default_options())
+    except tally.TallyMismatch as exc:
+        _refuse(exc, 409)
     except ServiceError as exc:
         _refuse(exc)
 

@@ -70,10 +70,12 @@ def without_secrets(value):
     return value
 
 
-def record(action: str, object_type: str, object_id, before=None, after=None) -> AuditLog:
+def record(action: str, object_type: str, object_id, before=None, after=None, *,
+           actor=None) -> AuditLog:
     """Record a change; the row is chained and written when the caller's transaction
-    commits (and dropped if it rolls back)."""
-    user_id, actor = _actor()
+    commits (and dropped if it rolls back). `actor`: the user acting, when it is not the
+    signed-in one (an account's owner half-way through signing in, say)."""
+    user_id, actor = (actor.id, actor.username) if actor is not None else _actor()
     entry = AuditLog(
         user_id=user_id, actor=actor, action=action, object_type=object_type,
         object_id=str(object_id), before=without_secrets(before),

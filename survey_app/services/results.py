@@ -55,7 +55,7 @@ from ..models import (
     ResponseCorrection,
     ResponseReview,
 )
-from . import ServiceError, audit
+from . import ServiceError, audit, tally
 from .campaigns import get_campaign
 
 DEFAULT_BOOTSTRAP = 1000
@@ -605,6 +605,8 @@ def combined_indices(campaigns: Sequence[Campaign], *, agency=None,
     ask the same satisfaction items."""
     if not campaigns:
         raise ServiceError(_("Chưa chọn đợt khảo sát nào."))
+    for campaign in campaigns:  # never figures from a tally its responses contradict
+        tally.guard(campaign)
     used = _replicates(campaigns, bootstrap, max_responses)
     full = _full(campaigns, exclude_rejected, used, seed, cap)
     return _view(full, _scope_code(agency), bool(exclude_rejected), used, seed, cap,

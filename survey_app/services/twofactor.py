@@ -109,7 +109,8 @@ def enrol(user: User, secret: str, code: str, *, reason: str = "enrol") -> list[
     codes = _new_recovery_codes(user)
     db.session.flush()
     audit.record("user.2fa_enrol", "user", user.username, {"second_factor": had},
-                 {"second_factor": True, "recovery_codes": len(codes), "reason": reason})
+                 {"second_factor": True, "recovery_codes": len(codes), "reason": reason},
+                 actor=user)
     return codes
 
 
@@ -138,7 +139,7 @@ def verify(user: User, code: str) -> str:
     if not spent:
         raise ServiceError(_("Mã khôi phục này đã được dùng; mỗi mã chỉ dùng được một lần."))
     audit.record("user.recovery_code_used", "user", user.username, None,
-                 {"recovery_codes_left": recovery_codes_left(user)})
+                 {"codes_left": recovery_codes_left(user)}, actor=user)
     return "recovery"
 
 

@@ -229,7 +229,8 @@ def use_link(link: AccountLink, password: str, confirm: str, secret: str | None 
     link.used_at = twofactor.utcnow()
     db.session.flush()
     audit.record("user.reset_use" if link.purpose == "reset" else "user.link_use", "user",
-                 user.username, None, {"purpose": link.purpose, "password": "set by owner"})
+                 user.username, None, {"purpose": link.purpose, "password": "set by owner"},
+                 actor=user)
     if needs_factor:
         return twofactor.enrol(user, secret, code, reason=link.purpose)
     return []
