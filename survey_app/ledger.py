@@ -145,10 +145,34 @@ def _csv_bytes(header: list[str] | None, rows) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+#: agencies.csv of an audit bundle: the agency tree the roll-ups are computed over.
+AGENCY_COLUMNS = ["code", "name", "kind", "parent_code", "valid_from", "valid_to"]
+
+
+def _agency_rows(campaign: Campaign) -> list[tuple]:
+    """The agencies of the campaign's scope and of its responses, with their ancestors, as
+    of now: what `verify --report` needs to recompute the roll-ups."""
+    from .models import Agency, CampaignAgency, Response
+
+    ids = set(db.session.scalars(select(CampaignAgency.agency_id).filter_by(
+        campaign_id=campaign.id)))
+    ids |= set(db.session.scalars(select(Response.agency_id).filter_by(
+        campaign_id=campaign.id).distinct()))
+    chosen: dict[str, Agency] = {}
+    for agency in db.session.scalars(select(Agency).where(Agency.id.in_(ids))):
+        while agency is not None and agency.code not in chosen:
+            chosen[agency.code] = agency
+            agency = agency.parent
+    return [(a.code, a.name, a.kind, a.parent.code if a.parent else "",
+             a.valid_from.isoformat() if a.valid_from else "",
+             a.valid_to.isoformat() if a.valid_to else "") for _, a in sorted(chosen.items())]
+
+
 def export_bundle(campaign: Campaign, path) -> dict:
     """Write the audit bundle (a ZIP): responses.csv and codebook.csv in the export format,
-    audit.csv (each response's collector and quality flags), ledger.csv, checkpoints.csv
-    and manifest.json. Returns the manifest."""
+    audit.csv (each response's collector and quality flags), ledger.csv, checkpoints.csv,
+    agencies.csv (the agency tree of the campaign) and manifest.json. Returns the
+    manifest."""
     conn = db.session.connection()
     book = loader.codebook(conn, campaign.version_id)
     counts = {"responses": 0}
@@ -197,6 +221,7 @@ def export_bundle(campaign: Campaign, path) -> dict:
             ["at", "seq", "head_hash", "merkle_root", "reason", "digest"],
             [(iso(c.at), c.seq, c.head_hash, c.merkle_root, c.reason, digest(campaign, c))
              for c in cps]))
+        zf.writestr("agencies.csv", _csv_bytes(AGENCY_COLUMNS, _agency_rows(campaign)))
         manifest = {"campaign": campaign.code, "name": campaign.name,
                     "created_at": iso(utcnow()), **counts, "checkpoints": len(cps),
                     "format": "survey-audit-bundle/1"}
