@@ -1,15 +1,18 @@
-"""Check a published report against an audit bundle:
-``python -m analysis verify BUNDLE --report FILE``.
+"""Check a published report against its audit bundle(s):
+``python -m analysis verify BUNDLE [BUNDLE…] --report FILE``.
 
-The report states the ledger checkpoint its figures were computed at and the method
-(:mod:`analysis.statement`). The bundle's ledger must hold that checkpoint; the figures
-are then recomputed from the ledger alone as of that entry — the responses chained up to
-it, with the corrections and review decisions chained up to it — by the same functions as
-the application's (the tally, the respondent sample, the bootstrap, the recentring), and
-each published figure is compared with its recomputation at the published rounding.
+The report states the ledger checkpoint of each of its campaigns and the method
+(:mod:`analysis.statement`). Each bundle's ledger must hold its campaign's checkpoint; the
+figures are then recomputed from the ledgers alone as of those entries — the responses
+chained up to them, with the corrections and review decisions chained up to them, the
+bundles' agency tree (``agencies.csv``) — by the application's own computation
+(:func:`analysis.report.campaign_tables` and :func:`analysis.report.scope_tables`: the
+tally, the respondent samples, the bootstraps, their recentring, the roll-ups), and each
+published figure is compared with its recomputation at the published rounding.
 
 A report file is read by the reader registered for its suffix (:data:`READERS`): one
-function a format, returning the statement and the per-agency table as published.
+function a format, returning the statement, the per-agency table and, for a workbook, its
+other sheets (:func:`check_workbook`) or, for a PDF, its text (:func:`check_pdf`).
 """
 
 from __future__ import annotations
@@ -405,28 +408,6 @@ def recompute_all(states: list[LedgerState], statement: Statement, scope: str | 
                       tree=has_tree)
 
 
-def recompute(responses: pd.DataFrame, codebook: pd.DataFrame, statement: Statement
-              ) -> pd.DataFrame:
-    """Each agency's own indices table from export-format responses (kept for callers
-    with an export rather than a bundle)."""
-    state = LedgerState(campaign="", length=0, hashes=[], codebook=codebook,
-                        responses=responses.assign(channel=""), tally=_tally_of(responses,
-                                                                                codebook))
-    return recompute_all([state], statement).own
-
-
-def _tally_of(responses: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
-    from .io import satisfaction_scores
-
-    scores = satisfaction_scores(responses, codebook).assign(
-        response_id=responses["response_id"].to_numpy(),
-        agency_code=responses["agency_code"].astype(str).to_numpy(),
-        rejected=(responses["review_state"] == "rejected").to_numpy())
-    long = scores.melt(id_vars=["response_id", "agency_code", "rejected"],
-                       var_name="item_code", value_name="score").dropna(subset=["score"])
-    return long.astype({"score": "int64"})
-
-
 # --- comparison --------------------------------------------------------------------------
 
 def _number(value) -> tuple[float | None, int | None]:
@@ -665,7 +646,7 @@ def check_workbook(published: Published, rec: Recomputed, check: ReportCheck) ->
     sheets = published.sheets
     exclude = published.statement.exclude_rejected
     columns, _ = _summary_columns(rec)
-    if not rec.names or len(rec.names) == 1:  # no tree: the names the report itself gives
+    if not rec.tree:  # no agency tree in the bundle: the names the report itself gives
         rec.names.update({str(c): str(n) for c, n in zip(
             published.table.get("agency_code", []), published.table.get("name", []),
             strict=False)})

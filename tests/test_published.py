@@ -247,8 +247,14 @@ def test_a_combined_report_states_one_checkpoint_per_campaign(answered, db, clie
     assert re.search(r"^# Mốc sổ cái: dot2#1:.*\(đợt dot2, 1 mục\)$", page, re.M)
     combined = tmp_path / "combined.csv"
     combined.write_text(page, encoding="utf-8")
-    code, out = run_analysis("verify", export_bundle(runner, tmp_path), "--report", combined)
+    demo = export_bundle(runner, tmp_path)
+    code, out = run_analysis("verify", demo, "--report", combined)
     assert code == 2 and "a combined report of campaigns demo, dot2" in out, out
+    dot2 = tmp_path / "dot2.zip"
+    assert runner.invoke(args=["export-audit", "--campaign", "dot2", "--out",
+                               str(dot2)]).exit_code == 0
+    code, out = run_analysis("verify", demo, dot2, "--report", combined)
+    assert code == 0 and "all agree" in out, out
 
 
 def test_checkpoint_digests_typed_back(answered, db, runner, tmp_path):

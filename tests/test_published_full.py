@@ -224,3 +224,23 @@ def test_a_report_limited_to_one_agency(answered, db, runner, tmp_path):
     book.save(paths[0])
     code, out = run_analysis("verify", bundle, "--report", paths[0])
     assert code == 1 and "DIFFERS: sheet Tổng quan, service SERVICE, n" in out, out
+
+
+def test_bad_input_to_verify_with_several_bundles(answered, runner, tmp_path):
+    path = tmp_path / "report.xlsx"
+    _report(runner, path)
+    bundle = export_bundle(runner, tmp_path)
+    code, out = run_analysis("verify", bundle, bundle, "--checkpoint", "demo#1:ab")
+    assert code == 2 and "--checkpoint checks one bundle" in out, out
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = b"nothing,here\n1,2\n" if info.filename == "agencies.csv" else src.read(info)
+            dst.writestr(info, data)
+    code, out = run_analysis("verify", broken, "--report", path)
+    assert code == 2 and "agencies.csv does not have the columns" in out, out
+    fake = tmp_path / "fake.pdf"
+    fake.write_bytes(b"%PDF-1.4 not really")
+    if shutil.which("pdftotext"):
+        code, out = run_analysis("verify", bundle, "--report", fake)
+        assert code == 2 and "not a readable PDF file" in out and "OK: campaign" not in out
