@@ -244,3 +244,24 @@ def test_bad_input_to_verify_with_several_bundles(answered, runner, tmp_path):
     if shutil.which("pdftotext"):
         code, out = run_analysis("verify", bundle, "--report", fake)
         assert code == 2 and "not a readable PDF file" in out and "OK: campaign" not in out
+
+
+def test_a_rank_and_a_channel_count_edited_by_hand_are_named(answered, runner, tmp_path):
+    path = tmp_path / "report.xlsx"
+    _report(runner, path)
+    book = load_workbook(path)
+    ranking = book["Xếp hạng"]
+    ranked = 2  # an agency not ranked (too few responses) shown as ranked, or moved down
+    rank = ranking.cell(ranked, 1).value
+    ranking.cell(ranked, 1).value = 1 if rank in (None, "") else int(rank) + 1
+    channels = book["Theo kênh"]
+    total = next(c for c in channels[1] if c.value == "Tổng").column
+    channels.cell(2, total).value = int(channels.cell(2, total).value) + 1
+    book.save(path)
+    code, out = run_analysis("verify", export_bundle(runner, tmp_path), "--report", path)
+    assert code == 1, out
+    assert re.search(rf"DIFFERS: sheet Xếp hạng, agency [\w-]+, rank \(sheet Xếp hạng, row "
+                     rf"{ranked}\)", out), out
+    assert re.search(r"DIFFERS: sheet Theo kênh, agency [\w-]+, total \(sheet Theo kênh, "
+                     r"row 2\)", out), out
+    assert out.count("DIFFERS:") == 2, out
