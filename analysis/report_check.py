@@ -699,27 +699,36 @@ def check_workbook(published: Published, rec: Recomputed, check: ReportCheck) ->
         if row and row[0] in labels and len(row) > 1:
             check.figure(f"sheet Tổng quan, responses {labels[row[0]]}", f"row {number}",
                          row[1], counts[labels[row[0]]])
-    _check_channels(check, sheets.get("Theo kênh"), rec)
+    _check_channels(check, _body(sheets.get("Theo kênh") or [()]), rec)
 
 
 CHANNELS = ("open", "single_use", "paper", "api")
 
 
-def _check_channels(check: ReportCheck, rows, rec: Recomputed) -> None:
+def _check_channels(check: ReportCheck, rows, rec: Recomputed, sheet: str = "sheet Theo kênh",
+                    first: int = 2) -> None:
     """The responses per agency and channel: each count shown must be the bundle's; a
-    hidden (suppressed) cell is not compared."""
+    hidden (suppressed) cell is not compared. ``rows``: (name, open, single use, paper,
+    API, total, rejected); a name may be the first line of a wrapped one (PDF)."""
     if not rows:
         return
     frame = rec.responses
-    by_name = {rec.names.get(code, code): code for code in set(frame["agency_code"])}
-    for number, row in enumerate(_body(rows), start=2):
-        code = by_name.get(str(row[0]).strip()) if row else None
-        where = f"sheet Theo kênh, row {number}"
-        if code is None:
+    names = {code: str(rec.names.get(code, code)) for code in set(frame["agency_code"])}
+    seen = set()
+    for number, row in enumerate(rows, start=first):
+        shown = str(row[0]).strip() if row and row[0] is not None else ""
+        codes = [c for c, name in names.items() if name == shown] or \
+            [c for c, name in names.items() if shown and name.startswith(shown)]
+        where = f"{sheet}, row {number}" if sheet.startswith("sheet") else \
+            f"row {number - first + 1}"
+        if len(codes) != 1:
             check.checked += 1
-            check.differences.append(f"{where}: published agency {row[0]!r}, but it has no "
-                                     "responses in the bundle")
+            check.differences.append(f"{sheet}: published agency {shown!r} ({where}), but "
+                                     + ("it has no responses in the bundle" if not codes else
+                                        "several agencies of the bundle have that name"))
             continue
+        code = codes[0]
+        seen.add(code)
         mine = frame[frame["agency_code"] == code]
         expected = [int((mine["channel"] == c).sum()) for c in CHANNELS]
         expected += [len(mine), int((mine["review_state"] == "rejected").sum())]
@@ -727,14 +736,18 @@ def _check_channels(check: ReportCheck, rows, rec: Recomputed) -> None:
             cell = row[j] if j < len(row) else None
             if isinstance(cell, str) and not cell.strip().isdigit():
                 continue  # hidden: fewer respondents than the smallest cell published
-            check.figure(f"sheet Theo kênh, agency {code}, {column}", where, cell,
-                         expected[j - 1])
+            check.figure(f"{sheet}, agency {code}, {column}", where, cell, expected[j - 1])
+    for code in sorted(set(names) - seen):
+        check.checked += 1
+        check.differences.append(f"{sheet}, agency {code}: has responses in the bundle, but "
+                                 "no row in the report")
 
 
 # --- PDF ---------------------------------------------------------------------------------
 
 _FLOAT = re.compile(r"^(-?\d+,\d+|–)$")
 _INT = re.compile(r"^\d+$")
+_COUNT = re.compile(r"^(\d+|x)$")  # a count, or a hidden one (analysis.disclosure.MARK)
 PDF_SECTIONS = {"I.": "I", "II.": "II", "III.": "III", "IV.": "IV", "V.": "V", "VI.": "VI",
                 "VII.": "VII"}
 
@@ -774,8 +787,8 @@ def _pdf_rows(lines: list[str], ints: int, floats: int, lead: int = 0) -> list[t
 
 def check_pdf(published: Published, rec: Recomputed, check: ReportCheck) -> None:
     """The PDF's figures: the response counts, and the tables I (whole scope), II (ranking),
-    III (roll-ups) and IV (criteria), row by row; names are compared by their first line
-    (a long name wraps)."""
+    III (roll-ups), IV (criteria) and V (channels: the counts shown), row by row; names
+    are compared by their first line (a long name wraps)."""
     from .indices import SERVICE_CODE
 
     sections = _pdf_sections(published.lines)
@@ -790,14 +803,23 @@ def check_pdf(published: Published, rec: Recomputed, check: ReportCheck) -> None
     columns, keys = _summary_columns(rec)
     elements = len(keys) - 4
     ranking = _summary_rows(rec, rec.own, ranked=True)
+    if not rec.tree:  # no names to compare with (the per-agency table is not printed)
+        columns = [None if c == "agency" else c for c in columns]
     found = [_ranked_row(r) for r in _pdf_rows(sections.get("II", []), 1, 3 + elements)]
     _compare_rows(check, "PDF table II", found, _pdf_names(_summary_expected(
         rec, ranking, True), found), columns, [f"agency {r['agency_code']}" for r in ranking])
     if not rec.tree:
+        check.unchecked.append("PDF tables II and V: the agencies' names (the bundle has no "
+                               "agencies.csv): the rows of table II are compared in order, "
+                               "table V not at all")
         check.unchecked += [f"PDF table {t}: not checkable with this bundle (it has no "
                             "agencies.csv, the agency tree: export a newer bundle)"
                             for t in ("I", "III", "IV")]
         return
+    channels = [line.split() for line in sections.get("V", [])]
+    channels = [(" ".join(t[:-6]), *t[-6:]) for t in channels
+                if len(t) > 6 and all(_COUNT.match(x) for x in t[-6:])]
+    _check_channels(check, channels, rec, "PDF table V", first=1)
     rolled = _summary_rows(rec, rec.subtrees, ranked=False)
     found = [("", *r) for r in _pdf_rows(sections.get("III", []), 1, 3 + elements)]
     _compare_rows(check, "PDF table III", found, _pdf_names(_summary_expected(

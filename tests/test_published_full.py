@@ -265,3 +265,19 @@ def test_a_rank_and_a_channel_count_edited_by_hand_are_named(answered, runner, t
     assert re.search(r"DIFFERS: sheet Theo kênh, agency [\w-]+, total \(sheet Theo kênh, "
                      r"row 2\)", out), out
     assert out.count("DIFFERS:") == 2, out
+
+
+@PDF
+def test_pdf_with_a_bundle_without_the_agency_tree(answered, runner, tmp_path):
+    path = tmp_path / "report.pdf"
+    _report(runner, path)
+    bundle = export_bundle(runner, tmp_path)
+    older = tmp_path / "older.zip"
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(older, "w") as dst:
+        for info in src.infolist():
+            if info.filename != "agencies.csv":
+                dst.writestr(info, src.read(info))
+    code, out = run_analysis("verify", older, "--report", path)
+    assert code == 1, out
+    assert "NOT CHECKED: PDF table III: not checkable with this bundle" in out
+    assert "REPORT NOT FULLY CHECKED" in out and "DIFFERS" not in out
