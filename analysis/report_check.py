@@ -362,9 +362,10 @@ def recompute_all(states: list[LedgerState], statement: Statement, scope: str | 
     responding = sorted(set(counted["agency_code"].astype(str)))
     tally = pd.concat([s.tally for s in states], ignore_index=True)
     if statement.exclude_rejected:
-        tally = tally[~tally["rejected"]]
-    tally = tally.groupby(["agency_code", "item_code", "score"], as_index=False).size() \
-        .rename(columns={"size": "n"}).astype({"score": "int64", "n": "int64"})
+        tally = tally[~tally["rejected"].astype(bool)]
+    tally = tally.groupby(["agency_code", "item_code", "score"]).size().reset_index(name="n") \
+        .astype({"agency_code": "str", "item_code": "str", "score": "int64", "n": "int64"}) \
+        if len(tally) else rep.empty_tally()
     cells = TallyCounts.from_frame(tally, book, responding)
     if has_tree:
         tree = pd.concat(trees, ignore_index=True).drop_duplicates("code", keep="last")
@@ -402,7 +403,8 @@ def recompute_all(states: list[LedgerState], statement: Statement, scope: str | 
     names[rep.ALL_CODE] = "Toàn bộ đợt khảo sát"
     return Recomputed(codebook=book, own=view["own"],
                       subtrees=view["subtrees"] if has_tree else None,
-                      overall=view["overall"] if has_tree else None,
+                      overall=(view["overall"] if view["overall"] is not None
+                               else view["own"].iloc[0:0]) if has_tree else None,
                       tally=within(tally).reset_index(drop=True),
                       responses=within(responses).reset_index(drop=True), names=names,
                       tree=has_tree)

@@ -281,3 +281,20 @@ def test_pdf_with_a_bundle_without_the_agency_tree(answered, runner, tmp_path):
     assert code == 1, out
     assert "NOT CHECKED: PDF table III: not checkable with this bundle" in out
     assert "REPORT NOT FULLY CHECKED" in out and "DIFFERS" not in out
+
+
+def test_a_report_of_a_campaign_without_responses(demo, db, runner, tmp_path):
+    from survey_app.services import campaigns
+
+    campaigns.create_campaign(code="trong", name="Đợt trống", period="2026-H2",
+                              version_ref="sipas", opens=today(),
+                              closes=today() + timedelta(days=30), agency_codes=["P-MYLAM"])
+    db.session.commit()
+    paths = [tmp_path / "empty.xlsx"] + ([tmp_path / "empty.pdf"] if shutil.which("pdftotext")
+                                         else [])
+    for path in paths:
+        _report(runner, path, "trong")
+    bundle = _bundle(runner, tmp_path, "trong")
+    for path in paths:
+        code, out = run_analysis("verify", bundle, "--report", path)
+        assert code == 0 and "all agree" in out, out
