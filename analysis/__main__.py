@@ -103,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser(
         "verify", help="check an audit bundle: hash chain, responses, checkpoints, audit log"
     )
-    verify.add_argument("bundle", type=Path, metavar="BUNDLE")
+    verify.add_argument(
+        "bundles", type=Path, nargs="+", metavar="BUNDLE",
+        help="the audit bundle; for a combined report, the bundle of each of its campaigns")
     verify.add_argument(
         "--checkpoint", metavar="DIGEST",
         help="a checkpoint digest kept outside the system, e.g. "
@@ -111,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--report", type=Path, metavar="FILE",
-        help="also check a published report (indices CSV or XLSX report): recompute its "
-             "figures from the bundle as of the ledger checkpoint it states",
+        help="also check a published report (indices CSV, XLSX or PDF report): recompute "
+             "its figures from the bundle(s) as of the ledger checkpoint(s) it states",
     )
     verify.set_defaults(run=_run_verify)
 
@@ -177,21 +179,25 @@ def _run_sample_size(args) -> int:
 def _run_verify(args) -> int:
     from .verify import verify_bundle
 
+    if args.checkpoint is not None and len(args.bundles) > 1:
+        raise InputError("--checkpoint checks one bundle: give one BUNDLE with it")
     checked = published = None
     if args.report is not None:
         from .report_check import read_report
 
         published = read_report(args.report)  # a file that is no report: said first
-    report = verify_bundle(args.bundle, args.checkpoint)
+    reports = [verify_bundle(bundle, args.checkpoint) for bundle in args.bundles]
     if args.report is not None:
         from .report_check import check_report
 
-        checked = check_report(args.bundle, args.report, published)
-    for line in report.lines():
-        print(line)
+        checked = check_report(args.bundles, args.report, published)
+    for report in reports:
+        for line in report.lines():
+            print(line)
     for line in checked.lines() if checked is not None else ():
         print(line)
-    return 0 if report.ok and (checked is None or checked.ok) else EXIT_TAMPERED
+    ok = all(report.ok for report in reports) and (checked is None or checked.ok)
+    return 0 if ok else EXIT_TAMPERED
 
 
 def _run_resample(args) -> int:

@@ -442,3 +442,121 @@ def summary_table(
         order = ranking.set_index("agency_code")
         wide = wide.reindex(order.index).assign(rank=order["rank"], ranked=order["ranked"])
     return wide.reset_index()
+
+
+# --- a campaign's tables: own, roll-ups, whole ------------------------------------------------
+
+#: The code under which a whole campaign is counted when its agencies have several roots.
+ALL_CODE = "*"
+
+
+def campaign_tables(cells, codebook: pd.DataFrame, tree: pd.DataFrame, responding: list,
+                    n_boot: int, seed: int, cap: int | None, id_chunks, answers) -> dict:
+    """Every indices table of a campaign (or several taken together) from its counts:
+    each agency's own (``own``), each agency's subtree rolled up (``subtree``) and, when
+    the responding agencies have several roots, the whole under :data:`ALL_CODE`
+    (``total``, else None); with ``ancestors``, ``members`` (agency -> responding agencies
+    of its subtree) and ``capped`` (the sampled bootstrap groups).
+
+    ``cells`` is the :class:`analysis.TallyCounts` of the counted answers, ``responding``
+    the agencies with counted responses. With ``n_boot`` replicates, ``id_chunks()``
+    yields ``(campaign_index, ids, agency_codes)`` of the counted responses (by id, one
+    campaign after another) and ``answers(ids)`` their satisfaction answers
+    (:func:`family_intervals`). The application reads both from the database, the
+    auditor's ``verify --report`` from an audit bundle's ledger: one computation."""
+    ancestors = ancestor_lists(tree)
+    cells = cells.with_agencies(responding)
+    members: dict[str, set] = {}
+    for code in responding:
+        for ancestor in ancestors[code]:
+            members.setdefault(ancestor, set()).add(code)
+    pooled = {a for a, m in members.items() if len(m) > 1}
+    several_roots = len({ancestors[code][-1] for code in responding}) > 1
+
+    boot_own = boot_subtree = boot_all = None
+    capped = pd.DataFrame(columns=["family", "group", "sampled", "total"])
+    if n_boot and responding:
+        pooled_of = {c: [a for a in ancestors[c] if a in pooled] for c in responding}
+        sample = IdSample(cap=cap, seed=seed)
+        for k, ids, agencies in id_chunks():
+            _add_families(sample, ids, export_seq(ids, k), agencies,
+                          pooled_of if pooled else None, several_roots)
+        intervals = family_intervals(sample, answers, codebook, n_boot, seed)
+        capped = sample.capped()
+
+        def sampled(family):
+            return set(capped.loc[capped["family"] == family, "group"])
+
+        boot_own = own_intervals(cells, codebook, intervals.get("agency"), sampled("agency"))
+        # A subtree with one responding agency holds exactly that agency's respondents:
+        # it shows that agency's interval rather than a second draw on the same data.
+        single = {a: next(iter(m)) for a, m in members.items() if len(m) == 1}
+        parts = []
+        if pooled:
+            parts.append(recentre(intervals.get("subtree"),
+                                  indices_table(cells, codebook, agencies=tree),
+                                  sampled("subtree")))
+        if boot_own is not None and single:
+            parts += [boot_own[boot_own["agency_code"] == code].assign(agency_code=ancestor)
+                      for ancestor, code in single.items()]
+        parts = [p for p in parts if p is not None and len(p)]
+        boot_subtree = pd.concat(parts, ignore_index=True) if parts else None
+        if several_roots:
+            boot_all = recentre(intervals.get("all"),
+                                indices_table(cells.total(ALL_CODE), codebook), sampled("all"))
+
+    own = indices_table(cells, codebook, bootstrap=boot_own)
+    subtree = indices_table(cells, codebook, agencies=tree, bootstrap=boot_subtree)
+    total = None
+    if several_roots:
+        total = indices_table(cells.total(ALL_CODE), codebook, bootstrap=boot_all)
+    return {"cells": cells, "ancestors": ancestors, "members": members, "own": own,
+            "subtree": subtree, "total": total, "capped": capped}
+
+
+def _add_families(sample: IdSample, ids, seq, agencies, pooled_of: dict | None,
+                  several_roots: bool) -> None:
+    """One chunk of respondents into their groups: their agency ("agency"), each pooled
+    subtree above it ("subtree"), the whole campaign ("all") when it has several roots."""
+    sample.add(ids, seq, "agency", agencies)
+    if pooled_of:
+        inverse, values = pd.factorize(np.asarray(agencies, dtype=object))
+        lists = [pooled_of.get(v, []) for v in values]
+        lengths = np.array([len(x) for x in lists], dtype="int64")
+        flat = np.array([g for x in lists for g in x], dtype=object)
+        starts = np.cumsum(lengths) - lengths
+        per_row = lengths[inverse]
+        rows = np.repeat(np.arange(len(ids)), per_row)
+        within = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        if len(rows):
+            sample.add(ids, seq, "subtree", flat[starts[inverse][rows] + within], rows)
+    if several_roots:
+        sample.add(ids, seq, "all", np.full(len(ids), ALL_CODE, dtype=object))
+
+
+def scope_tables(tables: dict, responding: list, scope: str | None) -> dict:
+    """What a view of :func:`campaign_tables` shows from ``scope`` (an agency code, or None
+    for the whole campaign): ``own`` (the agencies of the scope), ``subtrees`` (roll-ups of
+    the agencies with responding units below them), ``overall`` (the scope's roll-up, or
+    the whole), ``visible`` (the scope's agencies, None for all)."""
+    ancestors, members = tables["ancestors"], tables["members"]
+    visible = None if scope is None else {
+        code for code, chain in ancestors.items() if scope in chain}
+
+    def within(frame):
+        return frame if visible is None else frame[frame["agency_code"].isin(visible)]
+
+    own = within(tables["own"]).reset_index(drop=True)
+    rolled = {a for a, m in members.items() if m - {a}}
+    full = tables["subtree"]
+    subtrees = within(full[full["agency_code"].isin(rolled)]).reset_index(drop=True)
+    if scope is not None:
+        overall = full[full["agency_code"] == scope]
+    elif tables["total"] is not None:
+        overall = tables["total"]
+    elif responding:
+        overall = full[full["agency_code"] == ancestors[responding[0]][-1]]
+    else:
+        overall = None
+    return {"own": own, "subtrees": subtrees, "visible": visible,
+            "overall": None if overall is None else overall.reset_index(drop=True)}

@@ -174,10 +174,34 @@ def _write_audit_log(zf: zipfile.ZipFile, conn) -> int:
             n, last = n + len(rows), rows[-1][0]
 
 
+#: agencies.csv of an audit bundle: the agency tree the roll-ups are computed over.
+AGENCY_COLUMNS = ["code", "name", "kind", "parent_code", "valid_from", "valid_to"]
+
+
+def _agency_rows(campaign: Campaign) -> list[tuple]:
+    """The agencies of the campaign's scope and of its responses, with their ancestors, as
+    of now: what `verify --report` needs to recompute the roll-ups."""
+    from .models import Agency, CampaignAgency, Response
+
+    ids = set(db.session.scalars(select(CampaignAgency.agency_id).filter_by(
+        campaign_id=campaign.id)))
+    ids |= set(db.session.scalars(select(Response.agency_id).filter_by(
+        campaign_id=campaign.id).distinct()))
+    chosen: dict[str, Agency] = {}
+    for agency in db.session.scalars(select(Agency).where(Agency.id.in_(ids))):
+        while agency is not None and agency.code not in chosen:
+            chosen[agency.code] = agency
+            agency = agency.parent
+    return [(a.code, a.name, a.kind, a.parent.code if a.parent else "",
+             a.valid_from.isoformat() if a.valid_from else "",
+             a.valid_to.isoformat() if a.valid_to else "") for _, a in sorted(chosen.items())]
+
+
 def export_bundle(campaign: Campaign, path) -> dict:
     """Write the audit bundle (a ZIP): responses.csv and codebook.csv in the export format,
     audit.csv (each response's collector and quality flags), ledger.csv, checkpoints.csv,
-    audit_log.csv (the audit log's chain) and manifest.json. Returns the manifest."""
+    audit_log.csv (the audit log's chain), agencies.csv (the agency tree of the campaign)
+    and manifest.json. Returns the manifest."""
     conn = db.session.connection()
     book = loader.codebook(conn, campaign.version_id)
     counts = {"responses": 0}
@@ -227,6 +251,7 @@ def export_bundle(campaign: Campaign, path) -> dict:
             [(iso(c.at), c.seq, c.head_hash, c.merkle_root, c.reason, digest(campaign, c))
              for c in cps]))
         counts["audit_log_entries"] = _write_audit_log(zf, conn)
+        zf.writestr("agencies.csv", _csv_bytes(AGENCY_COLUMNS, _agency_rows(campaign)))
         manifest = {"campaign": campaign.code, "name": campaign.name,
                     "created_at": iso(utcnow()), **counts, "checkpoints": len(cps),
                     "format": "survey-audit-bundle/1"}

@@ -193,7 +193,7 @@ def test_malformed_and_unrelated_report_files(answered, client, login, runner, t
         "mistyped.csv": (good.replace(digest, one_off).encode(), "mistyped (gõ sai)"),
         "other.csv": (good.replace(digest, other).encode(), "they are unrelated"),
         "fake.xlsx": (b"PK\x03\x04 not really", "not a readable XLSX workbook"),
-        "report.pdf": (b"%PDF-1.4", "not supported yet"),
+        "report.docx": (b"PK\x03\x04", "not supported yet"),
         "notes.txt": (b"hello", "not a report file this command reads"),
     }
     for name, (data, message) in cases.items():
@@ -259,8 +259,14 @@ def test_a_combined_report_states_one_checkpoint_per_campaign(answered, db, clie
     assert re.search(r"^# Mốc sổ cái: dot2#1:.*\(đợt dot2, 1 mục\)$", page, re.M)
     combined = tmp_path / "combined.csv"
     combined.write_text(page, encoding="utf-8")
-    code, out = run_analysis("verify", export_bundle(runner, tmp_path), "--report", combined)
+    demo = export_bundle(runner, tmp_path)
+    code, out = run_analysis("verify", demo, "--report", combined)
     assert code == 2 and "a combined report of campaigns demo, dot2" in out, out
+    dot2 = tmp_path / "dot2.zip"
+    assert runner.invoke(args=["export-audit", "--campaign", "dot2", "--out",
+                               str(dot2)]).exit_code == 0
+    code, out = run_analysis("verify", demo, dot2, "--report", combined)
+    assert code == 0 and "all agree" in out, out
 
 
 def test_checkpoint_digests_typed_back(answered, db, runner, tmp_path):

@@ -92,7 +92,9 @@ def kind_label(results: res.Results) -> str:
 
 def subtitle(results: res.Results) -> list[str]:
     lines = [f"{c['name']} (mã {c['code']}, kỳ {c['period']})" for c in results.campaigns]
-    lines.append(f"Phạm vi: {results.scope_name}")
+    # The scope's code closes the line: `python -m analysis verify --report` reads it.
+    lines.append(f"Phạm vi: {results.scope_name}"
+                 + (f" (mã {results.scope})" if results.scope else ""))
     # The day only: a published file carries no time finer than a day.
     lines.append(f"Lập ngày {datetime.now(LOCAL_TZ):%d/%m/%Y}")
     return lines

@@ -28,11 +28,10 @@ from __future__ import annotations
 import io
 import threading
 import zlib
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 from flask import current_app
 from flask_babel import gettext as _
@@ -68,7 +67,7 @@ DEFAULT_MAX_RESPONSES = 1_000_000
 CHUNK_SIZE = 20_000
 CACHE_SIZE = 16
 #: The code under which a whole campaign is counted when its agencies have several roots.
-ALL_CODE = "*"
+ALL_CODE = rep.ALL_CODE
 ALL_NAME = "Toàn bộ đợt khảo sát"
 
 CHANNEL_LABELS = {
@@ -252,7 +251,6 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
     conn = db.session.connection()
     book = _codebook(conn, campaigns)
     tree = load.agencies(conn)
-    ancestors = rep.ancestor_lists(tree)
     counts = _response_counts(conn, [c["id"] for c in campaigns])
     counted = counts["n"] - counts["rejected"] if exclude_rejected else counts["n"]
     responding = sorted(set(counts.loc[counted > 0, "agency_code"]))
@@ -265,97 +263,20 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
     cells = cells.with_agencies(responding)
     tally = rep.with_agencies(cells.to_frame(), responding, book)
 
-    members: dict[str, set] = defaultdict(set)
-    for code in responding:
-        for ancestor in ancestors[code]:
-            members[ancestor].add(code)
-    pooled = {a for a, m in members.items() if len(m) > 1}
-    roots = {ancestors[code][-1] for code in responding}
-    several_roots = len(roots) > 1
+    def id_chunks():
+        for k, campaign in enumerate(campaigns):
+            for ids, agencies in load.response_agencies(conn, campaign["id"],
+                                                        exclude_rejected=exclude_rejected):
+                yield k, ids, agencies
 
-    boot_own = boot_subtree = boot_all = None
-    capped = pd.DataFrame(columns=["family", "group", "sampled", "total"])
-    if n_boot and responding:
-        pooled_of = {c: [a for a in ancestors[c] if a in pooled] for c in responding}
-        boot = _respondent_bootstrap(conn, campaigns, book, exclude_rejected, n_boot, seed, cap,
-                                     pooled_of if pooled else None, several_roots)
-        capped = boot.capped
-
-        def sampled(family):
-            return set(capped.loc[capped["family"] == family, "group"])
-
-        boot_own = rep.own_intervals(cells, book, boot.family("agency"), sampled("agency"))
-        # A subtree with one responding agency holds exactly that agency's respondents:
-        # it shows that agency's interval rather than a second draw on the same data.
-        single = {a: next(iter(m)) for a, m in members.items() if len(m) == 1}
-        parts = []
-        if pooled:
-            parts.append(rep.recentre(
-                boot.family("subtree"),
-                analysis.indices_table(cells, book, agencies=tree), sampled("subtree")))
-        if boot_own is not None and single:
-            parts += [boot_own[boot_own["agency_code"] == code].assign(agency_code=ancestor)
-                      for ancestor, code in single.items()]
-        parts = [p for p in parts if p is not None and len(p)]
-        boot_subtree = pd.concat(parts, ignore_index=True) if parts else None
-        if several_roots:
-            boot_all = rep.recentre(
-                boot.family("all"),
-                analysis.indices_table(cells.total(ALL_CODE), book), sampled("all"))
-
-    own = analysis.indices_table(cells, book, bootstrap=boot_own)
-    subtree = analysis.indices_table(cells, book, agencies=tree, bootstrap=boot_subtree)
-    total = None
-    if several_roots:
-        total = analysis.indices_table(cells.total(ALL_CODE), book, bootstrap=boot_all)
+    tables = rep.campaign_tables(
+        cells, book, tree, responding, n_boot, seed, cap, id_chunks,
+        lambda ids: load.satisfaction_answers(conn, ids, book))
+    ancestors, members = tables["ancestors"], tables["members"]
+    own, subtree, total, capped = (tables[k] for k in ("own", "subtree", "total", "capped"))
     return _Full(campaigns=campaigns, codebook=book, tree=tree, ancestors=ancestors,
                  members=dict(members), responding=responding, tally=tally, counts=counts,
                  own=own, subtree=subtree, total=total, capped=capped)
-
-
-@dataclass
-class _Bootstrap:
-    intervals: dict         # family -> bootstrap_groups result keyed by agency_code
-    capped: pd.DataFrame
-
-    def family(self, name: str) -> pd.DataFrame | None:
-        return self.intervals.get(name)
-
-
-def _respondent_bootstrap(conn, campaigns: Sequence[dict], book: pd.DataFrame,
-                          exclude_rejected: bool, n_boot: int, seed: int, cap: int | None,
-                          pooled_of: dict | None, several_roots: bool) -> _Bootstrap:
-    """Element and service intervals per agency ("agency"), per pooled subtree ("subtree")
-    and for the whole campaign ("all"), by respondent bootstrap.
-
-    Two passes: the responses' ids and agencies (two integers each, from an index) choose
-    each group's respondents by :class:`analysis.report.IdSample`, the rule of
-    :class:`analysis.report.RespondentSample`; then only the chosen respondents' answers
-    are read. The intervals are those the whole export would give up to ``cap``
-    respondents a group, and those of the same seeded sample above it."""
-    sample = rep.IdSample(cap=cap, seed=seed)
-    for k, campaign in enumerate(campaigns):
-        for ids, agencies in load.response_agencies(conn, campaign["id"],
-                                                    exclude_rejected=exclude_rejected):
-            # The export lists a campaign's responses by id, one campaign after another.
-            seq = rep.export_seq(ids, k)
-            sample.add(ids, seq, "agency", agencies)
-            if pooled_of:
-                inverse, values = pd.factorize(agencies)
-                lists = [pooled_of.get(v, []) for v in values]
-                lengths = np.array([len(x) for x in lists], dtype="int64")
-                flat = np.array([g for x in lists for g in x], dtype=object)
-                starts = np.cumsum(lengths) - lengths
-                per_row = lengths[inverse]
-                rows = np.repeat(np.arange(len(ids)), per_row)
-                within = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-                if len(rows):
-                    sample.add(ids, seq, "subtree", flat[starts[inverse][rows] + within], rows)
-            if several_roots:
-                sample.add(ids, seq, "all", np.full(len(ids), ALL_CODE, dtype=object))
-    intervals = rep.family_intervals(
-        sample, lambda ids: load.satisfaction_answers(conn, ids, book), book, n_boot, seed)
-    return _Bootstrap(intervals=intervals, capped=sample.capped())
 
 
 def _full(campaigns: Sequence[Campaign], exclude_rejected: bool, bootstrap: int, seed: int,
@@ -529,12 +450,6 @@ class Results:
         return self.statement.lines()
 
 
-def _visible(full: _Full, scope: str | None) -> set[str] | None:
-    if scope is None:
-        return None
-    return {code for code, chain in full.ancestors.items() if scope in chain}
-
-
 def _scope_code(agency) -> str | None:
     if agency is None:
         return None
@@ -547,25 +462,15 @@ def _view(full: _Full, scope: str | None, exclude_rejected: bool, bootstrap: int
     names[ALL_CODE] = ALL_NAME
     if scope is not None and scope not in full.ancestors:
         raise ServiceError(_("Không có cơ quan mã '%(code)s'.", code=scope))
-    visible = _visible(full, scope)
+    view = rep.scope_tables({"ancestors": full.ancestors, "members": full.members,
+                             "own": full.own, "subtree": full.subtree, "total": full.total},
+                            full.responding, scope)
+    visible, own, subtree = view["visible"], view["own"], view["subtrees"]
+    overall = _empty_table() if view["overall"] is None else view["overall"]
 
     def within(frame, column="agency_code"):
         return frame if visible is None else frame[frame[column].isin(visible)]
 
-    own = within(full.own).reset_index(drop=True)
-    # Subtree rows for agencies with responding units below them (and not only themselves).
-    rolled = {a for a, m in full.members.items() if m - {a}}
-    subtree = within(full.subtree[full.subtree["agency_code"].isin(rolled)]).reset_index(
-        drop=True)
-    if scope is not None:
-        overall = full.subtree[full.subtree["agency_code"] == scope]
-    elif full.total is not None:
-        overall = full.total
-    elif full.responding:
-        root = full.ancestors[full.responding[0]][-1]
-        overall = full.subtree[full.subtree["agency_code"] == root]
-    else:
-        overall = _empty_table()
     capped = full.capped
     if visible is not None and len(capped):
         capped = capped[capped["group"].isin(visible | {ALL_CODE})]
