@@ -36,9 +36,14 @@ def _report(runner, path, *campaigns: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _bump_tally(db, agency: str, campaign: str = "demo", score: int = 5) -> str:
+def _bump_tally(db, monkeypatch, agency: str, campaign: str = "demo", score: int = 5) -> str:
     """One answer `score` added to the tally of one criterion of `agency` (as someone with
-    database access could); returns the criterion's code."""
+    database access could); returns the criterion's code. The application then refuses to
+    report from it (tests/test_tally_check.py); the reports made afterwards here stand for
+    one made all the same (by a copy of the application without the check, say)."""
+    from survey_app.services import tally
+
+    monkeypatch.setattr(tally, "guard", lambda campaign: None)
     row = db.session.execute(text(
         "SELECT t.campaign_id, t.agency_id, t.item_id, i.code FROM answer_tally t "
         "JOIN agency a ON a.id = t.agency_id JOIN item i ON i.id = t.item_id "
@@ -77,7 +82,7 @@ def test_the_bundle_holds_the_agency_tree(answered, runner, tmp_path):
 
 
 def test_xlsx_roll_ups_and_overview_checked_then_a_tally_count_named(answered, db, runner,
-                                                                   tmp_path):
+                                                                   tmp_path, monkeypatch):
     before = tmp_path / "before.xlsx"
     _report(runner, before)
     assert len(list(load_workbook(before)["Cộng dồn"].iter_rows())) > 1  # roll-ups shown
@@ -87,7 +92,7 @@ def test_xlsx_roll_ups_and_overview_checked_then_a_tally_count_named(answered, d
     assert _checked(out) > 250  # far more than the per-agency sheet alone
 
     # one count of X-SONDUONG-1C changed: its subtree's roll-up and the whole are wrong too
-    item = _bump_tally(db, "X-SONDUONG-1C", score=4)
+    item = _bump_tally(db, monkeypatch, "X-SONDUONG-1C", score=4)
     after = tmp_path / "after.xlsx"
     _report(runner, after)
     code, out = run_analysis("verify", bundle, "--report", after)
@@ -138,14 +143,14 @@ def test_a_bundle_without_the_agency_tree(answered, runner, tmp_path):
 
 
 @PDF
-def test_pdf_report_checked_then_a_tally_count_named(answered, db, runner, tmp_path):
+def test_pdf_report_checked_then_a_tally_count_named(answered, db, runner, tmp_path, monkeypatch):
     before = tmp_path / "before.pdf"
     _report(runner, before)
     bundle = export_bundle(runner, tmp_path)
     code, out = run_analysis("verify", bundle, "--report", before)
     assert code == 0, out
     assert _checked(out) > 100
-    item = _bump_tally(db, "X-SONDUONG-1C", score=4)
+    item = _bump_tally(db, monkeypatch, "X-SONDUONG-1C", score=4)
     after = tmp_path / "after.pdf"
     _report(runner, after)
     code, out = run_analysis("verify", bundle, "--report", after)
@@ -167,7 +172,7 @@ def test_pdftotext_missing_is_said(answered, runner, tmp_path, monkeypatch):
         report_check.read_report(path)
 
 
-def test_combined_report_against_two_bundles(answered, db, runner, tmp_path):
+def test_combined_report_against_two_bundles(answered, db, runner, tmp_path, monkeypatch):
     from survey_app.services import campaigns
 
     campaigns.create_campaign(code="dot2", name="Đợt 2", period="2026-H2", version_ref="sipas",
@@ -186,7 +191,7 @@ def test_combined_report_against_two_bundles(answered, db, runner, tmp_path):
     code, out = run_analysis("verify", demo, "--report", combined)
     assert code == 2 and "give the audit bundle of each (missing: dot2)" in out, out
 
-    _bump_tally(db, "P-MYLAM", "dot2")
+    _bump_tally(db, monkeypatch, "P-MYLAM", "dot2")
     after = tmp_path / "after.xlsx"
     _report(runner, after, "demo", "dot2")
     code, out = run_analysis("verify", demo, dot2, "--report", after)
