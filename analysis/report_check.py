@@ -235,13 +235,9 @@ def ledger_state(bundle, upto: int | None) -> LedgerState:
     """The bundle's ledger read up to entry ``upto`` (whole if None): its hashes (all of
     them) and the responses as they stood at that entry."""
     from .io import read_codebook
-    from .verify import BundleError
+    from .verify import BundleError, open_bundle
 
-    try:
-        zf = zipfile.ZipFile(bundle)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise BundleError(f"cannot open {bundle} as an audit bundle: {exc}") from exc
-    with zf:
+    with open_bundle(bundle) as zf:
         try:
             manifest = json.loads(zf.read("manifest.json"))
             book = read_codebook(io.BytesIO(zf.read("codebook.csv")))

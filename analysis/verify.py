@@ -234,13 +234,17 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8", "replace")
 
 
-def verify_bundle(path, checkpoint: str | None = None) -> Report:
-    csv.field_size_limit(1 << 26)
+def open_bundle(path) -> zipfile.ZipFile:
+    """The bundle's ZIP, or BundleError saying it is not one."""
     try:
-        zf = zipfile.ZipFile(path)
+        return zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise BundleError(f"cannot open {path} as an audit bundle: {exc}") from exc
-    with zf:
+
+
+def verify_bundle(path, checkpoint: str | None = None) -> Report:
+    csv.field_size_limit(1 << 26)
+    with open_bundle(path) as zf:
         try:
             manifest = json.loads(zf.read("manifest.json"))
         except (KeyError, ValueError) as exc:
