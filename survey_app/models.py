@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -375,7 +376,9 @@ class Response(db.Model):
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
     # A citizen's submission's idempotency key (keyed hash of its form token): repeats of
     # one submission, even at the same moment, store one response (`responses.record`).
-    submit_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    # An open-link submission's idempotency key (`services.responses.submit_key`); other
+    # channels have none, and the partial index below holds only the keys.
+    submit_key: Mapped[str | None] = mapped_column(String(64))
 
     campaign: Mapped[Campaign] = relationship()
     agency: Mapped[Agency] = relationship()
@@ -393,6 +396,10 @@ class Response(db.Model):
         # index alone; the id is in it too (SQLite's rowid, PostgreSQL's INCLUDE), so a
         # campaign's (id, agency) pairs are read without touching the rows (migration 0006).
         # (Alembic's comparison does not see INCLUDE: tests/test_migrations.py checks it.)
+        # Only rows with a key: a single-use form's answer writes no entry here.
+        Index("ix_response_submit_key", "submit_key", unique=True,
+              sqlite_where=text("submit_key IS NOT NULL"),
+              postgresql_where=text("submit_key IS NOT NULL")),
         Index("ix_response_campaign_agency_channel", "campaign_id", "agency_id", "channel",
               postgresql_include=["id"]),
     )

@@ -161,3 +161,5 @@ def test_a_repeat_on_a_single_use_link_gets_its_receipt(demo, app, db):
     # Another render of the used form is still refused.
     assert _same_browser(app, device).get(path).status_code == 409
     assert _stored(db) == (1, 1)
+    # The form itself keys its answer: no idempotency key is stored (nor indexed) for it.
+    assert db.session.scalar(select(Response.submit_key)) is None

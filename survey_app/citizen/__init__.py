@@ -152,10 +152,11 @@ def _receipt(target, response):
 def _stored_before(target):
     """The response a POST repeats (same signed form token, sent again), or None."""
     token = request.form.get(pages.TOKEN_FIELD)
-    if pages.shown_at(current_app, token, request.cookies.get(pages.DEVICE_COOKIE)) is None:
+    device = request.cookies.get(pages.DEVICE_COOKIE)
+    opened_at = pages.shown_at(current_app, token, device)
+    if opened_at is None:
         return None
-    return responses.earlier_submission(
-        responses.submit_key(target.campaign.id, target.agency.id, token))
+    return responses.repeated_submission(target, token, device, opened_at)
 
 
 def _serve(target):

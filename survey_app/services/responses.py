@@ -296,27 +296,51 @@ _INSERT = {
     True: Statement(_INSERT_RESPONSE + ledger.HEAD_COLUMNS, times=("opened_at", "submitted_at"))}
 _BY_SUBMIT_KEY = Statement(
     "SELECT id, receipt_code, submitted_at FROM response WHERE submit_key = :k")
+_BY_FORM_REPEAT = Statement(
+    "SELECT id, receipt_code, submitted_at FROM response "
+    "WHERE form_id = :f AND device_hash = :d AND opened_at = :o", times=("o",))
 
 
 def submit_key(campaign_id: int, agency_id: int, token: str | None,
                config=None) -> str | None:
-    """The stored (keyed) idempotency key of a submission to a campaign × agency made
-    with the form token `token` (`citizen.pages.issue_token`: a random key per rendering
-    of the form, signed with the browser's device cookie)."""
+    """The stored (keyed) idempotency key of an open-link submission to a campaign ×
+    agency made with the form token `token` (`citizen.pages.issue_token`: a random key per
+    rendering of the form, signed with the browser's device cookie)."""
     if not token:
         return None
     # 128 bits are plenty against collisions, and half the index of a full digest.
     return keyed_hash(f"{campaign_id}.{agency_id}.{token}", config)[:32]
 
 
-def earlier_submission(key: str | None, on: Cursor | None = None) -> Recorded | None:
-    """The response stored with the idempotency key `key`, if any."""
-    if key is None:
+def earlier_submission(*, form_id: int | None, key: str | None, device_hash: str | None,
+                       opened_at: datetime | None, on: Cursor | None = None
+                       ) -> Recorded | None:
+    """The stored response that a submission repeats, if any. An open-link submission is
+    known by its key; a single-use form's answer, which its form already makes unique, by
+    the form, the browser and the moment the form was shown (its signed token's)."""
+    if form_id is not None:
+        if device_hash is None or opened_at is None:
+            return None
+        rows = _BY_FORM_REPEAT.execute({"f": form_id, "d": device_hash, "o": opened_at},
+                                       on=on).fetchall()
+    elif key is not None:
+        rows = _BY_SUBMIT_KEY.execute({"k": key}, on=on).fetchall()
+    else:
         return None
-    rows = _BY_SUBMIT_KEY.execute({"k": key}, on=on).fetchall()
     if not rows:
         return None
     return Recorded(rows[0][0], rows[0][1], as_datetime(rows[0][2]), repeated=True)
+
+
+def repeated_submission(target: Target, token: str | None, device: str | None,
+                        opened_at: datetime | None, config=None) -> Recorded | None:
+    """The response stored before from the same signed form token, if this is a repeat."""
+    form = target.form
+    return earlier_submission(
+        form_id=form.id if form is not None else None,
+        key=None if form is not None else submit_key(target.campaign.id, target.agency.id,
+                                                     token, config),
+        device_hash=keyed_hash(device, config), opened_at=opened_at)
 
 
 # -- The answer tally, kept in steps -------------------------------------------------------
@@ -385,11 +409,13 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
     This is the path every citizen's submission takes: everything is prepared before the
     first write, so the database's write lock is held for the statements alone.
 
-    `submission`: the form token the citizen's page carried, the submission's idempotency
-    key (stored hashed, `submit_key`, under a unique index). A repeat of a stored
-    submission — sent again later, or at the same moment and stopped by the unique index —
-    stores nothing (no response, tally count or ledger entry) and returns the stored
-    response, marked `repeated`.
+    `submission`: the form token the citizen's page carried. On an open link it is the
+    submission's idempotency key (stored hashed, `submit_key`, under a unique index); a
+    single-use form is unique already, and its repeat is the same browser's answer to the
+    form shown at the same moment (`earlier_submission`). A repeat of a stored submission —
+    sent again later, or at the same moment and stopped by the unique index — stores
+    nothing (no response, tally count or ledger entry) and returns the stored response,
+    marked `repeated`.
     `config`: the application's configuration, for a caller outside Flask's application
     context (the citizen's fast path); by default the current application's.
     """
@@ -408,7 +434,8 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
            "answers": canonical_json(answers), "client_hash": keyed_hash(client, config),
            "device_hash": keyed_hash(device, config), "entered_by_id": entered_by_id,
            "api_key_id": api_key_id,
-           "submit_key": submit_key(campaign.id, agency.id, submission, config)}
+           "submit_key": None if form is not None else submit_key(
+               campaign.id, agency.id, submission, config)}
     in_ledger = config["LEDGER_ENABLED"]
     if in_ledger:
         cells, not_applicable = ledger.answer_cells(version, answers)
@@ -432,7 +459,9 @@ def record(*, campaign, agency, channel: str, answers: dict, form=None,
         # The unique index stopped a repeat of a submission (committed first: the other
         # transaction's end is awaited before the index reports it) — or a second answer
         # to a single-use form.
-        earlier = earlier_submission(row["submit_key"])
+        earlier = earlier_submission(
+            form_id=row["form_id"], key=row["submit_key"], device_hash=row["device_hash"],
+            opened_at=opened_at) if submission else None
         if earlier is not None:
             return earlier
         raise FormAlreadyUsed(_("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.")) from exc

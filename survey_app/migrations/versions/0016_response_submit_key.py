@@ -5,8 +5,9 @@ Revises: 0010
 Create Date: 2026-12-07 06:00:00.000000
 
 The open-link form carries a random key per rendering (in its signed token); its keyed
-hash is stored with the response under a unique index, so that repeats of one submission
-(a double tap, a phone retrying) store one response. The column is added (nullable: the
+hash is stored with the response under a unique index (partial: only keyed rows, so a
+single-use form's answer, which its form already makes unique, writes no entry), so that
+repeats of one submission (a double tap, a phone retrying) store one response. The column is added (nullable: the
 responses before it, and those of other channels, have none) and the index created;
 neither rewrites the table, and no stored row changes, so the append-only triggers stay.
 """
@@ -23,7 +24,10 @@ depends_on = None
 
 def upgrade():
     op.add_column('response', sa.Column('submit_key', sa.String(length=64), nullable=True))
-    op.create_index('ix_response_submit_key', 'response', ['submit_key'], unique=True)
+    # Partial: only open-link submissions carry a key, so the others write no index entry.
+    op.create_index('ix_response_submit_key', 'response', ['submit_key'], unique=True,
+                    sqlite_where=sa.text('submit_key IS NOT NULL'),
+                    postgresql_where=sa.text('submit_key IS NOT NULL'))
 
 
 def downgrade():
