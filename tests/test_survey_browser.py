@@ -44,7 +44,7 @@ BLOCK_JAVASCRIPT = {"profile.managed_default_content_settings.javascript": 2}
 NARROW_PX = 320
 # The smallest touch target (WCAG 2.5.5); survey.css gives every answer label min-height 44px.
 TARGET_PX = 44
-PAGE_BUDGET_BYTES = 30 * 1024  # the README's budget for the page and its stylesheet
+PAGE_BUDGET_BYTES = 30 * 1024  # docs/operator.md's budget for the page and its stylesheet
 MIN_CONTRAST = 4.5  # WCAG 1.4.3, applied to all text, large or not
 RECEIPT = re.compile(r"^[0-9A-Z]{5}-[0-9A-Z]{5}$")
 

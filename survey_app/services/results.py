@@ -60,9 +60,9 @@ from .campaigns import get_campaign
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_CAP = 2000
 #: Above this many responses the pages skip the bootstrap; `flask report` always
-#: computes it. At a million responses the first view takes a few seconds (README,
-#: Performance), most of it the bootstrap of the sampled respondents; beyond, choosing
-#: the samples adds just under a second a million responses.
+#: computes it. At a million responses the first view takes a few seconds (docs/operator.md,
+#: How the figures are computed), most of it the bootstrap of the sampled respondents;
+#: beyond, choosing the samples adds just under a second a million responses.
 DEFAULT_MAX_RESPONSES = 1_000_000
 CHUNK_SIZE = 20_000
 CACHE_SIZE = 16

@@ -15,7 +15,7 @@ On PostgreSQL the index also carries the response id (INCLUDE), so that reading 
 campaign's (id, agency_id) pairs, which chooses the bootstrap samples, stays an
 index-only scan; SQLite keeps the rowid in every index anyway.
 
-CREATE INDEX blocks inserts into `response` while it runs (README, Deployment).
+CREATE INDEX blocks inserts into `response` while it runs (docs/deployment.md).
 """
 from alembic import op
 
