@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .messages import say
 
 __all__ = [
     "CHANNELS",
@@ -80,13 +81,13 @@ def _read_csv(path: str | os.PathLike) -> pd.DataFrame:
             encoding="utf-8-sig",  # tolerate the BOM that spreadsheet programs add
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ExportFormatError(f"{path}: not a readable UTF-8 CSV file ({exc})") from exc
+        raise ExportFormatError(say("io.unreadable_csv", path=path, reason=exc)) from exc
 
 
 def _require_columns(frame: pd.DataFrame, columns, what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ExportFormatError(f"{what}: missing columns: {', '.join(missing)}")
+        raise ExportFormatError(say("io.missing_columns", what=what, columns=", ".join(missing)))
 
 
 def _check_codebook(codebook: pd.DataFrame, what: str = "codebook") -> pd.DataFrame:
@@ -96,24 +97,21 @@ def _check_codebook(codebook: pd.DataFrame, what: str = "codebook") -> pd.DataFr
         numbers = pd.to_numeric(out[column], errors="coerce")
         bad = out[column].notna() & (numbers.isna() | (numbers % 1 != 0))
         if bad.any():
-            raise ExportFormatError(
-                f"{what}: {column} is not an integer for item {out.loc[bad, 'item_code'].iloc[0]}"
-            )
+            raise ExportFormatError(say("io.item_not_integer", what=what, column=column,
+                                        item=out.loc[bad, "item_code"].iloc[0]))
         out[column] = numbers.astype("Int64")
     if out["item_code"].isna().any():
-        raise ExportFormatError(f"{what}: empty item_code")
+        raise ExportFormatError(say("io.empty_item", what=what))
     duplicated = out["item_code"][out["item_code"].duplicated()]
     if not duplicated.empty:
-        raise ExportFormatError(f"{what}: duplicate item_code {duplicated.iloc[0]}")
+        raise ExportFormatError(say("io.duplicate_item", what=what, item=duplicated.iloc[0]))
     sat = out[out["type"] == "satisfaction"]
     if sat["element_code"].isna().any():
-        raise ExportFormatError(f"{what}: satisfaction item without element_code")
+        raise ExportFormatError(say("io.no_element", what=what))
     wrong_scale = sat[(sat["scale_min"] != SCALE_MIN) | (sat["scale_max"] != SCALE_MAX)]
     if not wrong_scale.empty:
-        raise ExportFormatError(
-            f"{what}: satisfaction item {wrong_scale['item_code'].iloc[0]} is not on the "
-            f"{SCALE_MIN}-{SCALE_MAX} scale"
-        )
+        raise ExportFormatError(say("io.scale", what=what, item=wrong_scale["item_code"].iloc[0],
+                                    low=SCALE_MIN, high=SCALE_MAX))
     return out
 
 
@@ -142,10 +140,8 @@ def _coerce_integers(
     bad = given & (numbers.isna() | (numbers % 1 != 0) | (numbers < low) | (numbers > high))
     if bad.any():
         where = bad.to_numpy().nonzero()[0][0]
-        raise ExportFormatError(
-            f"column {column}: value {values.iloc[where]!r} (response {ids.iloc[where]}) "
-            f"is not an integer from {low} to {high}"
-        )
+        raise ExportFormatError(say("io.value", column=column, value=values.iloc[where],
+                                    rid=ids.iloc[where], low=low, high=high))
     return numbers.astype("Int64")
 
 
@@ -172,20 +168,21 @@ def _parse_times(values: pd.Series) -> pd.Series:
         try:
             return pd.to_datetime(values, format="ISO8601", utc=True)
         except ValueError as exc:
-            raise ExportFormatError(f"column submitted_at: not ISO 8601 times ({exc})") from exc
+            raise ExportFormatError(say("io.times", reason=exc)) from exc
 
 
 def _type_responses(responses: pd.DataFrame, codebook: pd.DataFrame, what: str) -> pd.DataFrame:
     _require_columns(responses, META_COLUMNS, what)
     if responses["response_id"].isna().any() or responses["response_id"].duplicated().any():
-        raise ExportFormatError(f"{what}: response_id is empty or repeated")
+        raise ExportFormatError(say("io.ids", what=what))
     if responses["agency_code"].isna().any():
-        raise ExportFormatError(f"{what}: empty agency_code")
+        raise ExportFormatError(say("io.empty_agency", what=what))
     for column, allowed in (("channel", CHANNELS), ("review_state", REVIEW_STATES)):
         unknown = set(responses[column].dropna()) - allowed
         if unknown or responses[column].isna().any():
-            shown = ", ".join(sorted(unknown)) or "(empty)"
-            raise ExportFormatError(f"{what}: unknown {column} value(s): {shown}")
+            shown = ", ".join(sorted(unknown)) or say("report.empty")
+            raise ExportFormatError(say("io.unknown_values", what=what, column=column,
+                                        shown=shown))
     items = satisfaction_items(codebook)["item_code"].tolist()
     _require_columns(responses, items, what)
 
@@ -229,7 +226,7 @@ def read_indices(path) -> pd.DataFrame:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
                             encoding="utf-8-sig", comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ExportFormatError(f"{path}: not a readable UTF-8 CSV file ({exc})") from exc
+        raise ExportFormatError(say("io.unreadable_csv", path=path, reason=exc)) from exc
     _require_columns(table, ["agency_code", "level", "code", "n", "index"], str(path))
     return table
 
@@ -255,7 +252,7 @@ def tally_from_responses(responses: pd.DataFrame, codebook: pd.DataFrame) -> pd.
     """
     _require_columns(responses, ["agency_code"], "responses")
     if responses["agency_code"].isna().any():
-        raise ExportFormatError("responses: empty agency_code")
+        raise ExportFormatError(say("io.empty_agency", what="responses"))
     scores = satisfaction_scores(responses, codebook)
     agencies = responses["agency_code"].astype(str)
     long = (

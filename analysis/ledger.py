@@ -8,6 +8,7 @@ import json
 import re
 
 from .digest import check_char, check_fits
+from .messages import say
 
 GENESIS = "0" * 64
 DIGEST_HEX = 20  # 80 bits of the head hash: short enough to read aloud, long enough to trust
@@ -133,16 +134,14 @@ def read_digest(digest: str) -> tuple[str, int, str, bool]:
     (digests written before check characters have none)."""
     m = DIGEST_RE.match(digest or "")
     if not m:
-        raise ValueError(f"not a checkpoint digest: {digest!r} (expected campaign#seq:hex-hex-…)")
+        raise ValueError(say("digest.not_digest", digest=digest))
     campaign, seq, groups = m.group(1), int(m.group(2)), m.group(3).lower().split("-")
     check = groups.pop() if len(groups) > 1 and len(groups[-1]) == 1 else None
     prefix = "".join(groups)
     if len(prefix) < 16:
-        raise ValueError("a checkpoint digest needs at least 16 hexadecimal digits")
+        raise ValueError(say("digest.short"))
     if check is not None and not check_fits(campaign, seq, prefix, check):
-        raise MistypedDigest(
-            f"the checkpoint digest {digest.strip()!r} is mistyped (gõ sai): its check "
-            "character does not fit; copy it again from where it was kept")
+        raise MistypedDigest(say("digest.mistyped", digest=digest.strip()))
     return campaign, seq, prefix, check is not None
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 
 from .errors import InputError
 from .ledger import MistypedDigest, export_value, parse_payload
+from .messages import say
 from .statement import (
     BOOTSTRAP,
     CAP,
@@ -100,22 +101,20 @@ def read_report(path) -> Published:
     path = Path(path)
     read = READERS.get(path.suffix.lower())
     if read is None:
-        raise ReportFileError(f"{path}: not a report file this command reads "
-                              f"({', '.join(sorted(READERS))})")
+        raise ReportFileError(say("report.not_readable_kind", path=path,
+                                  kinds=", ".join(sorted(READERS))))
     if not path.is_file():
-        raise ReportFileError(f"{path}: no such file")
+        raise ReportFileError(say("report.no_file", path=path))
     try:
         return read(path)
     except MistypedDigest as exc:
-        raise ReportFileError(f"{path}: {exc}") from None
+        raise ReportFileError(say("report.mistyped", path=path, reason=exc)) from None
     except StatementError as exc:
-        raise ReportFileError(f"{path}: the statement of the ledger checkpoint and method "
-                              f"is not readable: {exc}") from None
+        raise ReportFileError(say("report.statement", path=path, reason=exc)) from None
 
 
 def _statement_missing(path) -> ReportFileError:
-    return ReportFileError(f"{path}: the file states no ledger checkpoint: it is not a report "
-                           "of the survey platform, or was made before reports stated one")
+    return ReportFileError(say("report.no_statement", path=path))
 
 
 @reader(".csv")
@@ -131,14 +130,14 @@ def read_csv_report(path: Path) -> Published:
                     break
                 head.append(line)
     except UnicodeDecodeError:
-        raise ReportFileError(f"{path}: not a UTF-8 text file") from None
+        raise ReportFileError(say("report.not_utf8", path=path)) from None
     if not any(":" in line for line in head):
         raise _statement_missing(path)
     statement = parse_lines(head)
     table = read_indices(path)
     # rows as a spreadsheet program numbers them: the comment lines, the header, then 1…
     return Published(statement, table.assign(
-        where=[f"line {len(head) + 2 + i}" for i in range(len(table))]))
+        where=[say("where.line", number=len(head) + 2 + i) for i in range(len(table))]))
 
 
 @reader(".xlsx")
@@ -150,7 +149,7 @@ def read_xlsx_report(path: Path) -> Published:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ReportFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+        raise ReportFileError(say("report.not_xlsx", path=path, reason=exc)) from None
     try:
         if XLSX_INFO_SHEET not in book.sheetnames:
             raise _statement_missing(path)
@@ -158,7 +157,7 @@ def read_xlsx_report(path: Path) -> Published:
                  if len(row) > 1 and row[0] is not None and row[1] is not None]
         statement = parse(pairs)
         if XLSX_SHEET not in book.sheetnames:
-            raise ReportFileError(f"{path}: the workbook has no sheet {XLSX_SHEET!r}")
+            raise ReportFileError(say("report.no_sheet", path=path, sheet=XLSX_SHEET))
         sheets = {name: [tuple(row) for row in book[name].iter_rows(values_only=True)]
                   for name in book.sheetnames if name in SHEETS}
         rows = sheets[XLSX_SHEET]
@@ -167,10 +166,10 @@ def read_xlsx_report(path: Path) -> Published:
     header = [str(h).strip() if h is not None else "" for h in (rows[0] if rows else ())]
     columns = {i: XLSX_HEADERS[h] for i, h in enumerate(header) if h in XLSX_HEADERS}
     if not set(KEYS) <= set(columns.values()):
-        raise ReportFileError(f"{path}: sheet {XLSX_SHEET!r} lacks the columns "
-                              + ", ".join(k for k, v in XLSX_HEADERS.items() if v in KEYS))
+        raise ReportFileError(say("report.sheet_columns", path=path, sheet=XLSX_SHEET, columns=", ".join(
+            k for k, v in XLSX_HEADERS.items() if v in KEYS)))
     records = [{name: row[i] if i < len(row) else None for i, name in columns.items()}
-               | {"where": f"sheet {XLSX_SHEET}, row {number}"}
+               | {"where": say("where.sheet_row", sheet=XLSX_SHEET, number=number)}
                for number, row in enumerate(rows[1:], start=2) if any(v is not None for v in row)]
     return Published(statement, pd.DataFrame(records, columns=[*columns.values(), "where"]),
                      sheets=sheets, kind="xlsx")
@@ -184,17 +183,15 @@ def read_pdf_report(path: Path) -> Published:
 
     program = shutil.which("pdftotext")
     if program is None:
-        raise ReportFileError(f"{path}: reading a PDF report needs the program pdftotext "
-                              "(package poppler-utils), which is not on PATH; install it or "
-                              "check the XLSX report made with the same settings")
+        raise ReportFileError(say("report.no_pdftotext", path=path))
     try:
         done = subprocess.run([program, "-layout", "-enc", "UTF-8", str(path), "-"],
                               capture_output=True, timeout=300, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ReportFileError(f"{path}: pdftotext failed ({exc})") from None
+        raise ReportFileError(say("report.pdftotext_failed", path=path, reason=exc)) from None
     if done.returncode != 0:
-        raise ReportFileError(f"{path}: not a readable PDF file (pdftotext: "
-                              f"{' '.join(done.stderr.decode('utf-8', 'replace').split())[:200]})")
+        raise ReportFileError(say("report.not_pdf", path=path, reason=" ".join(
+            done.stderr.decode("utf-8", "replace").split())[:200]))
     lines = done.stdout.decode("utf-8", "replace").splitlines()
     pairs = []
     for line in lines:
@@ -209,9 +206,8 @@ def read_pdf_report(path: Path) -> Published:
 
 @reader(".docx")
 def read_unsupported(path: Path) -> Published:
-    raise ReportFileError(f"{path}: reading the figures of a {path.suffix.lower()[1:].upper()} "
-                          "report is not supported yet; check the XLSX or the indices CSV "
-                          "made with the same settings")
+    raise ReportFileError(say("report.unsupported", path=path,
+                              kind=path.suffix.lower()[1:].upper()))
 
 
 # --- the bundle as of a checkpoint ---------------------------------------------------------
@@ -243,18 +239,16 @@ def ledger_state(bundle, upto: int | None) -> LedgerState:
             book = read_codebook(io.BytesIO(zf.read("codebook.csv")))
             raw = zf.open("ledger.csv")
         except (KeyError, ValueError) as exc:
-            raise BundleError(f"the bundle lacks a readable manifest, codebook or ledger "
-                              f"({exc})") from exc
+            raise BundleError(say("bundle.unreadable", reason=exc)) from exc
         agencies = None
         if "agencies.csv" in zf.namelist():
             try:
                 agencies = pd.read_csv(io.BytesIO(zf.read("agencies.csv")), dtype=str,
                                        keep_default_na=False)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise BundleError(f"agencies.csv is not readable ({exc})") from exc
+                raise BundleError(say("bundle.agencies_unreadable", reason=exc)) from exc
             if not {"code", "name", "parent_code"} <= set(agencies.columns):
-                raise BundleError("agencies.csv does not have the columns code, name, "
-                                  "parent_code")
+                raise BundleError(say("bundle.agencies_columns"))
             agencies = agencies.assign(parent_code=agencies["parent_code"].where(
                 agencies["parent_code"] != "")).astype({"parent_code": object})
         kinds = list(zip(book["item_code"], book["type"], strict=True))
@@ -265,10 +259,10 @@ def ledger_state(bundle, upto: int | None) -> LedgerState:
         with raw:
             rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
             if next(rows, None) != ["seq", "kind", "ref", "at", "prev_hash", "hash", "payload"]:
-                raise BundleError("ledger.csv does not have the expected columns")
+                raise BundleError(say("bundle.columns", name="ledger.csv"))
             for row in rows:
                 if len(row) != 7:
-                    raise BundleError(f"ledger.csv: a line of {len(row)} fields")
+                    raise BundleError(say("bundle.ledger_width", count=len(row)))
                 hashes.append(row[5])
                 if upto is not None and len(hashes) > upto:
                     continue
@@ -368,8 +362,7 @@ def recompute_all(states: list[LedgerState], statement: Statement, scope: str | 
         tree = tree.sort_values("code").reset_index(drop=True)
         missing = sorted(set(responding) - set(tree["code"]))
         if missing:
-            raise ReportFileError("agencies.csv of the bundle lacks agencies that have "
-                                  "responses: " + ", ".join(missing))
+            raise ReportFileError(say("report.tree_lacks", codes=", ".join(missing)))
     else:  # each agency its own root: its own table is right, roll-ups are not checked
         tree = pd.DataFrame({"code": responding, "name": responding, "parent_code": None})
     scores = satisfaction_scores(counted, book).set_index(counted["response_id"])
@@ -388,7 +381,7 @@ def recompute_all(states: list[LedgerState], statement: Statement, scope: str | 
     tables = rep.campaign_tables(cells, book, tree, responding, statement.bootstrap,
                                  statement.seed, statement.cap, id_chunks, answers)
     if scope is not None and scope not in tables["ancestors"]:
-        raise ReportFileError(f"the report's scope {scope} is not an agency of the bundle")
+        raise ReportFileError(say("report.scope", scope=scope))
     view = rep.scope_tables(tables, responding, scope)
     visible = view["visible"]
 
@@ -437,7 +430,7 @@ def _agrees(published: float | None, decimals: int | None, recomputed) -> bool:
 
 def _shown(value) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "(empty)"
+        return say("report.empty")
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -458,24 +451,24 @@ class ReportCheck:
 
     def lines(self, limit: int = 200) -> list[str]:
         marks = ", ".join(c.digest for c in self.statement.checkpoints)
+        # Each line starts with an English keyword, the same in every language, for scripts.
         out = [f"Note: {note}" for note in self.notes]
         if self.problem:
-            return out + [f"REPORT FAILED: {self.path}: {self.problem}"]
+            return out + ["REPORT FAILED: " + say("report.failed_problem", path=self.path,
+                                                  problem=self.problem)]
         out += [f"NOT CHECKED: {what}" for what in self.unchecked]
         if not self.differences:
             if self.unchecked:
-                return out + [f"REPORT NOT FULLY CHECKED: {self.path} (ledger checkpoint "
-                              f"{marks}): {self.checked} figures checked, all agree, but "
-                              f"{len(self.unchecked)} part(s) could not be checked with "
-                              "this bundle"]
-            return out + [f"REPORT OK: {self.path} (ledger checkpoint {marks}): "
-                          f"{self.checked} figures checked, all agree."]
-        out.append(f"REPORT FAILED: {self.path} (ledger checkpoint {marks}): "
-                   f"{len(self.differences)} of {self.checked} figures differ from their "
-                   "recomputation from the bundle")
+                return out + ["REPORT NOT FULLY CHECKED: " + say(
+                    "report.not_fully", path=self.path, marks=marks, checked=self.checked,
+                    unchecked=len(self.unchecked))]
+            return out + ["REPORT OK: " + say("report.ok", path=self.path, marks=marks,
+                                              checked=self.checked)]
+        out.append("REPORT FAILED: " + say("report.failed", path=self.path, marks=marks,
+                                           count=len(self.differences), checked=self.checked))
         out += [f"DIFFERS: {d}" for d in self.differences[:limit]]
         if len(self.differences) > limit:
-            out.append(f"… and {len(self.differences) - limit} more")
+            out.append(say("more", count=len(self.differences) - limit))
         return out
 
     def figure(self, name: str, where: str, published, recomputed) -> None:
@@ -485,18 +478,21 @@ class ReportCheck:
         if isinstance(recomputed, str) or (isinstance(published, str) and recomputed is None):
             text = "" if published is None else str(published).strip()
             if text != (recomputed or ""):
-                self.differences.append(f"{name} ({where}): published {text or '(empty)'!s}, "
-                                        f"recomputed {recomputed or '(empty)'}")
+                self.differences.append(say(
+                    "report.figure", name=name, where=where,
+                    published=text or say("report.empty"),
+                    recomputed=recomputed or say("report.empty")))
             return
         try:
             value, decimals = _number(published)
         except ValueError:
-            self.differences.append(f"{name} ({where}): published {published!r} is not a "
-                                    "number")
+            self.differences.append(say("report.not_number", name=name, where=where,
+                                        published=published))
             return
         if not _agrees(value, decimals, recomputed):
-            self.differences.append(f"{name} ({where}): published {_shown(published)}, "
-                                    f"recomputed {_shown(recomputed)}")
+            self.differences.append(say("report.figure", name=name, where=where,
+                                        published=_shown(published),
+                                        recomputed=_shown(recomputed)))
 
 
 def compare(published: pd.DataFrame, recomputed: pd.DataFrame, check: ReportCheck,
@@ -511,11 +507,11 @@ def compare(published: pd.DataFrame, recomputed: pd.DataFrame, check: ReportChec
         level = LEVEL_NAMES.get(str(row["level"]).strip().lower(), str(row["level"]).strip())
         key = (str(row["agency_code"]).strip(), level, str(row["code"]).strip())
         seen.add(key)
-        name = f"agency {key[0]}, {key[1]} {key[2]}"
+        name = f"{say('name.agency', code=key[0])}, {key[1]} {key[2]}"
         if key not in table.index:
             check.checked += 1
-            check.differences.append(f"{name} ({row['where']}): published, but the bundle's "
-                                     "responses give no such figure")
+            check.differences.append(say("report.no_such_figure", name=name,
+                                         where=row["where"]))
             continue
         expected = table.loc[key]
         for column in present:
@@ -524,8 +520,9 @@ def compare(published: pd.DataFrame, recomputed: pd.DataFrame, check: ReportChec
         for key in table.index:
             if key not in seen:
                 check.checked += 1
-                check.differences.append(f"agency {key[0]}, {key[1]} {key[2]}: recomputed, "
-                                         f"but not published in sheet {XLSX_SHEET}")
+                check.differences.append(say(
+                    "report.not_published", sheet=XLSX_SHEET,
+                    name=f"{say('name.agency', code=key[0])}, {key[1]} {key[2]}"))
 
 
 def _missing(value) -> bool:
@@ -574,6 +571,23 @@ def _distribution(rec: Recomputed) -> pd.DataFrame:
     return counts.reindex(index=items, columns=range(0, 6), fill_value=0)
 
 
+def _pdf(sheet: str) -> bool:
+    """Whether a table named ``sheet`` below is one of the PDF's ("PDF table II")
+    rather than a workbook's sheet ("Xếp hạng")."""
+    return sheet.startswith("PDF")
+
+
+def _sheet(sheet: str) -> str:
+    """How a table named ``sheet`` is called in a line for the user."""
+    if _pdf(sheet):
+        return say("where.pdf_table", table=sheet.rpartition(" ")[2])
+    return say("where.sheet", sheet=sheet)
+
+
+def _element_label(code: str, service: str) -> str:
+    return say("name.service", code=service) if code == "" else say("name.element", code=code)
+
+
 def _counts(rec: Recomputed, exclude: bool) -> dict[str, int]:
     received = len(rec.responses)
     rejected = int((rec.responses["review_state"] == "rejected").sum())
@@ -588,31 +602,29 @@ def _compare_rows(check: ReportCheck, sheet: str, published: list[tuple],
     ``expected`` (rows of recomputed values, one per ``columns``), each row named by its
     ``labels`` entry; a row published or recomputed only is named too."""
     for i in range(max(len(published), len(expected))):
-        where = f"sheet {sheet}, row {i + first}" if not sheet.startswith("PDF") else \
-            f"row {i + 1}"
+        where = say("where.sheet_row", sheet=sheet, number=i + first) if not _pdf(sheet) \
+            else say("where.row", number=i + 1)
         if i >= len(published):
             check.checked += 1
-            check.differences.append(f"{where}: {labels[i]}: recomputed, but the report has "
-                                     "no such row")
+            check.differences.append(say("report.row_missing", where=where, label=labels[i]))
             continue
         if i >= len(expected):
             check.checked += 1
-            check.differences.append(f"{where}: published {published[i][:2]!r}, but the "
-                                     "recomputation has no such row")
+            check.differences.append(say("report.row_extra", where=where,
+                                         row=published[i][:2]))
             continue
         row = published[i]
         for j, column in enumerate(columns):
             if column is None:
                 continue
             cell = row[j] if j < len(row) else None
-            check.figure(f"sheet {sheet}, {labels[i]}, {column}" if not sheet.startswith(
-                "PDF") else f"{sheet}, {labels[i]}, {column}", where, cell, expected[i][j])
+            check.figure(f"{_sheet(sheet)}, {labels[i]}, {column}", where, cell, expected[i][j])
 
 
 def _summary_columns(rec: Recomputed) -> tuple[list[str], list[str]]:
     elements = [code for code, _ in _elements(rec)]
     return (["rank", "agency", "n", "service index", "service ci_low", "service ci_high",
-             *[f"element {code} index" for code in elements]],
+             *[f"{say('name.element', code=code)} index" for code in elements]],
             ["n", "index", "ci_low", "ci_high", *elements])
 
 
@@ -652,22 +664,19 @@ def check_workbook(published: Published, rec: Recomputed, check: ReportCheck) ->
     if "Xếp hạng" in sheets:
         _compare_rows(check, "Xếp hạng", _body(sheets["Xếp hạng"]),
                       _summary_expected(rec, ranking, True), columns,
-                      [f"agency {r['agency_code']}" for r in ranking])
+                      [say("name.agency", code=r["agency_code"]) for r in ranking])
     else:
-        check.unchecked.append("sheet Xếp hạng: the workbook has no such sheet")
+        check.unchecked.append(say("report.no_sheet_here", sheet="Xếp hạng"))
     if not rec.tree:
-        check.unchecked += [
-            f"sheet {name}: not checkable with this bundle (it has no agencies.csv, the agency "
-            "tree the roll-ups are computed over: export a newer bundle)"
-            for name in ("Cộng dồn", "Tổng quan (yếu tố)", "Tiêu chí")]
+        check.unchecked += [say("report.sheet_no_tree", sheet=name)
+                            for name in ("Cộng dồn", "Tổng quan (yếu tố)", "Tiêu chí")]
     else:
         rolled = _summary_rows(rec, rec.subtrees, ranked=False)
         if rolled or "Cộng dồn" in sheets:
             _compare_rows(check, "Cộng dồn", _body(sheets.get("Cộng dồn", [()])),
                           _summary_expected(rec, rolled, False),
                           ["", "unit", *columns[2:]],
-                          [f"unit {r['agency_code']} with its subordinate units"
-                           for r in rolled])
+                          [say("name.unit", code=r["agency_code"]) for r in rolled])
         overview = sheets.get("Tổng quan", [])
         start = next((i for i, row in enumerate(overview) if row and row[0] == "Yếu tố"), None)
         elements = dict(_elements(rec))
@@ -678,8 +687,8 @@ def check_workbook(published: Published, rec: Recomputed, check: ReportCheck) ->
         _compare_rows(check, "Tổng quan", _body(overview[start:]) if start is not None else [],
                       expected, ["code", "name", "n", "index", "ci_low", "ci_high",
                                  "mean_score"],
-                      [f"{'service ' + SERVICE_CODE if r[0] == '' else 'element ' + r[0]}"
-                       for r in expected], first=(start or 0) + 2)
+                      [_element_label(r[0], SERVICE_CODE) for r in expected],
+                      first=(start or 0) + 2)
         distribution = _distribution(rec)
         criteria = _overall_rows(rec, "criterion")
         _compare_rows(check, "Tiêu chí", _body(sheets.get("Tiêu chí", [()])),
@@ -689,21 +698,22 @@ def check_workbook(published: Published, rec: Recomputed, check: ReportCheck) ->
                        for r in criteria],
                       ["code", None, "n", "satisfied", "index", "ci_low", "ci_high",
                        "mean_score", *[f"answers {k}" for k in range(6)]],
-                      [f"criterion {r['code']}" for r in criteria])
+                      [say("name.criterion", code=r["code"]) for r in criteria])
     counts = _counts(rec, exclude)
     labels = {"Số phiếu nhận được": "received", "Số phiếu bị loại": "rejected",
               "Số phiếu được tính": "counted"}
     for number, row in enumerate(sheets.get("Tổng quan", []), start=1):
         if row and row[0] in labels and len(row) > 1:
-            check.figure(f"sheet Tổng quan, responses {labels[row[0]]}", f"row {number}",
-                         row[1], counts[labels[row[0]]])
+            check.figure(f"{_sheet('Tổng quan')}, "
+                         f"{say('name.responses', which=labels[row[0]])}",
+                         say("where.row", number=number), row[1], counts[labels[row[0]]])
     _check_channels(check, _body(sheets.get("Theo kênh") or [()]), rec)
 
 
 CHANNELS = ("open", "single_use", "paper", "api")
 
 
-def _check_channels(check: ReportCheck, rows, rec: Recomputed, sheet: str = "sheet Theo kênh",
+def _check_channels(check: ReportCheck, rows, rec: Recomputed, sheet: str = "Theo kênh",
                     first: int = 2) -> None:
     """The responses per agency and channel: each count shown must be the bundle's; a
     hidden (suppressed) cell is not compared. ``rows``: (name, open, single use, paper,
@@ -717,13 +727,13 @@ def _check_channels(check: ReportCheck, rows, rec: Recomputed, sheet: str = "she
         shown = str(row[0]).strip() if row and row[0] is not None else ""
         codes = [c for c, name in names.items() if name == shown] or \
             [c for c, name in names.items() if shown and name.startswith(shown)]
-        where = f"{sheet}, row {number}" if sheet.startswith("sheet") else \
-            f"row {number - first + 1}"
+        where = say("where.sheet_row", sheet=sheet, number=number) if not _pdf(sheet) else \
+            say("where.row", number=number - first + 1)
         if len(codes) != 1:
             check.checked += 1
-            check.differences.append(f"{sheet}: published agency {shown!r} ({where}), but "
-                                     + ("it has no responses in the bundle" if not codes else
-                                        "several agencies of the bundle have that name"))
+            check.differences.append(say(
+                "report.ambiguous_agency" if codes else "report.unknown_agency",
+                sheet=_sheet(sheet), shown=shown, where=where))
             continue
         code = codes[0]
         seen.add(code)
@@ -734,11 +744,11 @@ def _check_channels(check: ReportCheck, rows, rec: Recomputed, sheet: str = "she
             cell = row[j] if j < len(row) else None
             if isinstance(cell, str) and not cell.strip().isdigit():
                 continue  # hidden: fewer respondents than the smallest cell published
-            check.figure(f"{sheet}, agency {code}, {column}", where, cell, expected[j - 1])
+            check.figure(f"{_sheet(sheet)}, {say('name.agency', code=code)}, {column}", where,
+                         cell, expected[j - 1])
     for code in sorted(set(names) - seen):
         check.checked += 1
-        check.differences.append(f"{sheet}, agency {code}: has responses in the bundle, but "
-                                 "no row in the report")
+        check.differences.append(say("report.agency_no_row", sheet=_sheet(sheet), code=code))
 
 
 # --- PDF ---------------------------------------------------------------------------------
@@ -794,10 +804,11 @@ def check_pdf(published: Published, rec: Recomputed, check: ReportCheck) -> None
     counts = _counts(rec, published.statement.exclude_rejected)
     m = re.search(r"Số phiếu nhận được: (\d+); bị loại: (\d+); được tính: (\d+)", text)
     if m is None:
-        check.unchecked.append("PDF: the line of response counts was not found")
+        check.unchecked.append(say("report.pdf_counts"))
     else:
         for value, key in zip(m.groups(), ("received", "rejected", "counted"), strict=True):
-            check.figure(f"PDF, responses {key}", "page 1", value, counts[key])
+            check.figure(f"PDF, {say('name.responses', which=key)}",
+                         say("where.page", number=1), value, counts[key])
     columns, keys = _summary_columns(rec)
     elements = len(keys) - 4
     ranking = _summary_rows(rec, rec.own, ranked=True)
@@ -805,14 +816,11 @@ def check_pdf(published: Published, rec: Recomputed, check: ReportCheck) -> None
         columns = [None if c == "agency" else c for c in columns]
     found = [_ranked_row(r) for r in _pdf_rows(sections.get("II", []), 1, 3 + elements)]
     _compare_rows(check, "PDF table II", found, _pdf_names(_summary_expected(
-        rec, ranking, True), found), columns, [f"agency {r['agency_code']}" for r in ranking])
+        rec, ranking, True), found), columns,
+        [say("name.agency", code=r["agency_code"]) for r in ranking])
     if not rec.tree:
-        check.unchecked.append("PDF tables II and V: the agencies' names (the bundle has no "
-                               "agencies.csv): the rows of table II are compared in order, "
-                               "table V not at all")
-        check.unchecked += [f"PDF table {t}: not checkable with this bundle (it has no "
-                            "agencies.csv, the agency tree: export a newer bundle)"
-                            for t in ("I", "III", "IV")]
+        check.unchecked.append(say("report.pdf_names"))
+        check.unchecked += [say("report.pdf_no_tree", table=t) for t in ("I", "III", "IV")]
         return
     channels = [line.split() for line in sections.get("V", [])]
     channels = [(" ".join(t[:-6]), *t[-6:]) for t in channels
@@ -822,7 +830,7 @@ def check_pdf(published: Published, rec: Recomputed, check: ReportCheck) -> None
     found = [("", *r) for r in _pdf_rows(sections.get("III", []), 1, 3 + elements)]
     _compare_rows(check, "PDF table III", found, _pdf_names(_summary_expected(
         rec, rolled, False), found), ["", "unit", *columns[2:]],
-        [f"unit {r['agency_code']} with its subordinate units" for r in rolled])
+        [say("name.unit", code=r["agency_code"]) for r in rolled])
     names = dict(_elements(rec))
     expected = [["" if r["level"] == "service" else r["code"],
                  names.get(r["code"], "Chỉ số chung (SIPAS)"), r["n"], r["index"], r["ci_low"],
@@ -830,15 +838,14 @@ def check_pdf(published: Published, rec: Recomputed, check: ReportCheck) -> None
     found = [_element_row(r, names) for r in _pdf_rows(sections.get("I", []), 1, 4)]
     _compare_rows(check, "PDF table I", found, _pdf_names(expected, found, 1),
                   ["code", "name", "n", "index", "ci_low", "ci_high", "mean_score"],
-                  [f"{'service ' + SERVICE_CODE if r[0] == '' else 'element ' + r[0]}"
-                   for r in expected])
+                  [_element_label(r[0], SERVICE_CODE) for r in expected])
     criteria = _overall_rows(rec, "criterion")
     found = _pdf_rows(sections.get("IV", []), 2, 4, lead=1)
     _compare_rows(check, "PDF table IV", found,
                   [[r["code"], None, r["n"], 0 if _missing(r["satisfied"]) else r["satisfied"],
                     r["index"], r["ci_low"], r["ci_high"], r["mean_score"]] for r in criteria],
                   ["code", None, "n", "satisfied", "index", "ci_low", "ci_high", "mean_score"],
-                  [f"criterion {r['code']}" for r in criteria])
+                  [say("name.criterion", code=r["code"]) for r in criteria])
 
 
 def _ranked_row(row: tuple) -> tuple:
@@ -889,42 +896,33 @@ def check_report(bundles, path, published: Published | None = None) -> ReportChe
     """Check report file ``path`` (``published``: as already read) against the audit
     bundle(s) (a path or a list of them, one per campaign of a combined report): see the
     module docstring."""
-    from .verify import UNCHECKED_DIGEST
-
     bundles = [bundles] if isinstance(bundles, str | Path) else list(bundles)
     published = read_report(path) if published is None else published
     statement = published.statement
     check = ReportCheck(path=str(path), statement=statement)
     if not statement.checked:
-        check.notes.append(UNCHECKED_DIGEST)
+        check.notes.append(say("digest.unchecked"))
     heads = {}
     for bundle in bundles:
         state = ledger_state(bundle, 0)  # the hashes only
         heads.setdefault(state.campaign, (bundle, state))
     wanted = [c.campaign for c in statement.checkpoints]
     if not set(wanted) & set(heads):
-        raise ReportFileError(
-            f"{path}: the report is about campaign(s) {', '.join(wanted)}, the bundle(s) "
-            f"about {', '.join(heads)}: they are unrelated")
+        raise ReportFileError(say("report.unrelated", path=path, wanted=", ".join(wanted),
+                                  given=", ".join(heads)))
     lacking = [c for c in wanted if c not in heads]
     if lacking:
-        raise ReportFileError(
-            f"{path}: a combined report of campaigns {', '.join(wanted)}: give the audit "
-            f"bundle of each (missing: {', '.join(lacking)})")
+        raise ReportFileError(say("report.missing_bundles", path=path, wanted=", ".join(wanted),
+                                  lacking=", ".join(lacking)))
     states = []
     for point in statement.checkpoints:
         bundle, state = heads[point.campaign]
         if point.seq > state.length:
-            check.problem = (f"the report was computed at a ledger state the bundle does not "
-                             f"contain: entry {point.seq}, and the bundle's ledger has "
-                             f"{state.length} entries (export a newer bundle)")
+            check.problem = say("report.beyond", seq=point.seq, entries=state.length)
             return check
         head = state.hashes[point.seq - 1] if point.seq else "0" * 64
         if not head.lower().startswith(point.head.lower()):
-            check.problem = (f"the report was computed at a ledger state the bundle does not "
-                             f"contain: its entry {point.seq} does not match the digest "
-                             f"{point.digest} (the ledger was rewritten after the report was "
-                             "made, or the digest is of another ledger)")
+            check.problem = say("report.rewritten", seq=point.seq, digest=point.digest)
             return check
         states.append(ledger_state(bundle, point.seq))
     rec = recompute_all(states, statement, _scope(published, {}))

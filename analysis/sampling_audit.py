@@ -41,6 +41,7 @@ import pandas as pd
 from .errors import InputError
 from .indices import wilson_interval
 from .ledger import parse_payload
+from .messages import say
 
 __all__ = [
     "OUTCOMES",
@@ -154,7 +155,7 @@ def _csv(zf: zipfile.ZipFile, name: str):
     try:
         return csv.reader(io.TextIOWrapper(zf.open(name), encoding="utf-8", newline=""))
     except KeyError:
-        raise BundleFormatError(f"the bundle has no {name}") from None
+        raise BundleFormatError(say("bundle.no_member", name=name)) from None
 
 
 def read_bundle_population(path) -> tuple[pd.DataFrame, dict[int, int], list[tuple[int, dict]]]:
@@ -168,15 +169,14 @@ def read_bundle_population(path) -> tuple[pd.DataFrame, dict[int, int], list[tup
         try:
             cols = [header.index(c) for c in ("response_id", "agency_code", "channel")]
         except ValueError:
-            raise BundleFormatError("responses.csv lacks response_id/agency_code/channel") \
-                from None
+            raise BundleFormatError(say("resample.responses_columns")) from None
         responses = pd.DataFrame([[r[i] for i in cols] for r in rows],
                                  columns=["response_id", "agency_code", "channel"])
         audit_rows = _csv(zf, "audit.csv")
         audit_header = next(audit_rows, None)
         if audit_header not in (AUDIT_COLUMNS, AUDIT_COLUMNS[:3]):
-            raise BundleFormatError("audit.csv does not have the columns "
-                                    + ",".join(AUDIT_COLUMNS))
+            raise BundleFormatError(say("resample.audit_columns",
+                                        columns=",".join(AUDIT_COLUMNS)))
         audit = pd.DataFrame(list(audit_rows), columns=audit_header)
         seqs: dict[int, int] = {}
         samples: list[tuple[int, dict]] = []
@@ -244,7 +244,7 @@ def resample_bundle(path, *, seed: int, rate: float,
         if "phone_contacts" not in payload:
             population = chained  # a draw made before only re-contactable ones were drawn
         elif "paper_form" not in chained:
-            raise BundleFormatError("audit.csv lacks the paper_form column this draw needs")
+            raise BundleFormatError(say("resample.paper_form"))
         else:
             keep = recontactable(chained, payload["phone_contacts"])
             population = chained[keep.to_numpy(dtype=bool)]
@@ -252,17 +252,14 @@ def resample_bundle(path, *, seed: int, rate: float,
         oversample = float(payload.get("oversample_flagged", 2.0))
         now_flagged = set(population.loc[population["flags"] != "", "response_id"])
         if now_flagged != set(flagged):
-            notes.append(f"audit.csv now flags {len(now_flagged)} of these records; the draw "
-                         f"used the {len(flagged)} flagged when it was made (as the ledger "
-                         "records)")
+            notes.append(say("resample.flags_changed", now=len(now_flagged), then=len(flagged)))
     else:
         seq, payload, chained = None, None, responses
         if "paper_form" in responses:
             population = responses[recontactable(responses).to_numpy(dtype=bool)]
         else:
             population = responses
-            notes.append("audit.csv has no paper_form/phone_kept columns (an older bundle): "
-                         "drawing from every response")
+            notes.append(say("resample.older_bundle"))
         flagged = list(population.loc[population["flags"] != "", "response_id"])
         oversample = 2.0 if oversample_flagged is None else float(oversample_flagged)
     drawn = draw_sample(population, rate=rate, seed=seed, flagged=flagged,

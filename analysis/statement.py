@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .ledger import DIGEST_HEX, format_digest, read_digest
+from .messages import say
 
 HEADING = "Số liệu được tính tại mốc sổ cái và theo phương pháp dưới đây"
 CHECKPOINT = "Mốc sổ cái"
@@ -81,9 +82,9 @@ def _whole(value: str, label: str) -> int:
     try:
         number = int(value.strip())
     except ValueError:
-        raise StatementError(f"{label}: {value!r} is not a whole number") from None
+        raise StatementError(say("statement.not_whole", label=label, value=value)) from None
     if number < 0:
-        raise StatementError(f"{label}: {value!r} is negative")
+        raise StatementError(say("statement.negative", label=label, value=value))
     return number
 
 
@@ -97,7 +98,7 @@ def parse(pairs) -> Statement:
         if label == CHECKPOINT:
             m = _COUNT.match(value)
             if not m:
-                raise StatementError(f"{CHECKPOINT}: {value!r} is not a checkpoint digest")
+                raise StatementError(say("statement.not_digest", label=CHECKPOINT, value=value))
             try:
                 campaign, seq, prefix, has_check = read_digest(m.group(1))
             except ValueError as exc:
@@ -112,13 +113,13 @@ def parse(pairs) -> Statement:
     if not checkpoints:
         missing.insert(0, CHECKPOINT)
     if missing:
-        raise StatementError("the statement lacks: " + ", ".join(missing))
+        raise StatementError(say("statement.lacks", labels=", ".join(missing)))
     if values[REJECTED] not in (REJECTED_OUT, REJECTED_IN):
-        raise StatementError(f"{REJECTED}: {values[REJECTED]!r} is neither "
-                             f"{REJECTED_OUT!r} nor {REJECTED_IN!r}")
+        raise StatementError(say("statement.rejected", label=REJECTED, value=values[REJECTED],
+                                 out=REJECTED_OUT, inside=REJECTED_IN))
     cap = None if values[CAP] == NO_CAP else _whole(values[CAP], CAP)
     if cap == 0:
-        raise StatementError(f"{CAP}: must be at least 1")
+        raise StatementError(say("statement.at_least_1", label=CAP))
     return Statement(checkpoints=tuple(checkpoints), bootstrap=_whole(values[BOOTSTRAP], BOOTSTRAP),
                      seed=_whole(values[SEED], SEED), cap=cap,
                      exclude_rejected=values[REJECTED] == REJECTED_OUT, checked=checked)

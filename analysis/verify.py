@@ -36,9 +36,7 @@ from .ledger import (
     merkle_subtree,
     read_digest,
 )
-
-UNCHECKED_DIGEST = ("the digest has no check character (written before they were added), so "
-                    "whether it was copied correctly could not be checked")
+from .messages import os_reason, say
 
 META = ["response_id", "campaign", "agency_code", "channel", "submitted_at", "review_state"]
 
@@ -73,27 +71,27 @@ class Report:
         self.findings.append((kind, message))
 
     def lines(self, limit: int = 200) -> list[str]:
+        # Each line starts with an English keyword, the same in every language, for scripts.
         notes = [f"Note: {note}" for note in self.notes]
         if self.ok:
-            out = notes + [f"OK: campaign {self.campaign}: {self.ledger_entries} ledger entries "
-                           f"({self.responses} responses, {self.events} later events) and "
-                           f"{self.checkpoints} checkpoints verified."]
+            out = notes + ["OK: " + say("verify.ok", campaign=self.campaign,
+                                        entries=self.ledger_entries, responses=self.responses,
+                                        events=self.events, checkpoints=self.checkpoints)]
         else:
-            out = notes + [f"FAILED: campaign {self.campaign}: {len(self.findings)} problem(s)"]
+            out = notes + ["FAILED: " + say("verify.failed", campaign=self.campaign,
+                                            count=len(self.findings))]
             out += [f"{kind.upper()}: {message}" for kind, message in self.findings[:limit]]
             if len(self.findings) > limit:
-                out.append(f"… and {len(self.findings) - limit} more")
+                out.append(say("more", count=len(self.findings) - limit))
         return out + self.audit_lines()
 
     def audit_lines(self) -> list[str]:
         """The audit log's part: how many rows were checked, and its account and setting
         events (an auditor sees offline, say, that a reset was issued for their account)."""
         if self.audit_entries is None:
-            return ["AUDIT LOG: the bundle has no audit_log.csv (a bundle made before the "
-                    "audit log was chained): not checked."]
-        out = [f"AUDIT LOG: {self.audit_entries} entries checked; "
-               f"{len(self.account_events)} account, role, reset, disabling or setting "
-               "event(s):"]
+            return ["AUDIT LOG: " + say("audit.none")]
+        out = ["AUDIT LOG: " + say("audit.summary", entries=self.audit_entries,
+                                   events=len(self.account_events))]
         return out + [f"  {line}" for line in self.account_events]
 
 
@@ -101,7 +99,7 @@ def _reader(zf: zipfile.ZipFile, name: str):
     try:
         raw = zf.open(name)
     except KeyError as exc:
-        raise BundleError(f"the bundle has no {name}") from exc
+        raise BundleError(say("bundle.no_member", name=name)) from exc
     return csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
 
 
@@ -123,7 +121,7 @@ def _lines(zf: zipfile.ZipFile, name: str, forward=None):
     try:
         raw = zf.open(name)
     except KeyError as exc:
-        raise BundleError(f"the bundle has no {name}") from exc
+        raise BundleError(say("bundle.no_member", name=name)) from exc
     return _split_lines(_prefetch(raw, forward))
 
 
@@ -239,7 +237,9 @@ def open_bundle(path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise BundleError(f"cannot open {path} as an audit bundle: {exc}") from exc
+        reason = say("bundle.not_zip") if isinstance(exc, zipfile.BadZipFile) else (
+            os_reason(exc) if isinstance(exc, OSError) and exc.filename else str(exc))
+        raise BundleError(say("bundle.cannot_open", path=path, reason=reason)) from exc
 
 
 def verify_bundle(path, checkpoint: str | None = None) -> Report:
@@ -248,7 +248,7 @@ def verify_bundle(path, checkpoint: str | None = None) -> Report:
         try:
             manifest = json.loads(zf.read("manifest.json"))
         except (KeyError, ValueError) as exc:
-            raise BundleError("the bundle has no readable manifest.json") from exc
+            raise BundleError(say("bundle.no_manifest")) from exc
         report = Report(campaign=str(manifest.get("campaign", "")))
         book = _codebook(zf)
         codes = [code for code, _ in book]
@@ -357,14 +357,14 @@ def _check_audit_log(zf, report: Report) -> None:
     with raw:
         rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
         if next(rows, None) != AUDIT_HEADER:
-            report.add("audit log", "audit_log.csv does not have the expected columns")
+            report.add("audit log", say("audit.columns"))
             report.audit_entries = 0
             return
         prev, expected, count = GENESIS, 1, 0
         for row in rows:
             count += 1
             if len(row) != len(AUDIT_HEADER) or not row[0].isdigit():
-                report.add("audit log", f"malformed audit-log line after seq {expected - 1}")
+                report.add("audit log", say("audit.malformed", seq=expected - 1))
                 continue
             seq_text, at, actor, action, object_type, object_id, before_text, after_text, \
                 prev_hash, digest = row
@@ -373,22 +373,21 @@ def _check_audit_log(zf, report: Report) -> None:
                 if seq > expected:
                     missing = (f"{expected}" if seq == expected + 1
                                else f"{expected}–{seq - 1}")
-                    report.add("removed", f"audit log: seq jumps from {expected - 1} to "
-                               f"{seq} (audit-log entry {missing} missing)")
+                    report.add("removed", say("audit.jump", before=expected - 1, seq=seq,
+                                              missing=missing))
                 else:
-                    report.add("reordered", f"audit-log entry {seq} ({action} {object_id}) "
-                               f"comes after entry {expected - 1}: moved or inserted")
+                    report.add("reordered", say("audit.out_of_place", seq=seq, action=action,
+                                                object=object_id, before=expected - 1))
             if prev_hash != prev:
-                report.add("reordered", f"audit-log entry {seq} ({action} {object_id}) does "
-                           f"not follow entry {seq - 1}: an entry was inserted, removed or "
-                           "moved before it")
+                report.add("reordered", say("audit.not_following", seq=seq, action=action,
+                                            object=object_id, before=seq - 1))
             # before and after are hashed as written (canonical JSON): any change is one
             content = audit_payload_text(at=at, actor=actor, action=action,
                                          object_type=object_type, object_id=object_id,
                                          before=before_text, after=after_text)
             if entry_hash(prev_hash, seq, content) != digest:
-                report.add("altered", f"audit-log entry {seq} ({action} {object_id}, {at}) "
-                           "does not match its hash: it was changed")
+                report.add("altered", say("audit.hash", seq=seq, action=action,
+                                          object=object_id, at=at))
             kinds = _account_event(action, object_type, *_values(
                 action, object_type, before_text, after_text))
             if kinds:
@@ -437,9 +436,9 @@ class _HashingProcess:
         try:
             failed, value = self._results.recv()
         except EOFError:
-            failed, value = True, "it ended without a result"
+            failed, value = True, say("hashing.no_result")
         if failed:
-            raise BundleError(f"the process checking the ledger's hashes failed: {value}")
+            raise BundleError(say("hashing.failed", reason=value))
         return value
 
     def close(self) -> None:
@@ -473,7 +472,7 @@ class _Received:
         try:
             return self._connection.recv_bytes()
         except EOFError:
-            raise BundleError("the first process stopped sending the ledger") from None
+            raise BundleError(say("hashing.stopped")) from None
 
     def __enter__(self):
         return self
@@ -527,7 +526,7 @@ def _check_chain(lines, chain: _ChainFindings, book: list[tuple[str, str]], *,
     `lines`: ledger.csv's, from `_lines`."""
     header = next(lines, b"")
     if header.rstrip(b"\r") != LEDGER_HEADER:
-        raise BundleError("ledger.csv does not have the expected columns")
+        raise BundleError(say("bundle.columns", name="ledger.csv"))
     recorded = _Recorded(len(book))
     add_response, add_row, add_id = (recorded.entries.append, recorded.rows.append,
                                      recorded.ids.append)
@@ -560,20 +559,18 @@ def _check_chain(lines, chain: _ChainFindings, book: list[tuple[str, str]], *,
                 seq = int(seq_b)
                 if hashing and seq != expected:
                     what = "removed" if seq > expected else "reordered"
-                    chain.note(len(hashes), chain.SEQ, what,
-                               f"ledger sequence jumps from {expected - 1} to {seq}"
-                               + (f" (entries {expected}–{seq - 1} missing)"
-                                  if seq > expected else ""))
+                    chain.note(len(hashes), chain.SEQ, what, say(
+                        "ledger.jump_missing", before=expected - 1, seq=seq, first=expected,
+                        last=seq - 1) if seq > expected else say(
+                        "ledger.jump", before=expected - 1, seq=seq))
                 if hashing and prev_hash != prev:
-                    chain.note(len(hashes), chain.PREVIOUS, "reordered",
-                               f"ledger entry {seq} ({_text(ref)}) does not follow entry "
-                               f"{seq - 1}: an entry was inserted, removed or moved before it")
+                    chain.note(len(hashes), chain.PREVIOUS, "reordered", say(
+                        "ledger.not_following", seq=seq, ref=_text(ref), before=seq - 1))
                 if hashing and hexlify(sha256(b"\n".join((prev_hash, seq_b, payload))).digest()) \
                         != digest and (seq_b == str(seq).encode() or hexlify(sha256(b"\n".join(
                             (prev_hash, str(seq).encode(), payload))).digest()) != digest):
-                    chain.note(len(hashes), chain.HASH, "altered",
-                               f"ledger entry {seq} ({_text(kind)} {_text(ref)}) does not "
-                               "match its hash")
+                    chain.note(len(hashes), chain.HASH, "altered", say(
+                        "ledger.hash", seq=seq, kind=_text(kind), ref=_text(ref)))
                 add_hash(digest)
                 prev = digest
                 # after an entry moved back, the ones that follow it are in sequence again
@@ -583,7 +580,7 @@ def _check_chain(lines, chain: _ChainFindings, book: list[tuple[str, str]], *,
                         parts = payload.split(rs)
                         if len(parts) != n_fields or not parts[1].isdigit():
                             chain.at = len(hashes) - 1
-                            chain.add("altered", f"ledger entry {seq} has an unreadable payload")
+                            chain.add("altered", say("ledger.unreadable_payload", seq=seq))
                         else:
                             add_response((seq, payload))
                             add_id(int(parts[1]))
@@ -604,7 +601,7 @@ def _check_chain(lines, chain: _ChainFindings, book: list[tuple[str, str]], *,
                         _event(chain, seq, kind, payload, recorded, position)
             elif recording:
                 chain.note(len(hashes), chain.LINE, "ledger",
-                           f"malformed ledger line after seq {expected - 1}")
+                           say("ledger.malformed", seq=expected - 1))
             if not pending:
                 break
             row = pending.pop(0)
@@ -694,7 +691,7 @@ def _body(chain: _ChainFindings, seq: int, payload: bytes) -> dict | None:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        chain.add("altered", f"ledger entry {seq} has an unreadable payload")
+        chain.add("altered", say("ledger.unreadable_payload", seq=seq))
         return None
     return body
 
@@ -706,7 +703,7 @@ def _review(chain: _ChainFindings, seq: int, payload: bytes, reviews: dict) -> N
         if isinstance(rid, int):
             reviews[rid] = str(body.get("state", "received")).encode()
         else:
-            chain.add("altered", f"ledger entry {seq} has an unreadable payload")
+            chain.add("altered", say("ledger.unreadable_payload", seq=seq))
 
 
 def _event(chain: _ChainFindings, seq: int, kind: bytes, payload: bytes, ledger: _Recorded,
@@ -724,8 +721,7 @@ def _replay_correction(report: _ChainFindings, seq: int, body: dict, ledger: _Re
     rid, changes = body.get("response_id"), body.get("changes")
     entry = ledger.get(rid) if isinstance(rid, int) else None
     if entry is None or not isinstance(changes, dict) or not changes:
-        report.add("altered", f"ledger entry {seq}: a correction of response {rid!r}, which "
-                   "has no earlier response entry in the ledger")
+        report.add("altered", say("correction.orphan", seq=seq, rid=rid))
         return
     response_seq, parts = entry
     us = US.encode()
@@ -733,20 +729,18 @@ def _replay_correction(report: _ChainFindings, seq: int, body: dict, ledger: _Re
     for code, change in changes.items():
         where = position.get(code)
         if where is None or not isinstance(change, dict) or where[0] >= len(cells):
-            report.add("altered", f"ledger entry {seq}: correction of response {rid} names "
-                       f"an item not in the codebook: {code!r}")
+            report.add("altered", say("correction.unknown_item", seq=seq, rid=rid, code=code))
             continue
         index, kind = where
         try:
             before = export_value(kind, change.get("from")).encode()
             after = export_value(kind, change.get("to")).encode()
         except (TypeError, ValueError):
-            report.add("altered", f"ledger entry {seq} has an unreadable payload")
+            report.add("altered", say("ledger.unreadable_payload", seq=seq))
             continue
         if cells[index] != before:
-            report.add("altered", f"ledger entry {seq}: correction of response {rid} changes "
-                       f"{code} from {_text(before)!r}, but the recorded answer is "
-                       f"{_text(cells[index])!r}")
+            report.add("altered", say("correction.mismatch", seq=seq, rid=rid, code=code,
+                                      before=_text(before), recorded=_text(cells[index])))
         cells[index] = after
     ledger[rid] = (response_seq, [*parts[:8], us.join(cells), *parts[9:]])
 
@@ -755,14 +749,14 @@ def _codebook(zf) -> list[tuple[str, str]]:
     """(item code, type) in codebook order."""
     book = list(_reader(zf, "codebook.csv"))
     if not book or book[0][:4] != ["item_code", "element_code", "element_name", "type"]:
-        raise BundleError("codebook.csv does not have the expected columns")
+        raise BundleError(say("bundle.columns", name="codebook.csv"))
     return [(r[0], r[3]) for r in book[1:]]
 
 
 def _check_header(first: bytes | None, lines, codes: list[str]) -> None:
     header = _parse(first, lines)[0] if first is not None else None
     if header is None or [_text(h) for h in header] != META + codes:
-        raise BundleError("responses.csv does not match the export format and its codebook")
+        raise BundleError(say("bundle.responses_header"))
 
 
 def _responses_as_recorded(actual: _Digest, codes: list[str], recorded: _Recorded,
@@ -807,7 +801,7 @@ class _Digest(threading.Thread):
                     digest.update(block)
             self._out = (first if head else None, digest.digest())
         except KeyError:
-            self._out = BundleError(f"the bundle has no {self._name}")
+            self._out = BundleError(say("bundle.no_member", name=self._name))
         except Exception as exc:  # handed to the caller, raised there
             self._out = exc
 
@@ -850,8 +844,8 @@ def _check_responses(zf, report: Report, codes: list[str], ledger: dict,
             _check_row(report, line.split(b","), codes, width, pop, state_of)
     report.responses += count
     for rid, (seq, parts) in sorted(ledger.items()):
-        report.add("removed", f"response {rid} (receipt {_text(parts[2])}, ledger entry "
-                   f"{seq}) is in the ledger but not in the responses")
+        report.add("removed", say("response.removed", rid=rid, receipt=_text(parts[2]),
+                                  seq=seq))
 
 
 def _check_row(report: Report, row: list[bytes], codes: list[str], width: int, pop,
@@ -860,31 +854,30 @@ def _check_row(report: Report, row: list[bytes], codes: list[str], width: int, p
     try:
         rid = int(row[0])
     except (ValueError, IndexError):
-        report.add("inserted", f"a response line without a valid id: {[_text(c) for c in row[:2]]}")
+        report.add("inserted", say("response.no_id", cells=[_text(c) for c in row[:2]]))
         return
     entry = pop(rid, None)
     if entry is None:
-        report.add("inserted", f"response {rid} has no ledger entry: added after "
-                   "collection or forged")
+        report.add("inserted", say("response.inserted", rid=rid))
         return
     seq, parts = entry
     # parts: kind, id, receipt, campaign, agency_code, channel, submitted_at, form,
     # export, answers — the bundle row must show exactly what was recorded.
     receipt = _text(parts[2])
     if row[1:5] != parts[3:7]:
-        report.add("altered", f"response {rid} (receipt {receipt}): "
-                   f"{_diff(META[1:5], parts[3:7], row[1:5])} differ from ledger entry {seq}")
+        report.add("altered", say("response.fields", rid=rid, receipt=receipt,
+                                  fields=_diff(META[1:5], parts[3:7], row[1:5]), seq=seq))
     if len(row) != width or US.encode().join(row[6:]) != parts[8]:
         recorded = parts[8].split(US.encode())
-        shown = ", ".join(f"{c}: ledger {_text(a)!r} bundle {_text(b)!r}" for c, a, b in
-                          zip(codes, recorded, row[6:], strict=False) if a != b)
-        report.add("altered", f"response {rid} (receipt {receipt}): answers differ from "
-                   f"ledger entry {seq}: {shown or '(number of columns)'}")
+        shown = ", ".join(say("response.answer", code=c, ledger=_text(a), bundle=_text(b))
+                          for c, a, b in zip(codes, recorded, row[6:], strict=False) if a != b)
+        report.add("altered", say("response.answers", rid=rid, receipt=receipt, seq=seq,
+                                  shown=shown or say("response.width")))
     state = state_of(rid, b"received")
     shown_state = row[5] if len(row) > 5 else b""
     if shown_state != state:
-        report.add("altered", f"response {rid}: review state {_text(shown_state)!r}, "
-                   f"ledger says {_text(state)!r}")
+        report.add("altered", say("response.state", rid=rid, shown=_text(shown_state),
+                                  state=_text(state)))
 
 
 def _diff(names, expected, actual) -> str:
@@ -912,10 +905,10 @@ def _checkpoints(zf) -> list[list[str]]:
     rows = _reader(zf, "checkpoints.csv")
     header = next(rows, None)
     if header is None or header[:4] != ["at", "seq", "head_hash", "merkle_root"]:
-        raise BundleError("checkpoints.csv does not have the expected columns")
+        raise BundleError(say("bundle.columns", name="checkpoints.csv"))
     recorded = list(rows)
     if any(len(row) < 4 or not row[1].isdigit() for row in recorded):
-        raise BundleError("checkpoints.csv has a row without an entry number")
+        raise BundleError(say("bundle.checkpoint_seq"))
     return recorded
 
 
@@ -928,23 +921,20 @@ def _check_checkpoints(report: Report, recorded: list[list[str]], hashes: list[b
         actual = (_text(hashes[seq - 1]) if 0 < seq <= len(hashes)
                   else (GENESIS if seq == 0 else None))
         if actual != head:
-            report.add("checkpoint", f"checkpoint of {row[0]} (entry {seq}) does not match the "
-                       "ledger: entries up to it were changed")
+            report.add("checkpoint", say("checkpoint.mismatch", at=row[0], seq=seq))
         elif i == len(recorded) - 1 and merkle != row[3]:
-            report.add("checkpoint", f"Merkle root of checkpoint {row[0]} does not match")
+            report.add("checkpoint", say("checkpoint.merkle", at=row[0]))
     if held:
         try:
             campaign, seq, prefix, checked = read_digest(held)
         except ValueError as exc:  # MistypedDigest too: bad input, not a rewritten ledger
             raise BundleError(str(exc)) from exc
         if not checked:
-            report.notes.append(UNCHECKED_DIGEST)
+            report.notes.append(say("digest.unchecked"))
         if campaign != report.campaign:
-            report.add("checkpoint", f"the checkpoint you hold is for campaign {campaign}, "
-                       f"the bundle for {report.campaign}")
+            report.add("checkpoint", say("checkpoint.other_campaign", held=campaign,
+                                         campaign=report.campaign))
         elif seq > len(hashes):
-            report.add("removed", f"the checkpoint you hold covers {seq} entries; the ledger "
-                       f"has only {len(hashes)}")
+            report.add("removed", say("checkpoint.beyond", seq=seq, entries=len(hashes)))
         elif not (_text(hashes[seq - 1]) if seq else GENESIS).startswith(prefix):
-            report.add("checkpoint", f"the ledger does not match the checkpoint you hold at "
-                       f"entry {seq}: it was rewritten after that checkpoint")
+            report.add("checkpoint", say("checkpoint.rewritten", seq=seq))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import subprocess
 import sys
@@ -73,9 +74,14 @@ def user(db, username: str):
     return db.session.scalar(select(User).filter_by(username=username))
 
 
-def run_analysis(*args) -> tuple[int, str]:
-    proc = subprocess.run([sys.executable, "-W", "error", "-m", "analysis", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+def run_analysis(*args, lang: str | None = "en") -> tuple[int, str]:
+    """``python -m analysis ARGS`` as an auditor runs it; in English by default, as the
+    tests assert its English wording (``lang=None``: the tool's own default, Vietnamese)."""
+    env = {k: v for k, v in os.environ.items() if k != "SURVEY_ANALYSIS_LANG"}
+    lang_args = ["--lang", lang] if lang else []
+    proc = subprocess.run([sys.executable, "-W", "error", "-m", "analysis", *lang_args,
+                           *map(str, args)], capture_output=True, text=True, timeout=120,
+                          env=env)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, proc.stdout + proc.stderr
 

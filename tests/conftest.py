@@ -133,6 +133,16 @@ class Clock:
 
 
 @pytest.fixture(autouse=True)
+def analysis_in_english():
+    """The `analysis` functions called in a test speak English, the wording the tests
+    assert; the Vietnamese default is tested through ``python -m analysis``."""
+    from analysis import messages
+
+    with messages.using("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def clock(monkeypatch):
     from survey_app.services import twofactor
 

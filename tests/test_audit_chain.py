@@ -24,7 +24,7 @@ def _bundle(runner, tmp_path, name="bundle.zip"):
 
 
 def _verify(path):
-    proc = subprocess.run([sys.executable, "-m", "analysis", "verify", str(path)],
+    proc = subprocess.run([sys.executable, "-m", "analysis", "--lang", "en", "verify", str(path)],
                           capture_output=True, text=True)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, proc.stdout + proc.stderr

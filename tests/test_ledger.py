@@ -46,7 +46,8 @@ def _bundle(runner, tmp_path, name="bundle.zip"):
 
 
 def _verify(path, *extra):
-    proc = subprocess.run([sys.executable, "-m", "analysis", "verify", str(path), *extra],
+    proc = subprocess.run([sys.executable, "-m", "analysis", "--lang", "en", "verify", str(path),
+                           *extra],
                           capture_output=True, text=True)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, proc.stdout + proc.stderr

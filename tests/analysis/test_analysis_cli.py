@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +12,14 @@ from analysis.__main__ import main
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args):
-    """The command as a user runs it: a separate ``python -m analysis`` process."""
+def run(*args, lang="en"):
+    """The command as a user runs it: a separate ``python -m analysis`` process; in
+    English, which these tests assert (``lang=None``: the tool's default, Vietnamese)."""
+    env = {k: v for k, v in os.environ.items() if k != "SURVEY_ANALYSIS_LANG"}
     return subprocess.run(
-        [sys.executable, "-W", "error", "-m", "analysis", *map(str, args)],
+        [sys.executable, "-W", "error", "-m", "analysis", *(["--lang", lang] if lang else []),
+         *map(str, args)],
+        env=env,
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -27,9 +32,9 @@ def run_here(capsys):
     """The same entry point in-process (``main``), for the many variations where a
     new interpreter per case would only add start-up time."""
 
-    def call(*args):
+    def call(*args, lang="en"):
         try:
-            code = main([str(a) for a in args])
+            code = main([*(["--lang", lang] if lang else []), *map(str, args)])
         except SystemExit as exit_:
             code = exit_.code
         captured = capsys.readouterr()
