@@ -8,6 +8,9 @@ multiple choice a list of choice codes in questionnaire order; text a string.
 
 from __future__ import annotations
 
+import re
+
+from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectChoice, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -24,6 +27,20 @@ PRIORITY_LABELS = {
 REQUIRED_MESSAGE = {"vi": "Vui lòng chọn một câu trả lời.", "en": "Please choose an answer."}
 
 
+#: Control characters have no place in a comment (and would blur the ledger's field
+#: separators); line breaks and tabs stay.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class InvalidAnswer(ValueError):
+    """A submitted value a type refuses; `message` is shown beside the question (a lazy
+    string: translated when shown, so checking needs no request context)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
 def _lang(lang: str) -> str:
     return "en" if lang == "en" else "vi"
 
@@ -32,6 +49,15 @@ class QuestionType:
     name = ""
     label = ""
     scored = False
+    #: True when a submission may carry the item several times (a list of values).
+    multiple = False
+
+    def parser(self, item):
+        """A function from one submitted value (not empty) to the stored value, or None
+        for "left unanswered"; it raises `InvalidAnswer`. Built once per item, so the
+        item's settings are worked out once per questionnaire version and not per
+        submission."""
+        raise TypeError(self.name)
 
     def check_options(self, item: dict) -> list[str]:
         return []
@@ -71,6 +97,17 @@ class Satisfaction(QuestionType):
     def export(self, value):
         return "" if value in (None, 0) else str(value)
 
+    def parser(self, item):
+        scale = {**{str(k): k for k in range(6)}, **{k: k for k in range(6)}}
+        message = _l("giá trị phải là 1–5, hoặc 0 (không áp dụng)")
+
+        def parse(value):
+            score = scale.get(value) if type(value) in (int, str) else None
+            if score is None:
+                raise InvalidAnswer(message)
+            return score
+        return parse
+
 
 class Priority(QuestionType):
     name, label = "priority", "Mức ưu tiên (Rất nhiều / Nhiều / Ít)"
@@ -85,6 +122,16 @@ class Priority(QuestionType):
 
     def to_value(self, data):
         return int(data) if data not in (None, "") else None
+
+    def parser(self, item):
+        allowed = {str(k): k for k in PRIORITY_LABELS["vi"]}
+        message = _l("giá trị phải là 1, 2 hoặc 3")
+
+        def parse(value):
+            if type(value) not in (int, str) or str(value) not in allowed:
+                raise InvalidAnswer(message)
+            return allowed[str(value)]
+        return parse
 
 
 class SingleChoice(QuestionType):
@@ -101,9 +148,21 @@ class SingleChoice(QuestionType):
         return RadioField(item.code, choices=_select(self.choices(item, lang)),
                           validators=self.validators(item, lang))
 
+    def parser(self, item):
+        allowed = frozenset(c["code"] for c in item.choices)
+        message = _l("giá trị phải là một trong: %(choices)s",
+                     choices=", ".join(c["code"] for c in item.choices))
+
+        def parse(value):
+            if not isinstance(value, str) or value not in allowed:
+                raise InvalidAnswer(message)
+            return value
+        return parse
+
 
 class MultipleChoice(QuestionType):
     name, label = "multiple_choice", "Chọn nhiều"
+    multiple = True
 
     def check_options(self, item):
         return _check_choices(item)
@@ -120,6 +179,21 @@ class MultipleChoice(QuestionType):
     def export(self, value):
         return ";".join(value) if value else ""
 
+    def parser(self, item):
+        order = tuple(c["code"] for c in item.choices)
+        allowed = frozenset(order)
+        message = _l("danh sách giá trị trong: %(choices)s", choices=", ".join(order))
+        repeated = _l("giá trị bị lặp")
+
+        def parse(values):
+            if not isinstance(values, list) or not all(
+                    isinstance(v, str) and v in allowed for v in values):
+                raise InvalidAnswer(message)
+            if len(set(values)) != len(values):
+                raise InvalidAnswer(repeated)
+            return [c for c in order if c in values]
+        return parse
+
 
 class FreeText(QuestionType):
     name, label = "text", "Trả lời tự do"
@@ -135,6 +209,19 @@ class FreeText(QuestionType):
     def to_value(self, data):
         data = (data or "").strip()
         return data or None
+
+    def parser(self, item):
+        limit = self.max_length(item)
+        not_text = _l("phải là văn bản")
+        too_long = _l("tối đa %(n)d ký tự", n=limit)
+
+        def parse(value):
+            if not isinstance(value, str):
+                raise InvalidAnswer(not_text)
+            if len(value) > limit:
+                raise InvalidAnswer(too_long)
+            return CONTROL_CHARS.sub("", value).strip() or None
+        return parse
 
 
 def _select(pairs):

@@ -91,6 +91,11 @@ class VersionSpec:
 
         return answer_rules(self.items)
 
+    @cached_property
+    def multiple_items(self) -> frozenset[str]:
+        """Codes of the items a submission may carry several times."""
+        return frozenset(i.code for i in self.items if get_type(i.type).multiple)
+
 
 _SPECS: dict[int, VersionSpec] = {}
 _CLASS_CACHE: dict[tuple, type] = {}
@@ -159,7 +164,7 @@ def answers_from_formdata(version, formdata) -> tuple[dict, dict[str, str]]:
     raw, errors = {}, {}
     for item in version.items:
         values = formdata.getlist(item.code)
-        if item.type == "multiple_choice":
+        if get_type(item.type).multiple:
             raw[item.code] = values
         elif len(values) > 1:
             errors[item.code] = DUPLICATE_MESSAGE

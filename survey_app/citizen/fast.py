@@ -22,9 +22,9 @@ from werkzeug.http import parse_cookie
 
 from .. import rawsql
 from ..extensions import db
+from ..questions import InvalidAnswer
 from ..security import security_headers
 from ..services import contacts, responses
-from ..services.responses import CONTROL_CHARS
 from ..survey_form import loaded_spec
 from . import pages
 
@@ -187,7 +187,6 @@ def first_value(fields: list[tuple[str, str]], wanted: str) -> str | None:
 #: Fields that send a submission to the Flask view when filled: the honeypot, and the
 #: re-check phone number with its consent (the view stores them apart from the answers).
 TRAPS = frozenset(("website", contacts.PHONE_FIELD, contacts.CONSENT_FIELD))
-_SCORES = {str(k): k for k in range(6)}
 
 
 def plain_answers(version, fields: list[tuple[str, str]]) -> dict | None:
@@ -198,18 +197,18 @@ def plain_answers(version, fields: list[tuple[str, str]]) -> dict | None:
     Accepts exactly what `survey_form.answers_from_formdata` and then
     `responses.validate_answers` accept, with the same rules (`version.answer_rules`),
     and gives the same answers (a test compares the two on many bodies)."""
-    rules, required = version.answer_rules
+    parsers, required = version.answer_rules
+    multiple = version.multiple_items
     answers: dict = {}
     seen = set()
     chosen: dict[str, list[str]] = {}
     for name, value in fields:
-        rule = rules.get(name)
-        if rule is None:
+        parse = parsers.get(name)
+        if parse is None:
             if value and name in TRAPS:
                 return None
             continue
-        kind = rule.type
-        if kind == "multiple_choice":
+        if name in multiple:
             chosen.setdefault(name, []).append(value)
             continue
         if name in seen:
@@ -217,29 +216,17 @@ def plain_answers(version, fields: list[tuple[str, str]]) -> dict | None:
         seen.add(name)
         if not value:
             continue
-        if kind == "satisfaction":
-            value = _SCORES.get(value)
-            if value is None:
-                return None
-        elif kind in ("priority", "single_choice"):
-            if value not in rule.allowed:
-                return None
-            if kind == "priority":
-                value = int(value)
-        elif kind == "text":
-            if len(value) > rule.limit:
-                return None
-            if not value.strip():
-                continue
-            value = CONTROL_CHARS.sub("", value).strip()
-        else:
+        try:
+            value = parse(value)
+        except InvalidAnswer:
             return None
-        answers[name] = value
+        if value is not None:
+            answers[name] = value
     for name, values in chosen.items():
-        allowed = rules[name].allowed
-        if len(set(values)) != len(values) or not all(v in allowed for v in values):
+        try:
+            answers[name] = parsers[name](values)
+        except InvalidAnswer:
             return None
-        answers[name] = [c for c in allowed if c in values]
     for code in required:
         if code not in answers:
             return None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,12 +27,12 @@ from ..models import (
     canonical_json,
     utcnow,
 )
+from ..questions import InvalidAnswer, get_type
 from ..rawsql import Cursor, Statement, as_datetime
 from ..survey_form import spec
 from . import ServiceError
 from .issuance import hash_token
 
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
@@ -84,34 +83,11 @@ def normalise_receipt(code: str) -> str:
     return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else raw
 
 
-@dataclass(frozen=True)
-class ItemRule:
-    """What `validate_answers` accepts for one item, worked out once per version."""
-
-    type: str
-    allowed: tuple = ()  # choice codes, or the priority values as text
-    limit: int = 0  # a comment's maximum length
-
-
-_SCALE = {**{str(k): k for k in range(6)}, **{k: k for k in range(6)}}
-
-
-def answer_rules(items) -> tuple[dict[str, ItemRule], tuple[str, ...]]:
-    """(rule by item code, codes of the required items) for a questionnaire's items."""
-    from ..questions import PRIORITY_LABELS
-
-    rules = {}
-    for item in items:
-        if item.type == "priority":
-            rules[item.code] = ItemRule(item.type, tuple(str(k) for k in PRIORITY_LABELS["vi"]))
-        elif item.type in ("single_choice", "multiple_choice"):
-            rules[item.code] = ItemRule(item.type, tuple(c["code"] for c in item.choices))
-        elif item.type == "text":
-            rules[item.code] = ItemRule(item.type, limit=int(
-                (item.options or {}).get("max_length", 2000)))
-        else:
-            rules[item.code] = ItemRule(item.type)
-    return rules, tuple(item.code for item in items if item.required)
+def answer_rules(items) -> tuple[dict, tuple[str, ...]]:
+    """(value parser by item code, codes of the required items) for a questionnaire's
+    items: each question type's `parser`, built once per version."""
+    return ({item.code: get_type(item.type).parser(item) for item in items},
+            tuple(item.code for item in items if item.required))
 
 
 def validate_answers(version, answers: dict, *, require: bool = True
@@ -119,60 +95,30 @@ def validate_answers(version, answers: dict, *, require: bool = True
     """Check raw answers (from the web form, the API or a paper entry) against the
     questionnaire.
 
-    Returns (clean answers, errors by item code). Unknown items, out-of-range values,
-    duplicates in a multiple choice and (with `require`) missing required answers are
-    errors. Paper forms pass require=False: a citizen may leave a printed question blank,
-    and a blank is recorded as unanswered, not as "not applicable".
+    Returns (clean answers, errors by item code). Unknown items, values a question type
+    refuses (`questions.QuestionType.parser`) and (with `require`) missing required
+    answers are errors. Paper forms pass require=False: a citizen may leave a printed
+    question blank, and a blank is recorded as unanswered, not as "not applicable".
     """
     # A version snapshot (`survey_form.spec`) keeps its rules; an ORM version is read.
-    rules, required = getattr(version, "answer_rules", None) or answer_rules(version.items)
+    parsers, required = getattr(version, "answer_rules", None) or answer_rules(version.items)
     clean, errors = {}, {}
     if not isinstance(answers, dict):
         return {}, {"_": _("answers phải là một đối tượng {mã câu hỏi: giá trị}")}
     for code, value in answers.items():
-        rule = rules.get(code)
-        if rule is None:
+        parse = parsers.get(code)
+        if parse is None:
             errors[str(code)] = _("không có câu hỏi mã này")
             continue
         if value is None or value == "" or value == []:
             continue
-        kind = rule.type
-        if kind == "satisfaction":
-            score = _SCALE.get(value) if type(value) in (int, str) else None
-            if score is None:
-                errors[code] = _("giá trị phải là 1–5, hoặc 0 (không áp dụng)")
-            else:
-                clean[code] = score
-        elif kind == "priority":
-            if isinstance(value, bool) or str(value) not in rule.allowed:
-                errors[code] = _("giá trị phải là 1, 2 hoặc 3")
-            else:
-                clean[code] = int(value)
-        elif kind == "single_choice":
-            if not isinstance(value, str) or value not in rule.allowed:
-                errors[code] = _("giá trị phải là một trong: %(choices)s",
-                                 choices=", ".join(rule.allowed))
-            else:
-                clean[code] = value
-        elif kind == "multiple_choice":
-            allowed = rule.allowed
-            values = value if isinstance(value, list) else None
-            if values is None or not all(isinstance(v, str) and v in allowed for v in values):
-                errors[code] = _("danh sách giá trị trong: %(choices)s",
-                                 choices=", ".join(allowed))
-            elif len(set(values)) != len(values):
-                errors[code] = _("giá trị bị lặp")
-            else:
-                clean[code] = [c for c in allowed if c in values]
-        elif kind == "text":
-            if not isinstance(value, str):
-                errors[code] = _("phải là văn bản")
-            elif len(value) > rule.limit:
-                errors[code] = _("tối đa %(n)d ký tự", n=rule.limit)
-            elif value.strip():
-                # Control characters have no place in a comment (and would blur the
-                # ledger's field separators); line breaks and tabs stay.
-                clean[code] = CONTROL_CHARS.sub("", value).strip()
+        try:
+            value = parse(value)
+        except InvalidAnswer as refused:
+            errors[code] = str(refused.message)
+            continue
+        if value is not None:
+            clean[code] = value
     for code in required if require else ():
         if code not in clean and code not in errors:
             errors[code] = _("câu hỏi bắt buộc chưa được trả lời")
