@@ -13,6 +13,7 @@ import io
 import json
 import zipfile
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select, text
 
@@ -58,13 +59,16 @@ def lock_chain(campaign_id: int, on: Cursor | None = None) -> Cursor:
     return sql
 
 
-#: Appended to an INSERT … RETURNING run under `lock_chain` (with the parameters of
-#: `chain_range`): the chain's end as two more columns, saving `append` its own read.
-HEAD_COLUMNS = "".join(f", (SELECT {column} {_LAST_OF})" for column in ("seq", "hash"))
+class ChainEnd(NamedTuple):
+    """A chain's last entry: its sequence number and hash ((0, GENESIS) when empty)."""
+
+    seq: int
+    hash: str
 
 
 def chain_range(campaign_id: int) -> dict[str, int]:
-    """The parameters that `HEAD_COLUMNS` reads the campaign's chain with."""
+    """The id range of the campaign's entries (`chain_first`, `chain_last`): the chain's
+    end is the highest id in it (a submission's insert reads it so, `intake.store`)."""
     first, last = chain.chain_ids(campaign_id)
     return {"chain_first": first, "chain_last": last}
 
@@ -77,19 +81,19 @@ def head(campaign_id: int, on: Cursor | None = None) -> tuple[int, str]:
 
 def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
            on: Cursor | None = None, at: datetime | None = None,
-           after: tuple | None = None) -> str:
+           after: ChainEnd | None = None) -> str:
     """Append one event to the campaign's chain; returns its hash. Caller commits.
 
     Under `lock_chain`, the last entry is the chain's end: the new entry follows it.
-    `after`: that end (seq, hash), as the caller already read it under the lock with
-    `HEAD_COLUMNS` — a submission does, and then this is one statement.
+    `after`: that end, as the caller already read it under the lock — a submission's
+    insert does, and then this is one statement.
     """
     body = payload if isinstance(payload, str) else canonical_json(payload)
     if after is None:
         sql = lock_chain(campaign_id, on)
         seq, prev = head(campaign_id, on=sql)
     else:
-        sql, (seq, prev) = on, (after if after[0] is not None else (0, GENESIS))
+        sql, (seq, prev) = on, after
     digest = chain.entry_hash(prev, seq + 1, body)
     _ENTRY.execute({"id": chain.entry_id(campaign_id, seq + 1), "c": campaign_id,
                     "seq": seq + 1, "kind": kind, "ref": ref,
@@ -97,25 +101,19 @@ def append(campaign_id: int, kind: str, ref: str, payload: dict | str,
     return digest
 
 
-#: A satisfaction answer's export cell, by score (0, "not applicable", is left empty).
-_SCORE_CELLS = {k: chain.export_value("satisfaction", k) for k in range(6)}
-
-
 def answer_cells(version, answers: dict) -> tuple[list[str], list[str]]:
     """A response's answers as the export writes them (`analysis.ledger.export_value`),
-    and the items answered "not applicable" — the answer part of its ledger payload.
-    `version` is a snapshot (`survey_form.spec`): every submission passes here."""
+    and the scored items answered "not applicable" (0) — the answer part of its ledger
+    payload. `version` is a snapshot (`survey_form.spec`): every submission passes here."""
     cells, not_applicable = [], []
-    for code, kind in version.item_kinds:
+    for code, kind, scored in version.item_kinds:
         value = answers.get(code)
         if value is None:
             cells.append("")
-        elif kind == "satisfaction":
-            cells.append(_SCORE_CELLS[value])
-            if value == 0:
-                not_applicable.append(code)
-        else:
-            cells.append(chain.export_value(kind, value))
+            continue
+        cells.append(chain.export_value(kind, value))
+        if scored and value == 0:
+            not_applicable.append(code)
     return cells, not_applicable
 
 

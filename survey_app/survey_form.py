@@ -22,8 +22,6 @@ from .extensions import db
 from .models import QuestionGroup, QuestionnaireVersion
 from .questions import get_type
 
-DUPLICATE_MESSAGE = "Chỉ được chọn một câu trả lời."
-
 
 @dataclass(frozen=True)
 class ItemSpec:
@@ -72,23 +70,22 @@ class VersionSpec:
         return self.intro_en if lang == "en" and self.intro_en else self.intro_vi
 
     def satisfaction_items(self) -> list[ItemSpec]:
-        return [i for i in self.items if i.type == "satisfaction"]
+        return [i for i in self.items if get_type(i.type).scored]
 
     @cached_property
-    def item_kinds(self) -> tuple[tuple[str, str], ...]:
-        """(code, type) of every item, in order: a ledger payload's answer cells."""
-        return tuple((i.code, i.type) for i in self.items)
+    def item_kinds(self) -> tuple[tuple[str, str, bool], ...]:
+        """(code, type, scored) of every item, in order: a ledger payload's answer cells."""
+        return tuple((i.code, i.type, get_type(i.type).scored) for i in self.items)
 
     @cached_property
     def scored_items(self) -> tuple[tuple[str, int], ...]:
-        """(code, id) of the satisfaction items, which the tally counts."""
-        return tuple((i.code, i.id) for i in self.items if i.type == "satisfaction")
+        """(code, id) of the scored (satisfaction) items, which the tally counts."""
+        return tuple((i.code, i.id) for i in self.items if get_type(i.type).scored)
 
     @cached_property
-    def answer_rules(self):
-        """What `responses.validate_answers` accepts, worked out once per version."""
-        from .services.responses import answer_rules
-
+    def answer_rules(self) -> tuple[dict, tuple[str, ...]]:
+        """(value parser by item code, codes of the required items): each question type's
+        `parser`, built once per version; what `intake.validate` applies."""
         return answer_rules(self.items)
 
     @cached_property
@@ -100,6 +97,13 @@ class VersionSpec:
 _SPECS: dict[int, VersionSpec] = {}
 _CLASS_CACHE: dict[tuple, type] = {}
 _HTML_CACHE: dict[tuple[int, str], Markup] = {}
+
+
+def answer_rules(items) -> tuple[dict, tuple[str, ...]]:
+    """(value parser by item code, codes of the required items) for a questionnaire's
+    items (ORM objects or snapshots)."""
+    return ({item.code: get_type(item.type).parser(item) for item in items},
+            tuple(item.code for item in items if item.required))
 
 
 def loaded_spec(version_id: int) -> VersionSpec | None:
@@ -130,8 +134,8 @@ def spec(version_id: int) -> VersionSpec:
 
 
 class SurveyFormBase(FlaskForm):
-    """Renders a version's questions; the answers are checked by
-    `responses.validate_answers`, the rules the API and paper entry share."""
+    """Renders a version's questions; the answers are checked by `intake.validate`, the
+    rules every channel shares."""
 
 
 def survey_form_class(version, lang: str, base=SurveyFormBase) -> type:
@@ -153,24 +157,6 @@ def collect_answers(form, version) -> dict:
         if value is not None:
             answers[item.code] = value
     return answers
-
-
-def answers_from_formdata(version, formdata) -> tuple[dict, dict[str, str]]:
-    """Raw answers from a posted form (lists for multiple choice), and duplicate errors.
-
-    The values are then checked by `responses.validate_answers`, the same rules that the
-    API and paper entry use; WTForms only renders the form (and its errors).
-    """
-    raw, errors = {}, {}
-    for item in version.items:
-        values = formdata.getlist(item.code)
-        if get_type(item.type).multiple:
-            raw[item.code] = values
-        elif len(values) > 1:
-            errors[item.code] = DUPLICATE_MESSAGE
-        elif values:
-            raw[item.code] = values[0]
-    return raw, errors
 
 
 def bound_form_with_errors(version, lang: str, errors: dict[str, str]):

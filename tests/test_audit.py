@@ -437,8 +437,9 @@ def fieldwork(demo, db):
     """X-SONDUONG: 5 forms to Chị Lan (2 answered online, 1 entered from paper, 1 void,
     1 still out), 3 to Anh Minh (deadline passed, none back); plus 1 open-link response,
     1 API response and a planned sample of 10."""
+    from survey_app import intake
     from survey_app.models import Campaign, CampaignAgency, FormBatch
-    from survey_app.services import issuance, paper, responses
+    from survey_app.services import issuance, paper
 
     lan = issue(demo, "X-SONDUONG", 5, "Chị Lan", date.today() + timedelta(days=5))
     issue(demo, "X-SONDUONG", 3, "Anh Minh", date.today() + timedelta(days=1))
@@ -451,7 +452,7 @@ def fieldwork(demo, db):
         issuance.void_form(lan[3][0], "Rách, không sử dụng được")
         campaign, agency, scope = issuance.get_scope("demo", "X-SONDUONG")
         scope.planned = 10
-        responses.record(campaign=campaign, agency=agency, channel="api",
+        intake.record(campaign=campaign, agency=agency, channel="api",
                          answers={"TC1": 5}, client="10.0.0.9")
         # Anh Minh's batch is now overdue (a deadline cannot be issued in the past).
         batch = db.session.scalar(select(FormBatch).filter_by(collector="Anh Minh"))

@@ -1,6 +1,6 @@
 """Repeats of one citizen's submission (a double tap, a phone retrying on a bad connection)
 store one response and all get its receipt: the form token is the submission's
-idempotency key (survey_app/citizen/pages.py, responses.record)."""
+idempotency key (survey_app/citizen/pages.py, intake.record)."""
 
 import hashlib
 import secrets

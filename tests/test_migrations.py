@@ -147,16 +147,15 @@ def test_channel_index_migration_up_and_down(migration_app):
 def test_ledger_head_migration_up_and_down(migration_app):
     """0007 leaves the head row as a lock (the chain's end is its last entry); going back
     to 0006 gives the head its copy of each chain's last entry again."""
-    from survey_app import demo, ledger
+    from survey_app import demo, intake, ledger
     from survey_app.models import Campaign
-    from survey_app.services import responses
 
     with migration_app.app_context():
         upgrade()
         demo.seed("correct horse battery")
         campaign = db.session.query(Campaign).filter_by(code="demo").one()
         for score in (4, 5):
-            responses.record(campaign=campaign, agency=campaign.agencies[0], channel="api",
+            intake.record(campaign=campaign, agency=campaign.agencies[0], channel="api",
                              answers={"TC1": score})
         db.session.commit()
         seq, last_hash = ledger.head(campaign.id)
@@ -179,9 +178,9 @@ def test_tally_mark_migration_up_and_down(migration_app):
     corrected answers) into the tally; 0009 then starts each mark at the campaign's last
     response, the tally counting every one. The indices' counts never change."""
     from analysis import load
-    from survey_app import demo
+    from survey_app import demo, intake
     from survey_app.models import Campaign, User
-    from survey_app.services import corrections, responses
+    from survey_app.services import corrections
 
     def table(conn) -> list:
         return conn.execute(text("SELECT campaign_id, agency_id, item_id, score, n "
@@ -192,7 +191,7 @@ def test_tally_mark_migration_up_and_down(migration_app):
         demo.seed("correct horse battery")
         campaign = db.session.query(Campaign).filter_by(code="demo").one()
         for k in range(5):
-            responses.record(campaign=campaign, agency=campaign.agencies[k % 2],
+            intake.record(campaign=campaign, agency=campaign.agencies[k % 2],
                              channel="api", answers={"TC1": k % 6, "TC2": 5})
         db.session.commit()
         admin = db.session.query(User).filter_by(username="admin").one()

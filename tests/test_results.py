@@ -299,12 +299,13 @@ def test_the_app_never_imports_pyplot(tmp_path):
             db.create_all()
             from survey_app import demo
             from survey_app.models import Campaign
-            from survey_app.services import responses, results
+            from survey_app import intake
+            from survey_app.services import results
             demo.seed("correct horse battery")
             campaign = db.session.query(Campaign).filter_by(code="demo").one()
             for scope, score in zip(campaign.scope[:3], (5, 3, 4)):
                 answers = {{i.code: score for i in campaign.version.satisfaction_items()}}
-                responses.record(campaign=campaign, agency=scope.agency, channel="open",
+                intake.record(campaign=campaign, agency=scope.agency, channel="open",
                                  answers=answers)
             db.session.commit()
             computed = results.campaign_indices(campaign, bootstrap=50)

@@ -32,7 +32,8 @@ def mixed(demo, db):
     a burst of five straight-lined answers from one address, two identical answers (near
     duplicates), plain open-link answers, an API response and a planned sample; STP: one
     open-link answer. A re-verification sample is drawn."""
-    from survey_app.services import issuance, paper, responses, reverify
+    from survey_app import intake
+    from survey_app.services import issuance, paper, reverify
 
     lan = issue(demo, "X-SONDUONG", 4, "Chị Lan", date.today() + timedelta(days=5))
     answer_single_use(demo, lan[0][1], varied(11))
@@ -49,7 +50,7 @@ def mixed(demo, db):
                     user(db, "nhaplieu").id)
         campaign, agency, scope = issuance.get_scope("demo", "X-SONDUONG")
         scope.planned = 16
-        responses.record(campaign=campaign, agency=agency, channel="api",
+        intake.record(campaign=campaign, agency=agency, channel="api",
                          answers={"TC1": 5, "TC2": 2}, client="10.0.0.9")
         db.session.commit()
         reverify.draw_sample(campaign, 0.5, 7, user=user(db, "mttq"))

@@ -127,8 +127,9 @@ def test_the_tally_kept_in_steps_counts_every_response_once(app, demo, db):
     responses after its mark) are those of the stored responses; the tally's own rows
     count exactly the responses up to the mark; fewer than a step lie after it."""
     from analysis import load
+    from survey_app import intake
     from survey_app.models import Campaign
-    from survey_app.services import responses
+    from survey_app.survey_form import spec
 
     step = app.config["TALLY_STEP"]
     campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
@@ -136,10 +137,10 @@ def test_the_tally_kept_in_steps_counts_every_response_once(app, demo, db):
     for k in range(8):
         agency = campaign.agencies[k % 2]
         answers = {**{code: (k + j) % 6 for j, (code, _) in
-                      enumerate(responses.spec(campaign.version_id).scored_items)},
+                      enumerate(spec(campaign.version_id).scored_items)},
                    "GIOI_TINH": "1"}
         answers.pop("CC2" if k % 3 else "TC1")  # an item left unanswered
-        recorded = responses.record(campaign=campaign, agency=agency, channel="api",
+        recorded = intake.record(campaign=campaign, agency=agency, channel="api",
                                     answers=answers)
         db.session.commit()
         assert counted(db) == counted_from_responses(db)
@@ -369,16 +370,17 @@ def test_phone_for_recheck_needs_explicit_consent(scope, app, db):
 def test_form_voided_after_the_link_was_looked_up_is_refused(make_form, app, db):
     """A form voided between the citizen opening the link and the answers being stored
     is refused at storing time, and nothing is stored."""
-    from survey_app.services import issuance, responses
+    from survey_app import intake
+    from survey_app.services import issuance
 
     path, form_id = make_form()
-    target = responses.find_form(path[3:])
-    assert target is not None and responses.refusal(target) is None
+    target = intake.find_form(path[3:])
+    assert target is not None and intake.refusal(target) is None
     db.session.commit()
     issuance.void_form(db.session.get(IssuedForm, form_id).serial, "thất lạc")
     db.session.commit()
-    with pytest.raises(responses.FormAlreadyUsed):
-        responses.record(campaign=target.campaign, agency=target.agency, channel="single_use",
+    with pytest.raises(intake.FormAlreadyUsed):
+        intake.record(campaign=target.campaign, agency=target.agency, channel="single_use",
                          answers={"TC1": 4}, form=target.form)
     db.session.rollback()
     assert _counts(db) == (0, 0)

@@ -13,11 +13,11 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
+from .. import intake
 from ..extensions import csrf, db, limiter
 from ..models import Agency, Campaign, CampaignAgency, IssuedForm, Response, utcnow
 from ..printing import qr_png, qr_svg
-from ..services import ServiceError, agencies, api_keys, issuance, responses
-from ..survey_form import spec
+from ..services import ServiceError, agencies, api_keys, issuance
 from .openapi import spec as openapi_spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -139,9 +139,6 @@ def submit_response():
     """A response from a kiosk tablet at the counter."""
     body = _json_body()
     campaign, agency = _scope(body)
-    clean, errors = responses.validate_answers(spec(campaign.version_id), body.get("answers"))
-    if errors:
-        raise ApiError(422, "validation_failed", "Câu trả lời không hợp lệ.", details=errors)
     opened_at = None
     started = body.get("started_at")
     if started is not None:
@@ -155,10 +152,14 @@ def submit_response():
         if not utcnow() - timedelta(days=1) <= opened_at <= utcnow():
             opened_at = None  # implausible: record no duration rather than a wrong one
     try:
-        response = responses.record(campaign=campaign, agency=agency, channel="api",
-                                    answers=clean, opened_at=opened_at,
-                                    client=request.remote_addr, api_key_id=g.api_key.id)
-    except responses.CampaignClosed as exc:
+        response = intake.accept(intake.Target(campaign, agency), body.get("answers"),
+                                 channel="api", opened_at=opened_at,
+                                 client=request.remote_addr, api_key_id=g.api_key.id)
+    except intake.InvalidAnswers as exc:
+        db.session.rollback()
+        raise ApiError(422, "validation_failed", "Câu trả lời không hợp lệ.",
+                       details=exc.errors) from exc
+    except intake.CampaignClosed as exc:
         db.session.rollback()
         raise ApiError(409, "campaign_closed", exc.message) from exc
     db.session.commit()

@@ -20,11 +20,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import intake
 from ..extensions import csrf, db
 from ..security import ERROR_TEXT
-from ..services import ServiceError, contacts, responses
+from ..services import ServiceError, contacts
 from ..survey_form import (
-    answers_from_formdata,
     bound_form_with_errors,
     pristine_questions,
     sections,
@@ -43,13 +43,15 @@ def _message(title: str, text: str, status: int):
 
 
 def _refused(exc: ServiceError):
-    """The page for a link that cannot take an answer (see responses.refusal)."""
-    if isinstance(exc, responses.FormAlreadyUsed):
+    """The page for a link that cannot take an answer (see intake.refusal)."""
+    if isinstance(exc, intake.TooMany):
+        return _message(_("Quá nhiều phiếu"), str(ERROR_TEXT[429]), 429)
+    if isinstance(exc, intake.FormAlreadyUsed):
         return _message(_("Phiếu đã được sử dụng"),
                         _("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần."), 409)
-    if isinstance(exc, responses.FormVoid):
+    if isinstance(exc, intake.FormVoid):
         return _message(_("Phiếu đã bị hủy"), _("Phiếu này đã bị hủy và không dùng được."), 410)
-    if isinstance(exc, responses.FormExpired):
+    if isinstance(exc, intake.FormExpired):
         return _message(_("Đường dẫn đã hết hạn"),
                         _("Lời mời trả lời khảo sát này đã hết hạn."), 410)
     return _message(_("Không nhận phiếu"), _(exc.message), 410)
@@ -97,7 +99,8 @@ def _render_form(target, form=None, status: int = 200, notice: str | None = None
 
 
 def _submit(target):
-    """Validate and store; returns a response to send (errors, refusal or redirect)."""
+    """Accept the answers (`intake.accept`); returns the page to send: errors, refusal or
+    the receipt's redirect."""
     app = current_app._get_current_object()
     version = spec(target.campaign.version_id)
     lang = str(get_locale())
@@ -108,36 +111,45 @@ def _submit(target):
         # No token, a forged one, another browser's, or too old: the answers are kept.
         form = bound_form_with_errors(version, lang, {})
         return _render_form(target, form, 400, notice=str(EXPIRED_NOTICE))
-    raw, errors = answers_from_formdata(version, request.form)
-    answers, invalid = responses.validate_answers(version, raw)
-    errors = {**invalid, **errors}
+    raw, duplicates = intake.raw_answers(version, request.form.items(multi=True))
     contact_error = None
     try:
         phone = contacts.validate_contact(request.form.get(contacts.PHONE_FIELD),
                                           request.form.get(contacts.CONSENT_FIELD) == "y")
     except ServiceError as exc:
         phone, contact_error = None, _(exc.message)
-    if errors or contact_error:
-        form = bound_form_with_errors(version, lang, errors)
-        return _render_form(target, form, 400, contact_error=contact_error, token=token)
+    if duplicates or contact_error:
+        # Every fault at once: the answers' too, though the number alone stops it.
+        _clean, invalid = intake.validate(version, raw)
+        return _with_errors(target, {**invalid, **duplicates}, contact_error, token)
     if request.form.get("website"):
         # A honeypot field was filled: a bot. Say thanks, store nothing.
         return redirect(url_for(".thanks", code="-"), 303)
-    if target.open_code and not pages.allow_open_submission(app, request.remote_addr):
-        return _message(_("Quá nhiều phiếu"), str(ERROR_TEXT[429]), 429)
+    address = request.remote_addr
     try:
-        response = responses.record(
-            campaign=target.campaign, agency=target.agency, channel=target.channel,
-            answers=answers, form=target.form, opened_at=opened_at,
-            client=request.remote_addr, device=device, submission=token)
+        response = intake.accept(
+            target, raw, opened_at=opened_at, client=address, device=device,
+            submission=token, admit=(lambda: pages.allow_open_submission(app, address))
+            if target.open_code else None)
         if phone and not response.repeated:
             # Consented, kept apart from the answers, erased once the check is recorded.
             contacts.store_contact(response.id, phone, True)
         db.session.commit()
-    except (responses.FormAlreadyUsed, responses.CampaignClosed) as exc:
+    except intake.InvalidAnswers as exc:
+        db.session.rollback()
+        return _with_errors(target, exc.errors, None, token)
+    except (intake.FormAlreadyUsed, intake.CampaignClosed, intake.FormVoid,
+            intake.FormExpired, intake.TooMany) as exc:
         db.session.rollback()
         return _refused(exc)
     return _receipt(target, response)
+
+
+def _with_errors(target, errors: dict, contact_error: str | None, token: str):
+    """The posted form again, answers kept, each error beside its question."""
+    version = spec(target.campaign.version_id)
+    form = bound_form_with_errors(version, str(get_locale()), errors)
+    return _render_form(target, form, 400, contact_error=contact_error, token=token)
 
 
 def _receipt(target, response):
@@ -156,7 +168,7 @@ def _stored_before(target):
     opened_at = pages.shown_at(current_app, token, device)
     if opened_at is None:
         return None
-    return responses.repeated_submission(target, token, device, opened_at)
+    return intake.repeated_submission(target, token, device, opened_at)
 
 
 def _serve(target):
@@ -166,7 +178,7 @@ def _serve(target):
     earlier = _stored_before(target) if request.method == "POST" else None
     if earlier is not None:
         return _receipt(target, earlier)
-    refused = responses.refusal(target)
+    refused = intake.refusal(target)
     if refused is not None:
         return _refused(refused)
     previous = target.open_code and request.cookies.get(
@@ -184,7 +196,7 @@ def _serve(target):
 @csrf.exempt
 def open_link(open_code: str):
     """The poster's link: anyone may answer, once per browser."""
-    scope = responses.find_scope(open_code)
+    scope = intake.find_scope(open_code)
     if scope is None:
         return _message(_("Không tìm thấy khảo sát"),
                         _("Đường dẫn không đúng. Vui lòng quét lại mã QR."), 404)
@@ -195,7 +207,7 @@ def open_link(open_code: str):
 @csrf.exempt
 def single_use(token: str):
     """A numbered paper form's or an invitation's own link: accepted exactly once."""
-    target = responses.find_form(token)
+    target = intake.find_form(token)
     if target is None:
         return _message(_("Đường dẫn không hợp lệ"),
                         _("Không tìm thấy phiếu này. Vui lòng kiểm tra lại mã QR."), 404)
@@ -204,7 +216,7 @@ def single_use(token: str):
 
 @bp.get("/cam-on/<code>")
 def thanks(code: str):
-    response = responses.by_receipt(code) if code != "-" else None
+    response = intake.by_receipt(code) if code != "-" else None
     return render_template("survey/thanks.html", response=response)
 
 
@@ -212,6 +224,6 @@ def thanks(code: str):
 def receipt():
     """Public check of a receipt code: counted or not, where and when — never the answers."""
     code = (request.args.get("code") or "").strip()[:40]
-    response = responses.by_receipt(code) if code else None
+    response = intake.by_receipt(code) if code else None
     status = 404 if code and response is None else 200
     return render_template("survey/receipt.html", code=code, response=response), status

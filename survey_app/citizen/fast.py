@@ -1,16 +1,18 @@
 """The citizen's fast path: the common case of the survey links, served without the web
-framework's per-request machinery.
+framework's per-request machinery — a thin adapter over the submission core.
 
 Nearly every request a survey round receives is one of two: a phone opening a survey
 link (an untouched form), or a complete, valid submission. For those two, this WSGI
-layer does only what the answer needs — one lookup, the cached page with a fresh form
-token, or validation and the same `responses.record` as every other channel — and
-answers directly. Anything else (a language switch, a missing or expired token, an
-answer missing, the honeypot, a re-check phone number, an unknown or used link, a closed
-campaign, a body that is not plain URL-encoded UTF-8, a page not rendered yet, any
-error) is passed untouched to the Flask views, which give the full answer with its
-Vietnamese message. Both use the same helpers (`pages`), and the test suite runs every
-citizen test through this layer; `CITIZEN_FAST_PATH = False` switches it off.
+layer reads the request (the link, the cookies, a URL-encoded body) and hands it to the
+same functions as the Flask views: `intake` to find the link and accept the answers,
+`pages` for the cached page and the form token. Anything else (a language switch, a
+missing or expired token, an answer refused, the honeypot, a re-check phone number, an
+unknown or used link, a closed campaign, a body that is not plain URL-encoded UTF-8, a
+page not rendered yet, any error before the commit) is passed untouched to the Flask
+views, which give the full answer with its Vietnamese message. Once a submission is
+committed, the answer is the receipt, whatever happens next: a request is never sent on
+to a second attempt after something was stored. The test suite runs every citizen test
+through this layer; `CITIZEN_FAST_PATH = False` switches it off.
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ from urllib.parse import unquote_plus
 
 from werkzeug.http import parse_cookie
 
-from .. import rawsql
+from .. import intake, rawsql
 from ..extensions import db
-from ..questions import InvalidAnswer
 from ..security import security_headers
-from ..services import contacts, responses
+from ..services import contacts
 from ..survey_form import loaded_spec
 from . import pages
 
@@ -61,8 +62,9 @@ class CitizenFastPath:
                 elif method == "POST":
                     answer = self._post(environ, path[1], path[3:])
             except Exception:
-                # Nothing is stored before the commit, the last step that can fail: the
-                # Flask view meets the same problem and answers (and logs) it properly.
+                # Raised before anything was committed (`_post` answers for itself once
+                # it has stored): the Flask view meets the same problem and answers (and
+                # logs) it properly.
                 answer = None
             if answer is not None:
                 status, headers, body = answer
@@ -117,6 +119,8 @@ class CitizenFastPath:
         if opened_at is None:
             return None
         address = environ.get("REMOTE_ADDR")
+        if any(value and name in TRAPS for name, value in fields):
+            return None
         with rawsql.own_connection(self.engine):
             target = self._open_target(kind, code, cookies)
             if target is None:
@@ -124,25 +128,37 @@ class CitizenFastPath:
             version = loaded_spec(target.campaign.version_id)
             if version is None:  # not loaded in this process yet: the view loads it
                 return None
-            answers = plain_answers(version, fields)
-            if answers is None:
+            answers, duplicates = intake.raw_answers(version, fields)
+            if duplicates:
                 return None
-            if target.open_code and not pages.allow_open_submission(app, address):
-                return None
-            # Committed when the block ends; a link used or closed a moment ago (or
-            # anything unexpected) raises, rolls back and goes to the Flask view. A repeat
-            # of a stored submission gets that one's receipt.
-            recorded = responses.record(
-                campaign=target.campaign, agency=target.agency,
-                channel=target.channel, answers=answers,
-                form=target.form, opened_at=opened_at, client=address, device=device,
-                submission=token, config=app.config)
+            # Committed when the block ends; anything refused (answers, the link used or
+            # closed a moment ago, the address's limit) or unexpected raises, rolls back
+            # and goes to the Flask view. A repeat of a stored submission gets that one's
+            # receipt.
+            recorded = intake.accept(
+                target, answers, opened_at=opened_at, client=address, device=device,
+                submission=token, config=app.config,
+                admit=(lambda: pages.allow_open_submission(app, address))
+                if target.open_code else None)
+        return self._receipt(environ, target, recorded)
+
+    def _receipt(self, environ, target, recorded):
+        """The answer to a committed submission: a redirect to its receipt. Never raises
+        (a failure here must not send the request to a second attempt): at worst the
+        redirect goes without its cookie and headers."""
+        app = self.app
         location = f"{environ.get('SCRIPT_NAME', '')}/cam-on/{recorded.receipt_code}"
         headers = [("Location", location), ("Content-Length", "0")]
-        if target.open_code:
-            headers.append(("Set-Cookie", pages.answered_cookie(
-                app, target.open_code, recorded.receipt_code, target.campaign.closes_at)))
-        return "303 See Other", headers + security_headers(app, document=False), b""
+        try:
+            extra = []
+            if target.open_code:
+                extra.append(("Set-Cookie", pages.answered_cookie(
+                    app, target.open_code, recorded.receipt_code,
+                    target.campaign.closes_at)))
+            headers += extra + security_headers(app, document=False)
+        except Exception:
+            app.logger.exception("receipt headers of a stored submission")
+        return "303 See Other", headers, b""
 
     @staticmethod
     def _open_target(kind: str, code: str, cookies):
@@ -150,14 +166,14 @@ class CitizenFastPath:
         if "/" in code:
             return None
         if kind == "k":
-            target = responses.find_scope(code)
+            target = intake.find_scope(code)
             if target is None or cookies.get(pages.answered_cookie_name(code)):
                 return None
         else:
-            target = responses.find_form(code)
+            target = intake.find_form(code)
             if target is None:
                 return None
-        return target if responses.refusal(target) is None else None
+        return target if intake.refusal(target) is None else None
 
 
 def split_form(body: bytes) -> list[tuple[str, str]] | None:
@@ -187,50 +203,6 @@ def first_value(fields: list[tuple[str, str]], wanted: str) -> str | None:
 #: Fields that send a submission to the Flask view when filled: the honeypot, and the
 #: re-check phone number with its consent (the view stores them apart from the answers).
 TRAPS = frozenset(("website", contacts.PHONE_FIELD, contacts.CONSENT_FIELD))
-
-
-def plain_answers(version, fields: list[tuple[str, str]]) -> dict | None:
-    """The clean answers of a complete, valid submission, read in one pass over its fields;
-    None when anything needs the Flask view's full answer: a filled trap, an answer given
-    twice, a value out of range, a required answer missing.
-
-    Accepts exactly what `survey_form.answers_from_formdata` and then
-    `responses.validate_answers` accept, with the same rules (`version.answer_rules`),
-    and gives the same answers (a test compares the two on many bodies)."""
-    parsers, required = version.answer_rules
-    multiple = version.multiple_items
-    answers: dict = {}
-    seen = set()
-    chosen: dict[str, list[str]] = {}
-    for name, value in fields:
-        parse = parsers.get(name)
-        if parse is None:
-            if value and name in TRAPS:
-                return None
-            continue
-        if name in multiple:
-            chosen.setdefault(name, []).append(value)
-            continue
-        if name in seen:
-            return None
-        seen.add(name)
-        if not value:
-            continue
-        try:
-            value = parse(value)
-        except InvalidAnswer:
-            return None
-        if value is not None:
-            answers[name] = value
-    for name, values in chosen.items():
-        try:
-            answers[name] = parsers[name](values)
-        except InvalidAnswer:
-            return None
-    for code in required:
-        if code not in answers:
-            return None
-    return answers
 
 
 def cookie_values(header: str | None) -> dict[str, str]:

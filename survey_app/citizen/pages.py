@@ -8,7 +8,7 @@ double-submit token). It stops a cross-site page from posting answers through a 
 browser, as a session-bound CSRF token would, but needs no session: showing the form keeps
 no server-side state. Its random key makes it the submission's idempotency key: repeats
 of one submission (a double tap, a phone retrying) store one response
-(`responses.record`, `submission=`).
+(`intake.accept`, `submission=`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import PaperEntry
 from ..security import roles_required
-from ..services import contacts, paper
+from ..services import campaigns, contacts, paper
 from . import layout
 
 bp = Blueprint("entry", __name__, url_prefix="/entry")
@@ -26,7 +26,7 @@ def _lang() -> str:
 def _index(problem: str | None = None, serial: str = "", status: int = 200):
     """The serial box, the campaigns' counts, and (after a refusal) what went wrong."""
     db.session.rollback()
-    summary = [(c, paper.pending_counts(c)) for c in paper.open_campaigns()]
+    summary = [(c, campaigns.pending_counts(c)) for c in paper.open_campaigns()]
     return render_template("entry/index.html", summary=[s for s in summary if s[1]["total"]],
                            problem=problem, serial=serial), status
 

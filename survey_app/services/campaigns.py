@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from .. import ledger
 from ..extensions import db
@@ -18,7 +18,9 @@ from ..models import (
     Agency,
     Campaign,
     CampaignAgency,
+    IssuedForm,
     LedgerCheckpoint,
+    PaperEntry,
     RecheckContact,
     Response,
     utcnow,
@@ -203,8 +205,6 @@ def _check_archivable(campaign: Campaign, now: datetime) -> None:
 def archive_preview(campaign: Campaign) -> ArchivePreview:
     """Whether the campaign can be archived now, how many phone numbers that erases and how
     many paper forms are still waiting to be entered (they never will be)."""
-    from .paper import pending_counts
-
     try:
         _check_archivable(campaign, utcnow())
         archivable, reason = True, ""
@@ -256,3 +256,32 @@ def archive_campaign(campaign: Campaign) -> Archived:
                        "merkle_root": cp.merkle_root, "digest": digest}})
     db.session.flush()
     return Archived(campaign, cp, digest, erased)
+
+
+STAGES = ("open", "awaiting_second", "disagreement", "paper", "online", "void")
+
+
+def pending_counts(campaign: Campaign) -> dict[str, int]:
+    """How many of the campaign's paper forms are in each stage (keys: STAGES, total)."""
+    keyed = (select(PaperEntry.form_id, func.count(PaperEntry.id).label("n"))
+             .group_by(PaperEntry.form_id).subquery())
+    stage_expr = case(
+        (Response.channel == "paper", "paper"),
+        (Response.id.is_not(None), "online"),
+        (IssuedForm.voided_at.is_not(None), "void"),
+        (keyed.c.n >= 2, "disagreement"),
+        (keyed.c.n == 1, "awaiting_second"),
+        else_="open",
+    ).label("stage")
+    staged = (select(stage_expr)
+              .select_from(IssuedForm)
+              .outerjoin(Response, Response.form_id == IssuedForm.id)
+              .outerjoin(keyed, keyed.c.form_id == IssuedForm.id)
+              .where(IssuedForm.campaign_id == campaign.id, IssuedForm.kind == "paper")
+              .subquery())
+    counts = dict.fromkeys(STAGES, 0)
+    for name, n in db.session.execute(
+            select(staged.c.stage, func.count()).group_by(staged.c.stage)):
+        counts[name] = n
+    counts["total"] = sum(counts[s] for s in STAGES)
+    return counts

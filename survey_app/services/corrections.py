@@ -17,12 +17,14 @@ from flask_babel import gettext as _
 
 from .. import ledger
 from ..extensions import db
+from ..intake import validate as validate_answers
+from ..intake.store import ADD_TALLY, tally_mark
 from ..models import Response, ResponseCorrection, User, canonical_json, utcnow
+from ..questions import get_type
 from ..rawsql import Statement
 from . import ServiceError, audit
 from .agencies import subtree_ids
 from .campaigns import CampaignArchived, ensure_writable
-from .responses import _ADD_TALLY, tally_mark, validate_answers
 from .review import ReviewRefused, clean_note
 
 CORRECTORS = ("admin",)
@@ -49,7 +51,7 @@ def typed_value(item_type: str, typed):
     typed = typed.strip()
     if typed == CLEAR:
         return None
-    if item_type == "multiple_choice":
+    if get_type(item_type).multiple:
         return [code for code in re.split(r"[;,\s]+", typed) if code]
     return typed
 
@@ -137,11 +139,11 @@ def _move_tally(response: Response, items: dict, previous: dict, new: dict) -> N
         return
     for code, after in new.items():
         item = items[code]
-        if item.type != "satisfaction":
+        if not get_type(item.type).scored:
             continue
         key = {"campaign_id": response.campaign_id, "agency_id": response.agency_id,
                "item_id": item.id}
         if previous[code] is not None:
             _DECREMENT_TALLY.execute({**key, "score": previous[code]}, on=sql)
         if after is not None:
-            _ADD_TALLY.execute({**key, "score": after, "n": 1}, on=sql)
+            ADD_TALLY.execute({**key, "score": after, "n": 1}, on=sql)

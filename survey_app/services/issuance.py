@@ -9,7 +9,6 @@ turned back into working links.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import ipaddress
 import secrets
@@ -21,8 +20,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, select, update
 
-from .. import printing
+from .. import ledger, printing
 from ..extensions import db
+from ..intake.links import hash_token
 from ..models import (
     Agency,
     Campaign,
@@ -116,12 +116,6 @@ def open_url(scope: CampaignAgency) -> str:
 
 def form_url(token: str) -> str:
     return f"{_base()}/f/{token}"
-
-
-def hash_token(token: str) -> str:
-    """What IssuedForm.token_hash holds for a link's token (sha256, hex)."""
-    # Any text a URL may carry hashes (and then matches nothing): never an encoding error.
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def new_token() -> tuple[str, str]:
@@ -284,8 +278,6 @@ def void_form(serial: str, reason: str) -> IssuedForm:
     audit.record("forms.void", "issued_form", serial, {"state": before},
                  {"state": "void", "reason": reason})
     # The void is part of the collection record MTTQ checks: chained like a response.
-    from .. import ledger
-
     ledger.append(form.campaign_id, "void", serial, {
         "kind": "void", "serial": serial, "agency_code": form.agency.code,
         "reason": reason, "at": ledger.iso(form.voided_at)})

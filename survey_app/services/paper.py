@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import intake
 from ..extensions import db
 from ..models import Campaign, IssuedForm, Item, PaperEntry, Response, canonical_json
 from ..survey_form import spec
-from . import ServiceError, audit, contacts, responses
+from . import ServiceError, audit, contacts
 from .campaigns import archived_now
 
 MAX_SERIAL = 60
@@ -72,7 +73,7 @@ def find_paper_form(serial: str) -> IssuedForm:
     raw = (serial or "").strip()
     if "/f/" in raw:
         # A QR scanner types the form's own URL: the token identifies the form exactly.
-        target = responses.find_form(raw.rsplit("/f/", 1)[1].split("?", 1)[0].strip("/"))
+        target = intake.find_form(raw.rsplit("/f/", 1)[1].split("?", 1)[0].strip("/"))
         key = target.form.serial if target is not None else raw[:MAX_SERIAL]
         form = (db.session.scalar(select(IssuedForm).filter_by(serial=key))
                 if target is not None else None)
@@ -141,8 +142,7 @@ def _validated(form: IssuedForm, answers: dict, phone: str | None = None,
     """The clean answers and the re-check number to keep (None: none), checked by the
     citizen page's rule (contacts.validate_contact); InvalidAnswers names every fault, the
     number's under the key contacts.PHONE_FIELD."""
-    clean, errors = responses.validate_answers(spec(form.campaign.version_id), answers,
-                                               require=False)
+    clean, errors = intake.validate(spec(form.campaign.version_id), answers, require=False)
     number = None
     try:
         number = contacts.validate_contact(phone, consent is True)
@@ -167,10 +167,12 @@ def contact_digest(form: IssuedForm, number: str | None) -> str | None:
 def _record(form: IssuedForm, clean: dict, user_id: int, number: str | None = None
             ) -> Response:
     try:
-        response = responses.record(campaign=form.campaign, agency=form.agency,
-                                    channel="paper", answers=clean, form=form,
-                                    entered_by_id=user_id, check_window=False)
-    except responses.FormAlreadyUsed as exc:
+        # The form register was checked (`check_enterable`); a paper form returned after
+        # the campaign closed still counts.
+        target = intake.Target(form.campaign, form.agency, form=form)
+        response = intake.accept(target, clean, channel="paper", require=False,
+                                 entered_by_id=user_id, refuse=False)
+    except intake.FormAlreadyUsed as exc:
         # Answered online (or entered) a moment ago, by someone else.
         raise EntryRefused(_("Phiếu %(serial)s vừa được trả lời hoặc nhập bởi người khác; "
                              "không lưu lần nhập này.", serial=form.serial)) from exc
@@ -277,35 +279,6 @@ def resolve(form: IssuedForm, answers: dict, supervisor_id: int, *,
                         "chosen": {code: clean.get(code) for code in case_.differences},
                         "contact_differed": case_.contact_differs})
     return response
-
-
-STAGES = ("open", "awaiting_second", "disagreement", "paper", "online", "void")
-
-
-def pending_counts(campaign: Campaign) -> dict[str, int]:
-    """How many of the campaign's paper forms are in each stage (keys: STAGES, total)."""
-    keyed = (select(PaperEntry.form_id, func.count(PaperEntry.id).label("n"))
-             .group_by(PaperEntry.form_id).subquery())
-    stage_expr = case(
-        (Response.channel == "paper", "paper"),
-        (Response.id.is_not(None), "online"),
-        (IssuedForm.voided_at.is_not(None), "void"),
-        (keyed.c.n >= 2, "disagreement"),
-        (keyed.c.n == 1, "awaiting_second"),
-        else_="open",
-    ).label("stage")
-    staged = (select(stage_expr)
-              .select_from(IssuedForm)
-              .outerjoin(Response, Response.form_id == IssuedForm.id)
-              .outerjoin(keyed, keyed.c.form_id == IssuedForm.id)
-              .where(IssuedForm.campaign_id == campaign.id, IssuedForm.kind == "paper")
-              .subquery())
-    counts = dict.fromkeys(STAGES, 0)
-    for name, n in db.session.execute(
-            select(staged.c.stage, func.count()).group_by(staged.c.stage)):
-        counts[name] = n
-    counts["total"] = sum(counts[s] for s in STAGES)
-    return counts
 
 
 def open_campaigns() -> list[Campaign]:
