@@ -25,6 +25,7 @@ from .io import (
     satisfaction_items,
     satisfaction_scores,
 )
+from .kinds import SCORED
 
 __all__ = [
     "LEVELS",
@@ -120,7 +121,7 @@ def _check_tally(tally: pd.DataFrame) -> pd.DataFrame:
 def _scale_items(codebook: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The satisfaction items' codes and their element codes (codebook order), as text
     arrays: what :func:`satisfaction_items` gives, without building a frame."""
-    satisfaction = codebook["type"].to_numpy(dtype=object) == "satisfaction"
+    satisfaction = codebook["type"].to_numpy(dtype=object) == SCORED
     items = codebook["item_code"].to_numpy(dtype=object)[satisfaction]
     elements = codebook["element_code"].to_numpy(dtype=object)[satisfaction]
     return (np.array([str(c) for c in items], dtype=object),

@@ -20,7 +20,8 @@ from sqlalchemy import text
 
 from .indices import TallyCounts
 from .io import CODEBOOK_COLUMNS, META_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
-from .ledger import canonical_json, export_value
+from .kinds import SCORED, export_value, scale
+from .ledger import canonical_json
 
 LATEST_REVIEW = """
     SELECT rr.response_id, rr.state FROM response_review rr
@@ -148,10 +149,10 @@ def codebook(conn, version_id: int) -> pd.DataFrame:
             options = json.loads(options)
         choices = "|".join(f"{c['code']}={c['label']['vi']}" for c in (options or {}).get(
             "choices", []))
-        scale = {"satisfaction": (1, 5), "priority": (1, 3)}.get(r["type"], (None, None))
+        low, high = scale(r["type"])
         out.append({"item_code": r["code"], "element_code": r["element_code"],
                     "element_name": r["element_name"], "type": r["type"],
-                    "scale_min": scale[0], "scale_max": scale[1], "text_vi": r["text_vi"],
+                    "scale_min": low, "scale_max": high, "text_vi": r["text_vi"],
                     "text_en": r["text_en"] or "", "choices": choices})
     frame = pd.DataFrame(out, columns=CODEBOOK_COLUMNS)
     return frame.astype({"scale_min": "Int64", "scale_max": "Int64"})
@@ -187,7 +188,7 @@ _TAIL = """
     SELECT 'm', NULL, {pad}, NULL, m.response_id FROM tally_mark m WHERE m.campaign_id = :c
     UNION ALL
     SELECT 's', i.code, {pad}, NULL, NULL FROM item i
-    JOIN campaign c ON c.version_id = i.version_id WHERE c.id = :c AND i.type = 'satisfaction'"""
+    JOIN campaign c ON c.version_id = i.version_id WHERE c.id = :c AND i.type = :scored"""
 
 
 def tally_mark(conn, campaign_id: int) -> int:
@@ -204,7 +205,7 @@ def _with_tail(conn, campaign_id: int, cells: str, width: int) -> tuple[list, di
            + _TAIL.format(pad=pad, campaign=_campaign_of_id_range(conn)))
     while True:
         mark = tally_mark(conn, campaign_id)
-        rows, _ = _fetch(conn, sql, {"c": campaign_id, "mark": mark})
+        rows, _ = _fetch(conn, sql, {"c": campaign_id, "mark": mark, "scored": SCORED})
         if max((r[-1] for r in rows if r[0] == "m"), default=0) == mark:
             break
     scored = {r[1]: r[1] for r in rows if r[0] == "s"}
@@ -302,7 +303,7 @@ def recount_tally(conn, campaign_id: int, first: int, last: int, last_fix: int,
     the responses."""
     scored = dict(_fetch(conn, """
         SELECT i.code, i.id FROM item i JOIN campaign c ON c.version_id = i.version_id
-        WHERE c.id = :c AND i.type = 'satisfaction'""", {"c": campaign_id})[0])
+        WHERE c.id = :c AND i.type = :scored""", {"c": campaign_id, "scored": SCORED})[0])
     among = "" if ids is None else " AND r.id IN (" + ",".join(
         str(int(i)) for i in ids) + ")"
     if ids is not None and not len(ids):

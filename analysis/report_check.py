@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .ledger import MistypedDigest, export_value, parse_payload
+from .kinds import export_value, is_scored
+from .ledger import MistypedDigest, parse_payload
 from .messages import say
 from .statement import (
     BOOTSTRAP,
@@ -275,7 +276,7 @@ def ledger_state(bundle, upto: int | None) -> LedgerState:
     frame = frame.astype({"response_id": "int64"})
     text = [c for c, _ in kinds]
     frame[text] = frame[text].where(frame[text] != "")
-    satisfaction = [c for c, kind in kinds if kind == "satisfaction"]
+    satisfaction = [c for c, kind in kinds if is_scored(kind)]
     counted = [(rid, agency, states.get(rid, "received") == "rejected", code,
                 0 if code in na else int(cells[position[code]]))
                for rid, (agency, _, cells, na) in answers.items() for code in satisfaction
@@ -312,7 +313,7 @@ def _replay(kind: str, payload: str, answers: dict, states: dict, kinds: list,
                     cells[position[code]] = export_value(item_kind, change.get("to"))
                 except (TypeError, ValueError):
                     continue
-                if item_kind == "satisfaction":
+                if is_scored(item_kind):
                     (na.add if change.get("to") in (0, "0") else na.discard)(code)
 
 

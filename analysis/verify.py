@@ -22,6 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from .errors import InputError
+from .kinds import export_value
 from .ledger import (
     AUDIT_COLUMNS,
     GENESIS,
@@ -30,7 +31,6 @@ from .ledger import (
     US,
     audit_payload_text,
     entry_hash,
-    export_value,
     merkle_join,
     merkle_split,
     merkle_subtree,
