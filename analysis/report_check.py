@@ -231,8 +231,8 @@ class LedgerState:
 def ledger_state(bundle, upto: int | None) -> LedgerState:
     """The bundle's ledger read up to entry ``upto`` (whole if None): its hashes (all of
     them) and the responses as they stood at that entry."""
+    from .bundle import BundleError, open_bundle
     from .io import read_codebook
-    from .verify import BundleError, open_bundle
 
     with open_bundle(bundle) as zf:
         try:
