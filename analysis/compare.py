@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .indices import TABLE_COLUMNS, bootstrap_indices, indices_table
+from .bootstrap import bootstrap_indices
+from .indices import TABLE_COLUMNS, indices_table
 from .io import as_text, tally_from_responses
 from .kinds import is_listed
 

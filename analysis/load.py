@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from .indices import TallyCounts
+from .counts import TallyCounts
 from .io import CODEBOOK_COLUMNS, META_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
 from .kinds import SCORED, export_value, scale
 from .ledger import canonical_json

@@ -15,15 +15,10 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from .bootstrap import bootstrap_groups, bootstrap_indices
 from .compare import breakdown_groups
-from .indices import (
-    SERVICE_CODE,
-    _ancestor_pairs,
-    _check_tree,
-    bootstrap_groups,
-    bootstrap_indices,
-    indices_table,
-)
+from .counts import _ancestor_pairs, _check_tree
+from .indices import SERVICE_CODE, indices_table
 from .io import TALLY_COLUMNS, as_text, satisfaction_items, satisfaction_scores
 
 __all__ = [

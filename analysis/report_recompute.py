@@ -147,7 +147,7 @@ def recompute_all(states: list[LedgerState], statement: Statement, scope: str | 
     computation: the tally, the respondent samples (``cap``, ``seed``), the bootstraps and
     their recentring, the roll-ups over the agency tree."""
     from . import report as rep
-    from .indices import TallyCounts
+    from .counts import TallyCounts
     from .io import satisfaction_scores
 
     book = states[0].codebook
