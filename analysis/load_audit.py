@@ -18,7 +18,7 @@ from sqlalchemy import text
 from . import quality
 from .kinds import SCORED
 from .ledger import chain_ids
-from .load import LATEST_REVIEW
+from .load_sql import LATEST_REVIEW
 
 # The collector of a response: the person a numbered paper form was issued to; responses
 # that came through no issued batch are labelled by how they came.
