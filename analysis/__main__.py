@@ -179,8 +179,9 @@ def _write_atomically(table, out: Path) -> None:
 
 
 def _run_indices(args) -> int:
+    from .bootstrap import bootstrap_indices
     from .compare import exclude_rejected
-    from .indices import bootstrap_indices, indices_table
+    from .indices import indices_table
     from .io import read_codebook, read_responses, tally_from_responses
 
     codebook = read_codebook(args.codebook)

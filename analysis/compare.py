@@ -7,8 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .indices import TABLE_COLUMNS, bootstrap_indices, indices_table
+from .bootstrap import bootstrap_indices
+from .indices import TABLE_COLUMNS, indices_table
 from .io import as_text, tally_from_responses
+from .kinds import is_listed
 
 __all__ = ["Z_95", "breakdown", "change_between", "exclude_rejected"]
 
@@ -119,7 +121,7 @@ def breakdown_groups(responses: pd.DataFrame, codebook: pd.DataFrame, by: str) -
         raise ValueError(f"responses have no column {by!r}")
     groups = as_text(responses[by])
     kind = codebook.loc[codebook["item_code"] == by, "type"]
-    if not kind.empty and kind.iloc[0] == "multiple_choice":
+    if not kind.empty and is_listed(kind.iloc[0]):
         groups = groups.str.split(";")
     frame = (
         responses.assign(agency_code=groups)

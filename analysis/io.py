@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .kinds import PRIORITY, SCALES, SCORED
 from .messages import say
 
 __all__ = [
@@ -53,8 +54,8 @@ CHANNELS = frozenset({"open", "single_use", "paper", "api"})
 REVIEW_STATES = frozenset({"received", "approved", "has_issues", "rejected"})
 # The SIPAS answer scale; the index definition ("4 or 5 is satisfied") depends on it,
 # so a codebook announcing another scale is refused rather than silently misread.
-SCALE_MIN, SCALE_MAX = 1, 5
-PRIORITY_MIN, PRIORITY_MAX = 1, 3
+SCALE_MIN, SCALE_MAX = SCALES[SCORED]
+PRIORITY_MIN, PRIORITY_MAX = SCALES[PRIORITY]
 
 
 class ExportFormatError(InputError):
@@ -105,7 +106,7 @@ def _check_codebook(codebook: pd.DataFrame, what: str = "codebook") -> pd.DataFr
     duplicated = out["item_code"][out["item_code"].duplicated()]
     if not duplicated.empty:
         raise ExportFormatError(say("io.duplicate_item", what=what, item=duplicated.iloc[0]))
-    sat = out[out["type"] == "satisfaction"]
+    sat = out[out["type"] == SCORED]
     if sat["element_code"].isna().any():
         raise ExportFormatError(say("io.no_element", what=what))
     wrong_scale = sat[(sat["scale_min"] != SCALE_MIN) | (sat["scale_max"] != SCALE_MAX)]
@@ -126,7 +127,7 @@ def satisfaction_items(codebook: pd.DataFrame) -> pd.DataFrame:
     Only these items count in indices.
     """
     items = codebook.loc[
-        codebook["type"] == "satisfaction", ["item_code", "element_code", "element_name"]
+        codebook["type"] == SCORED, ["item_code", "element_code", "element_name"]
     ]
     return items.reset_index(drop=True)
 
@@ -190,7 +191,7 @@ def _type_responses(responses: pd.DataFrame, codebook: pd.DataFrame, what: str) 
     out["submitted_at"] = _parse_times(out["submitted_at"])
     out[items] = satisfaction_scores(out, codebook).astype("Int64")
     ids = out["response_id"]
-    for code in codebook.loc[codebook["type"] == "priority", "item_code"]:
+    for code in codebook.loc[codebook["type"] == PRIORITY, "item_code"]:
         if code in out:
             out[code] = _coerce_integers(out[code], PRIORITY_MIN, PRIORITY_MAX, code, ids)
     return out

@@ -8,6 +8,7 @@ import json
 import re
 
 from .digest import check_char, check_fits
+from .kinds import export_value  # noqa: F401  (the application calls chain.export_value)
 from .messages import say
 
 GENESIS = "0" * 64
@@ -149,17 +150,6 @@ def parse_digest(digest: str) -> tuple[str, int, str]:
     """(campaign, seq, hash prefix) from a digest; ValueError if it is not one
     (MistypedDigest if its check character does not fit)."""
     return read_digest(digest)[:3]
-
-
-def export_value(kind: str, value) -> str:
-    """A stored answer as the export writes it (see the codebook)."""
-    if value is None:
-        return ""
-    if kind == "satisfaction":
-        return "" if value == 0 else str(value)
-    if kind == "multiple_choice":
-        return ";".join(value)
-    return str(value)
 
 
 # --- response payloads -------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The only boundary between the application's database and pandas.
+"""The only boundary between the application's database and pandas, with the modules it
+builds on (`load_sql`, `load_responses`) and `load_audit`.
 
 Every function takes an SQLAlchemy Connection (or Engine) and returns DataFrames in the
 documented shapes: the tally (`agency_code, item_code, score, n`), the codebook and the
@@ -10,113 +11,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from .indices import TallyCounts
-from .io import CODEBOOK_COLUMNS, META_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
-from .ledger import canonical_json, export_value
+from .counts import TallyCounts
+from .io import CODEBOOK_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
 
-LATEST_REVIEW = """
-    SELECT rr.response_id, rr.state FROM response_review rr
-    JOIN (SELECT response_id, max(id) AS id FROM response_review GROUP BY response_id) last
-      ON last.id = rr.id
-"""
-
-
-def apply_corrections(answers: dict, changes: list[dict]) -> dict:
-    """The effective answers: the stored ones with each correction's {item_code: value}
-    applied in order (a null value leaves the item unanswered). Never mutates its input."""
-    out = dict(answers)
-    for change in changes:
-        for code, value in change.items():
-            if value is None:
-                out.pop(code, None)
-            else:
-                out[code] = value
-    return out
-
-
-def _campaign_of_id_range(conn) -> str:
-    """The campaign condition of a query that reads a range of response ids.
-
-    Without statistics (nothing runs ANALYZE) SQLite prefers the campaign index to the
-    id range: for every chunk of an export it then read the whole campaign's responses
-    (and sorted them), 0.5 s a chunk at a million responses. A unary plus keeps the
-    condition and leaves the id range to SQLite. PostgreSQL chooses by its statistics."""
-    return "+r.campaign_id" if conn.dialect.name == "sqlite" else "r.campaign_id"
-
-
-def corrections(conn, campaign_id: int | None = None, first: int = 0, last: int | None = None,
-                ids=None) -> dict[int, list[dict]]:
-    """Response id → its corrections' changes in order: for the campaign's responses with
-    ids in [first, last], or for the responses ``ids``. Corrections are rare: this reads
-    only them."""
-    if ids is not None:
-        if not len(ids):
-            return {}
-        rows, _ = _fetch(conn, "SELECT response_id, changes FROM response_correction WHERE "
-                         "response_id IN (" + ",".join(str(int(i)) for i in ids) + ") "
-                         "ORDER BY id")
-    else:
-        rows = conn.execute(text(f"""
-            SELECT c.response_id, c.changes FROM response_correction c
-            JOIN response r ON r.id = c.response_id
-            WHERE {_campaign_of_id_range(conn)} = :c AND r.id >= :first AND r.id <= :last
-            ORDER BY c.id"""),
-            {"c": campaign_id, "first": first,
-             "last": last if last is not None else 2**62}).all()
-    out: dict[int, list[dict]] = {}
-    for rid, changes in rows:
-        out.setdefault(rid, []).append(json.loads(changes))
-    return out
-
-
-def pyformat(sql: str) -> str:
-    """`:name` parameters as `%(name)s`, for drivers of the pyformat style (psycopg)."""
-    return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql.replace("%", "%%"))
-
-
-def _fetch(conn, sql: str, params: dict | None = None) -> tuple[list, list[str]]:
-    """Run SQL with :name parameters on the driver's own cursor: its plain tuples and the
-    column names. Wrapping ~20 000 tally rows in SQLAlchemy Row objects first costs more
-    than all the index arithmetic."""
-    if conn.dialect.paramstyle in ("pyformat", "format"):
-        sql = pyformat(sql)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(sql, params or {})
-        return cursor.fetchall(), [d[0] for d in cursor.description]
-    finally:
-        cursor.close()
-
-
-def _stream(conn, sql: str, params: dict | None = None, size: int = 100_000) -> Iterator[list]:
-    """Like :func:`_fetch`, the rows a batch at a time: a server-side cursor on PostgreSQL
-    (its default cursor would hold every row in memory), the plain cursor on SQLite,
-    which already reads as it goes."""
-    if conn.dialect.paramstyle in ("pyformat", "format"):
-        sql = pyformat(sql)
-    raw = conn.connection.dbapi_connection
-    cursor = raw.cursor(name="survey_stream") if conn.dialect.name == "postgresql" \
-        else raw.cursor()
-    try:
-        cursor.execute(sql, params or {})
-        while rows := cursor.fetchmany(size):
-            yield rows
-    finally:
-        cursor.close()
-
-
-def _frame(conn, sql: str, params: dict | None = None, columns=None) -> pd.DataFrame:
-    """Run SQL with :name parameters (see :func:`_fetch`) and build a frame."""
-    rows, keys = _fetch(conn, sql, params)
-    return pd.DataFrame.from_records(rows, columns=columns or keys)
+# `X as X`: re-exported, for the application and its tests read the export's columns, the
+# per-response readers and the SQL parameter style as `analysis.load.X`.
+from .io import META_COLUMNS as META_COLUMNS
+from .kinds import SCORED, scale
+from .ledger import canonical_json
+from .load_responses import CHANNEL_COUNTS as CHANNEL_COUNTS
+from .load_responses import RESPONSE_AGENCIES as RESPONSE_AGENCIES
+from .load_responses import channel_counts as channel_counts
+from .load_responses import iter_responses as iter_responses
+from .load_responses import response_agencies as response_agencies
+from .load_responses import responses as responses
+from .load_responses import satisfaction_answers as satisfaction_answers
+from .load_sql import (
+    LATEST_REVIEW,
+    _campaign_of_id_range,
+    _fetch,
+    _frame,
+    _stream,
+    apply_corrections,
+    corrections,
+)
+from .load_sql import pyformat as pyformat
 
 
 def campaign(conn, code: str) -> dict | None:
@@ -148,10 +73,10 @@ def codebook(conn, version_id: int) -> pd.DataFrame:
             options = json.loads(options)
         choices = "|".join(f"{c['code']}={c['label']['vi']}" for c in (options or {}).get(
             "choices", []))
-        scale = {"satisfaction": (1, 5), "priority": (1, 3)}.get(r["type"], (None, None))
+        low, high = scale(r["type"])
         out.append({"item_code": r["code"], "element_code": r["element_code"],
                     "element_name": r["element_name"], "type": r["type"],
-                    "scale_min": scale[0], "scale_max": scale[1], "text_vi": r["text_vi"],
+                    "scale_min": low, "scale_max": high, "text_vi": r["text_vi"],
                     "text_en": r["text_en"] or "", "choices": choices})
     frame = pd.DataFrame(out, columns=CODEBOOK_COLUMNS)
     return frame.astype({"scale_min": "Int64", "scale_max": "Int64"})
@@ -187,7 +112,7 @@ _TAIL = """
     SELECT 'm', NULL, {pad}, NULL, m.response_id FROM tally_mark m WHERE m.campaign_id = :c
     UNION ALL
     SELECT 's', i.code, {pad}, NULL, NULL FROM item i
-    JOIN campaign c ON c.version_id = i.version_id WHERE c.id = :c AND i.type = 'satisfaction'"""
+    JOIN campaign c ON c.version_id = i.version_id WHERE c.id = :c AND i.type = :scored"""
 
 
 def tally_mark(conn, campaign_id: int) -> int:
@@ -204,7 +129,7 @@ def _with_tail(conn, campaign_id: int, cells: str, width: int) -> tuple[list, di
            + _TAIL.format(pad=pad, campaign=_campaign_of_id_range(conn)))
     while True:
         mark = tally_mark(conn, campaign_id)
-        rows, _ = _fetch(conn, sql, {"c": campaign_id, "mark": mark})
+        rows, _ = _fetch(conn, sql, {"c": campaign_id, "mark": mark, "scored": SCORED})
         if max((r[-1] for r in rows if r[0] == "m"), default=0) == mark:
             break
     scored = {r[1]: r[1] for r in rows if r[0] == "s"}
@@ -302,7 +227,7 @@ def recount_tally(conn, campaign_id: int, first: int, last: int, last_fix: int,
     the responses."""
     scored = dict(_fetch(conn, """
         SELECT i.code, i.id FROM item i JOIN campaign c ON c.version_id = i.version_id
-        WHERE c.id = :c AND i.type = 'satisfaction'""", {"c": campaign_id})[0])
+        WHERE c.id = :c AND i.type = :scored""", {"c": campaign_id, "scored": SCORED})[0])
     among = "" if ids is None else " AND r.id IN (" + ",".join(
         str(int(i)) for i in ids) + ")"
     if ids is not None and not len(ids):
@@ -445,137 +370,3 @@ def tally_counts(conn, campaign_id: int, book: pd.DataFrame, *,
     answered = counts.sum(axis=(1, 2)) > 0
     return TallyCounts(np.array(codes, dtype=object)[answered], items, counts[answered])
 
-
-#: Responses per agency and channel: counted per (agency_id, channel) from the
-#: (campaign_id, agency_id, channel) index alone, in its order, and only then joined to the
-#: agencies' codes, so no response row is read and no per-row join is made.
-CHANNEL_COUNTS = """
-    SELECT a.code AS agency_code, s.channel, s.n
-    FROM (SELECT agency_id, channel, count(*) AS n FROM response WHERE campaign_id = :c
-          GROUP BY agency_id, channel) s
-    JOIN agency a ON a.id = s.agency_id ORDER BY a.code, s.channel"""
-
-#: Rejected responses per agency and channel, read from the reviews (their latest state)
-#: rather than by joining every response to them.
-REJECTED_COUNTS = f"""
-    SELECT a.code AS agency_code, r.channel, count(*) AS rejected
-    FROM ({LATEST_REVIEW}) rv JOIN response r ON r.id = rv.response_id
-    JOIN agency a ON a.id = r.agency_id
-    WHERE rv.state = 'rejected' AND r.campaign_id = :c GROUP BY a.code, r.channel"""
-
-
-def channel_counts(conn, campaign_id: int) -> pd.DataFrame:
-    """Responses per agency and channel (``agency_code, channel, n, rejected``, sorted),
-    ``rejected`` being how many of them were rejected at review (their latest review)."""
-    counts = _frame(conn, CHANNEL_COUNTS, {"c": campaign_id}, ["agency_code", "channel", "n"])
-    rejected = _frame(conn, REJECTED_COUNTS, {"c": campaign_id},
-                      ["agency_code", "channel", "rejected"])
-    out = counts.merge(rejected, how="left", on=["agency_code", "channel"])
-    return out.assign(rejected=out["rejected"].fillna(0)).astype(
-        {"agency_code": "str", "channel": "str", "n": "int64", "rejected": "int64"})
-
-
-#: A campaign's (id, agency_id) pairs, from the (campaign_id, agency_id, channel) index
-#: alone (SQLite keeps the rowid in every index, PostgreSQL's index INCLUDEs the id).
-RESPONSE_AGENCIES = "SELECT id, agency_id FROM response WHERE campaign_id = :c"
-
-
-def response_agencies(conn, campaign_id: int, *, exclude_rejected: bool = False,
-                      chunk_size: int = 200_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The ids and agency codes of a campaign's responses, a chunk at a time, in no
-    particular order: two integers a response, read from the (campaign, agency, channel)
-    index without touching the answers. With ``exclude_rejected``, responses whose latest
-    review is "rejected" are left out."""
-    agency_rows, _ = _fetch(conn, "SELECT id, code FROM agency")
-    codes = np.empty(max((i for i, _ in agency_rows), default=0) + 1, dtype=object)
-    for agency_id, code in agency_rows:
-        codes[agency_id] = code
-    rejected = np.array([], dtype="int64")
-    if exclude_rejected:
-        rows, _ = _fetch(conn, f"""
-            SELECT rv.response_id FROM ({LATEST_REVIEW}) rv
-            JOIN response r ON r.id = rv.response_id
-            WHERE rv.state = 'rejected' AND r.campaign_id = :c""", {"c": campaign_id})
-        rejected = np.array([r[0] for r in rows], dtype="int64")
-    for rows in _stream(conn, RESPONSE_AGENCIES, {"c": campaign_id}, chunk_size):
-        pairs = np.array(rows, dtype="int64").reshape(-1, 2)
-        if len(rejected):
-            pairs = pairs[~np.isin(pairs[:, 0], rejected)]
-        if len(pairs):
-            yield pairs[:, 0], codes[pairs[:, 1]]
-
-
-def satisfaction_answers(conn, ids, book: pd.DataFrame, chunk_size: int = 5_000) -> np.ndarray:
-    """The satisfaction answers of the responses ``ids`` (sorted, unique): one row per id
-    in that order, one column per satisfaction item of ``book``, NaN where an item has
-    no 1..5 answer (not applicable or left empty), as the export reads them."""
-    items = [str(c) for c in satisfaction_items(book)["item_code"]]
-    ids = np.asarray(ids, dtype="int64")
-    out = np.full((len(ids), len(items)), np.nan)
-    decode = json.JSONDecoder().decode
-    for start in range(0, len(ids), chunk_size):
-        chunk = ids[start:start + chunk_size]
-        # The ids are integers from the database, written into the statement as such: one
-        # statement whatever their number, on SQLite and PostgreSQL alike.
-        rows, _ = _fetch(conn, "SELECT id, answers FROM response WHERE id IN ("
-                         + ",".join(str(int(i)) for i in chunk) + ")")
-        if not rows:
-            continue
-        # One parse of the chunk's answers as a JSON array: much faster than one a row.
-        parsed = decode("[" + ",".join(r[1] for r in rows) + "]")
-        # Effective answers: the (rare) corrections of these responses applied in order.
-        fixes = corrections(conn, ids=[r[0] for r in rows])
-        if fixes:
-            parsed = [apply_corrections(a, fixes[r[0]]) if r[0] in fixes else a
-                      for r, a in zip(rows, parsed, strict=True)]
-        values = [[*map(a.get, items)] for a in parsed]
-        try:
-            block = np.array(values, dtype="float64")  # None (no answer) becomes NaN
-        except (TypeError, ValueError):
-            block = np.array([[v if isinstance(v, int | float) and not isinstance(v, bool)
-                               else np.nan for v in row] for row in values], dtype="float64")
-        block[~np.isin(block, (1, 2, 3, 4, 5))] = np.nan
-        out[np.searchsorted(ids, [r[0] for r in rows])] = block
-    return out
-
-
-def iter_responses(conn, campaign_id: int, book: pd.DataFrame,
-                   chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:
-    """The campaign's responses in the export format, a chunk at a time (by id), with
-    their effective answers (corrections applied)."""
-    kinds = list(zip(book["item_code"], book["type"], strict=True))
-    last = 0
-    while True:
-        rows = conn.execute(text(f"""
-            SELECT r.id, c.code AS campaign, a.code AS agency_code, r.channel,
-                   r.submitted_at, coalesce(rv.state, 'received') AS review_state, r.answers
-            FROM response r JOIN campaign c ON c.id = r.campaign_id
-            JOIN agency a ON a.id = r.agency_id
-            LEFT JOIN ({LATEST_REVIEW}) rv ON rv.response_id = r.id
-            WHERE {_campaign_of_id_range(conn)} = :c AND r.id > :last
-            ORDER BY r.id LIMIT :n"""),
-            {"c": campaign_id, "last": last, "n": chunk_size}).all()
-        if not rows:
-            return
-        out = []
-        fixes = corrections(conn, campaign_id, rows[0][0], rows[-1][0])
-        for rid, camp, agency, channel, submitted, state, answers in rows:
-            values = json.loads(answers)
-            if rid in fixes:
-                values = apply_corrections(values, fixes[rid])
-            if isinstance(submitted, str):
-                submitted = pd.Timestamp(submitted).to_pydatetime()
-            record = [rid, camp, agency, channel,
-                      submitted.strftime("%Y-%m-%dT%H:%M:%SZ"), state]
-            record.extend(export_value(kind, values.get(code)) for code, kind in kinds)
-            out.append(record)
-        last = rows[-1][0]
-        yield pd.DataFrame(out, columns=META_COLUMNS + [code for code, _ in kinds])
-
-
-def responses(conn, campaign_id: int, book: pd.DataFrame) -> pd.DataFrame:
-    """All of a campaign's responses in the export format (for exports and bootstraps)."""
-    frames = list(iter_responses(conn, campaign_id, book))
-    if not frames:
-        return pd.DataFrame(columns=META_COLUMNS + list(book["item_code"]))
-    return pd.concat(frames, ignore_index=True)

@@ -16,8 +16,9 @@ import pandas as pd
 from sqlalchemy import text
 
 from . import quality
+from .kinds import SCORED
 from .ledger import chain_ids
-from .load import LATEST_REVIEW
+from .load_sql import LATEST_REVIEW
 
 # The collector of a response: the person a numbered paper form was issued to; responses
 # that came through no issued batch are labelled by how they came.
@@ -53,8 +54,8 @@ def campaign_info(conn, campaign_id: int) -> dict:
 
 def satisfaction_items(conn, version_id: int) -> list[str]:
     return list(conn.execute(text(
-        "SELECT code FROM item WHERE version_id = :v AND type = 'satisfaction' "
-        "ORDER BY position"), {"v": version_id}).scalars())
+        "SELECT code FROM item WHERE version_id = :v AND type = :scored "
+        "ORDER BY position"), {"v": version_id, "scored": SCORED}).scalars())
 
 
 def _paper_entries(conn, campaign_id: int) -> dict[int, list[dict]]:

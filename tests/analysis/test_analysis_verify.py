@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from analysis import verify
+from analysis import bundle, verify
 from analysis.ledger import GENESIS, entry_hash, format_digest, merkle_root, response_payload
 from analysis.verify import verify_bundle
 
@@ -111,9 +111,9 @@ def test_untouched_bundle(tmp_path):
 
 def test_small_blocks_split_records_anywhere(tmp_path, monkeypatch):
     """Read a few bytes at a time, a quoted multi-line answer straddles block edges."""
-    from analysis import verify
+    from analysis import bundle
 
-    monkeypatch.setattr(verify, "BLOCK", 7)
+    monkeypatch.setattr(bundle, "BLOCK", 7)
     report = verify_bundle(write(tmp_path, make_files()))
     assert report.ok, report.findings
     assert report.responses == 5 and report.responses_compared == "whole file"
@@ -343,7 +343,7 @@ def test_lines_quoted_only_at_the_end_split_as_the_csv_module_does():
             fields[:-1] = [f.replace(",", "").replace('"', "").replace("\r", "")
                            .replace("\n", "") for f in fields[:-1]]
         line = _csv([fields])[:-1]  # a record, which may span lines (joined by _record)
-        split = verify._last_quoted(line)
+        split = bundle._last_quoted(line)
         if split is not None:
             taken += 1
             assert [f.decode() for f in split] == rows_of(line)[0], line

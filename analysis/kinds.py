@@ -1,0 +1,44 @@
+"""The item types as an export's codebook names them (its ``type`` column), and what each
+means for an answer: the one place in `analysis` that knows the stored and exported value
+format of each type. Pure Python, so the verifier can use it without pandas."""
+
+from __future__ import annotations
+
+#: The items the indices count: 1–5, stored 0 for "not applicable".
+SCORED = "satisfaction"
+PRIORITY = "priority"
+SINGLE_CHOICE = "single_choice"
+#: The list-valued type: a list of choice codes, exported joined by ";".
+MULTIPLE_CHOICE = "multiple_choice"
+TEXT = "text"
+
+#: The numeric types and their answer scales (inclusive bounds).
+SCALES = {SCORED: (1, 5), PRIORITY: (1, 3)}
+
+
+def is_scored(kind) -> bool:
+    """Whether items of type ``kind`` count in the indices."""
+    return kind == SCORED
+
+
+def is_listed(kind) -> bool:
+    """Whether an answer to an item of type ``kind`` is a list of choice codes."""
+    return kind == MULTIPLE_CHOICE
+
+
+def scale(kind) -> tuple[int | None, int | None]:
+    """The (lowest, highest) answer of a numeric type; (None, None) for any other."""
+    return SCALES.get(kind, (None, None))
+
+
+def export_value(kind: str, value) -> str:
+    """A stored answer as the export (and a response's ledger payload) writes it: a
+    scored item's 0 ("not applicable") and a missing answer empty, a list of choices
+    joined by ";"."""
+    if value is None:
+        return ""
+    if is_scored(kind):
+        return "" if value == 0 else str(value)
+    if is_listed(kind):
+        return ";".join(value)
+    return str(value)
