@@ -97,7 +97,7 @@ def rejected_answers(conn, campaign_id: int):
                 yield agency, item, value
 
 
-#: The tally is kept in steps (see `survey_app.services.responses`): ``answer_tally``
+#: The tally is kept in steps (see `survey_app.intake.store`): ``answer_tally``
 #: counts a campaign's responses up to ``tally_mark.response_id``, its mark, and the few
 #: after it (its tail) are counted from their answers here, when read. Cells, tail and the
 #: mark come from one statement, so from one moment of the database; the tail is read by

@@ -123,8 +123,8 @@ class Response(db.Model):
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
     # A citizen's submission's idempotency key (keyed hash of its form token): repeats of
-    # one submission, even at the same moment, store one response (`responses.record`).
-    # An open-link submission's idempotency key (`services.responses.submit_key`); other
+    # one submission, even at the same moment, store one response (`intake.accept`).
+    # An open-link submission's idempotency key (`intake.store.submit_key`); other
     # channels have none, and the partial index below holds only the keys.
     submit_key: Mapped[str | None] = mapped_column(String(64))
 
@@ -170,7 +170,7 @@ class Response(db.Model):
 
 class AnswerTally(db.Model):
     """Count of answers per (campaign, agency, item, score) of the campaign's responses up
-    to its TallyMark, kept in steps by the submissions (`services.responses.tally_step`).
+    to its TallyMark, kept in steps by the submissions (`intake.store.tally_step`).
 
     Indices are computed from this small table and the few responses after the mark
     (`analysis.load.tally_counts`), so their cost does not grow with the number of responses.
