@@ -10,10 +10,8 @@ tallies summed, their respondents pooled).
 from __future__ import annotations
 
 import io
-import math
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 import analysis
@@ -21,6 +19,7 @@ import analysis
 from ..printing import fonts
 from . import results as res
 from .campaigns import LOCAL_TZ
+from .formatting import NUMBER_MARKS, cell, interval, number  # noqa: F401  (public names)
 
 REPORT_CHARTS = ("ranking", "heatmap", "likert")
 CHART_CAPTIONS = {
@@ -43,48 +42,6 @@ def _likert_labels() -> tuple[str, ...]:
 
 
 # --- text -------------------------------------------------------------------------------
-
-#: Decimal mark and thousands separator by language; Vietnamese is the default.
-NUMBER_MARKS = {"vi": (",", "."), "en": (".", ",")}
-
-
-def number(value, digits: int = 1, lang: str = "vi") -> str:
-    """A figure as everything staff read shows it — pages, charts, PDF, text in XLSX:
-    Vietnamese with a decimal comma and a dot between thousands (83,5; 1.234), English
-    with `lang="en"` (83.5; 1,234); a dash when there is none. The one number format of
-    the application: pages use it as the `number` template filter, charts take it as
-    their formatter."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    decimal, thousands = NUMBER_MARKS.get(lang, NUMBER_MARKS["vi"])
-    return f"{float(value):,.{digits}f}".translate({44: thousands, 46: decimal})
-
-
-def cell(value, lang: str = "vi", missing: str = "—") -> str:
-    """A table cell of a staff page or file: `missing` for no value (None, NaN, NaT —
-    never "nan"), numbers by `number` (as many decimals as the value has, up to three),
-    anything else as text."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return missing
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | np.integer):
-        return number(value, 0, lang)
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return missing
-        digits = next((d for d in range(3) if round(value, d) == value), 3)
-        return number(value, digits, lang)
-    text = str(value)
-    return text if text.strip() else missing
-
-
-def interval(low, high, lang: str = "vi") -> str:
-    if any(v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-           for v in (low, high)):
-        return "–"
-    return f"{number(low, lang=lang)}–{number(high, lang=lang)}"
-
 
 def kind_label(results: res.Results) -> str:
     return "Báo cáo tổng hợp năm" if results.combined else "Báo cáo kết quả đợt khảo sát"
@@ -221,19 +178,19 @@ def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
     def sheet(title, header, rows, widths=None, percent_from=None):
         ws = book.create_sheet(title)
         ws.append(header)
-        for cell in ws[1]:
-            cell.font = bold
-            cell.alignment = wrap
+        for c in ws[1]:
+            c.font = bold
+            c.alignment = wrap
         for row in rows:
             ws.append([res.cell_value(v) for v in row])
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"  # text, never a formula
+            for c in ws[ws.max_row]:
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    c.data_type = "s"  # text, never a formula
         if percent_from is not None:
             for row in ws.iter_rows(min_row=2):
-                for cell in row[percent_from:]:
-                    if isinstance(cell.value, float):
-                        cell.number_format = "0.0"
+                for c in row[percent_from:]:
+                    if isinstance(c.value, float):
+                        c.number_format = "0.0"
         for i, width in enumerate(widths or [], start=1):
             ws.column_dimensions[ws.cell(1, i).column_letter].width = width
         ws.freeze_panes = "A2"
@@ -253,12 +210,12 @@ def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
     overview.append([])
     overview.append(["Yếu tố", "Tên", "n", "Chỉ số (%)", "KTC 95 % dưới", "KTC 95 % trên",
                      "Điểm TB"])
-    for cell in overview[overview.max_row]:
-        cell.font = bold
+    for c in overview[overview.max_row]:
+        c.font = bold
     for row in elements_rows(results):
         overview.append([res.cell_value(v) for v in row])
-        for cell in overview[overview.max_row][3:]:
-            cell.number_format = "0.0"
+        for c in overview[overview.max_row][3:]:
+            c.number_format = "0.0"
     overview.append([])
     overview.append(["Phương pháp"])
     overview.cell(overview.max_row, 1).font = bold

@@ -701,7 +701,7 @@ def chart(kind: str, results: Results, fmt: str = "png", *,
     """One chart as PNG or SVG bytes, with Vietnamese labels (Figure API, never pyplot)."""
     from analysis import charts
 
-    from .reports import number  # the one number format (decimal comma)
+    from .formatting import number  # the one number format (decimal comma)
 
     if kind not in CHART_KINDS:
         raise ServiceError(_("Không có biểu đồ '%(kind)s'.", kind=kind))
