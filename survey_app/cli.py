@@ -407,7 +407,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--out", "out_path", required=True, help="The bundle file to write (.zip).")
     def export_audit(campaign_code, out_path):
         """Write the audit bundle: responses, codebook, ledger, checkpoints (one ZIP file)."""
-        from . import ledger
+        from .services.bundle import export_bundle
 
         try:
             campaign = campaigns.get_campaign(campaign_code)
@@ -417,7 +417,7 @@ def register_commands(app: Flask) -> None:
         target = Path(out_path)
         tmp = target.with_name(f".{target.name}.tmp")
         try:
-            manifest = ledger.export_bundle(campaign, tmp)
+            manifest = export_bundle(campaign, tmp)
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)

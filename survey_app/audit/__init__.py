@@ -29,7 +29,6 @@ from sqlalchemy import select
 
 from analysis import ledger as chain
 
-from .. import ledger
 from ..extensions import db
 from ..models import Campaign, LedgerEntry, Response, Reverification
 from ..questions import PRIORITY_LABELS, SATISFACTION_LABELS
@@ -47,6 +46,7 @@ from ..services import (
     review,
     tally,
 )
+from ..services.bundle import export_bundle
 from .forms import (
     CHANNEL_LABELS,
     CHECKPOINT_REASON_LABELS,
@@ -158,7 +158,7 @@ def bundle(code: str):
     campaigns `flask export-audit` writes it straight to disk."""
     campaign = _campaign_or_404(code)
     with tempfile.SpooledTemporaryFile(max_size=64 << 20) as handle:
-        ledger.export_bundle(campaign, handle)
+        export_bundle(campaign, handle)
         handle.seek(0)
         body = handle.read()
     results.record_row_export(campaign, "bundle.zip")
