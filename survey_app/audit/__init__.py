@@ -66,7 +66,7 @@ from .forms import (
     ReviewForm,
 )
 
-bp = Blueprint("audit", __name__, url_prefix="/audit")
+bp = Blueprint("audit", __name__, url_prefix="/audit", cli_group=None)
 
 AUDITORS = ("auditor", "admin")
 PAGE_SIZE = 100
@@ -444,3 +444,6 @@ def reverify_outcome(rid: int):
     if back:
         return redirect(url_for(".reverify_page", code=response.campaign.code))
     return redirect(url_for(".response_detail", rid=rid))
+
+
+from . import commands  # noqa: E402,F401  (registers the CLI commands on bp.cli)
