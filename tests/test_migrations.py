@@ -291,9 +291,9 @@ def test_audit_chain_migration_up_and_down(migration_app, tmp_path):
     `tally_digest`. Going back keeps every row."""
     from analysis.ledger import GENESIS, audit_payload, entry_hash
     from analysis.verify import verify_bundle
-    from survey_app import demo, ledger
+    from survey_app import demo
     from survey_app.models import AuditLog, Campaign
-    from survey_app.services import audit
+    from survey_app.services import audit, bundle
 
     found = [("2026-01-02 03:04:05.678901", "admin", "user.create", "user", "mttq",
               None, '{"role": "auditor", "active": true}'),
@@ -344,7 +344,7 @@ def test_audit_chain_migration_up_and_down(migration_app, tmp_path):
         seqs = list(db.session.scalars(select(AuditLog.seq).order_by(AuditLog.seq)))
         assert seqs[:4] == [1, 2, 3, 4] and seqs == list(range(1, len(seqs) + 1))
         campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
-        report = verify_bundle(_export(campaign, tmp_path / "bundle.zip", ledger))
+        report = verify_bundle(_export(campaign, tmp_path / "bundle.zip", bundle))
         assert report.ok and report.audit_entries == len(seqs), report.lines()
         assert any("#2" in line and "role" in line for line in report.account_events)
         db.session.remove()
@@ -358,7 +358,7 @@ def test_audit_chain_migration_up_and_down(migration_app, tmp_path):
         assert list(db.session.scalars(select(AuditLog.seq).order_by(AuditLog.id))) == seqs
 
 
-def _export(campaign, path, ledger):
+def _export(campaign, path, bundle):
     with open(path, "wb") as handle:
-        ledger.export_bundle(campaign, handle)
+        bundle.export_bundle(campaign, handle)
     return path

@@ -41,7 +41,7 @@ from .forms import (
     UserForm,
 )
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint("admin", __name__, url_prefix="/admin", cli_group=None)
 
 READ = ("admin", "auditor")
 WRITE = ("admin",)
@@ -418,5 +418,6 @@ def _may_write() -> bool:
     return current_user.role in WRITE
 
 
-# Views registered on `bp` from other modules; imported last because they import `bp`.
-from . import issuance  # noqa: E402,F401
+# Views and CLI commands registered on `bp` from other modules; imported last because they
+# import `bp`.
+from . import commands, issuance, issuance_commands  # noqa: E402,F401

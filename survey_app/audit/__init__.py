@@ -29,7 +29,6 @@ from sqlalchemy import select
 
 from analysis import ledger as chain
 
-from .. import ledger
 from ..extensions import db
 from ..models import Campaign, LedgerEntry, Response, Reverification
 from ..questions import PRIORITY_LABELS, SATISFACTION_LABELS
@@ -47,6 +46,7 @@ from ..services import (
     review,
     tally,
 )
+from ..services.bundle import export_bundle
 from .forms import (
     CHANNEL_LABELS,
     CHECKPOINT_REASON_LABELS,
@@ -66,7 +66,7 @@ from .forms import (
     ReviewForm,
 )
 
-bp = Blueprint("audit", __name__, url_prefix="/audit")
+bp = Blueprint("audit", __name__, url_prefix="/audit", cli_group=None)
 
 AUDITORS = ("auditor", "admin")
 PAGE_SIZE = 100
@@ -158,7 +158,7 @@ def bundle(code: str):
     campaigns `flask export-audit` writes it straight to disk."""
     campaign = _campaign_or_404(code)
     with tempfile.SpooledTemporaryFile(max_size=64 << 20) as handle:
-        ledger.export_bundle(campaign, handle)
+        export_bundle(campaign, handle)
         handle.seek(0)
         body = handle.read()
     results.record_row_export(campaign, "bundle.zip")
@@ -444,3 +444,6 @@ def reverify_outcome(rid: int):
     if back:
         return redirect(url_for(".reverify_page", code=response.campaign.code))
     return redirect(url_for(".response_detail", rid=rid))
+
+
+from . import commands  # noqa: E402,F401  (registers the CLI commands on bp.cli)

@@ -41,11 +41,8 @@ def validate_fields(code, name, kind, valid_from, valid_to, where: str, errors: 
         errors.append(f"{where}: valid_to trước valid_from")
 
 
-def import_csv(text: str, *, is_demo: bool = False) -> dict:
-    """Create or update agencies from CSV text; all rows are checked before anything is written.
-
-    Returns counts {'created': n, 'updated': m}. Raises ServiceError listing every problem.
-    """
+def _read_rows(text: str, errors: list[str]) -> dict[str, dict]:
+    """The file's rows by code, each checked on its own (problems go to `errors`)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
@@ -54,7 +51,6 @@ def import_csv(text: str, *, is_demo: bool = False) -> dict:
             "Tệp CSV thiếu cột: " + ", ".join(missing)
             + f". Cần đúng các cột: {','.join(CSV_COLUMNS)}"
         )
-    errors: list[str] = []
     rows: dict[str, dict] = {}
     for lineno, raw in enumerate(reader, start=2):
         if None in raw or any(v is None for v in raw.values()):
@@ -73,8 +69,11 @@ def import_csv(text: str, *, is_demo: bool = False) -> dict:
         rows[row["code"]] = row
     if not rows and not errors:
         errors.append("tệp không có dòng dữ liệu nào")
+    return rows
 
-    existing = {a.code: a for a in db.session.scalars(select(Agency))}
+
+def _check_tree(rows: dict[str, dict], existing: dict[str, Agency], errors: list[str]) -> None:
+    """Every parent exists (in the file or the database) and the tree has no cycle."""
     for code, row in rows.items():
         parent = row["parent_code"]
         if parent and parent not in rows and parent not in existing:
@@ -92,9 +91,10 @@ def import_csv(text: str, *, is_demo: bool = False) -> dict:
                 break
             seen.add(cur)
             cur = parent_of.get(cur, "")
-    if errors:
-        raise ServiceError("Không nhập được danh sách cơ quan; không có gì thay đổi.", details=errors)
 
+
+def _write_rows(rows: dict[str, dict], existing: dict[str, Agency], is_demo: bool) -> dict:
+    """Create or update the checked rows, then link parents and audit each change."""
     created = updated = 0
     by_code = dict(existing)
     for code, row in rows.items():
@@ -123,6 +123,20 @@ def import_csv(text: str, *, is_demo: bool = False) -> dict:
             updated += 1
             audit.record("agency.update", "agency", agency.code, before, after)
     return {"created": created, "updated": updated}
+
+
+def import_csv(text: str, *, is_demo: bool = False) -> dict:
+    """Create or update agencies from CSV text; all rows are checked before anything is written.
+
+    Returns counts {'created': n, 'updated': m}. Raises ServiceError listing every problem.
+    """
+    errors: list[str] = []
+    rows = _read_rows(text, errors)
+    existing = {a.code: a for a in db.session.scalars(select(Agency))}
+    _check_tree(rows, existing, errors)
+    if errors:
+        raise ServiceError("Không nhập được danh sách cơ quan; không có gì thay đổi.", details=errors)
+    return _write_rows(rows, existing, is_demo)
 
 
 def export_csv() -> str:

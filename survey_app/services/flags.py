@@ -17,7 +17,7 @@ from analysis import load_audit, quality
 
 from ..extensions import db
 from ..models import Campaign, Response
-from .reports import number
+from .formatting import number
 
 #: Each kind of flag detail (`analysis.quality.DETAIL_TEXT`) in Vietnamese; its numbers
 #: are filled in already formatted (`number`).

@@ -10,10 +10,8 @@ tallies summed, their respondents pooled).
 from __future__ import annotations
 
 import io
-import math
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 import analysis
@@ -21,6 +19,7 @@ import analysis
 from ..printing import fonts
 from . import results as res
 from .campaigns import LOCAL_TZ
+from .formatting import NUMBER_MARKS, cell, interval, number  # noqa: F401  (public names)
 
 REPORT_CHARTS = ("ranking", "heatmap", "likert")
 CHART_CAPTIONS = {
@@ -43,48 +42,6 @@ def _likert_labels() -> tuple[str, ...]:
 
 
 # --- text -------------------------------------------------------------------------------
-
-#: Decimal mark and thousands separator by language; Vietnamese is the default.
-NUMBER_MARKS = {"vi": (",", "."), "en": (".", ",")}
-
-
-def number(value, digits: int = 1, lang: str = "vi") -> str:
-    """A figure as everything staff read shows it — pages, charts, PDF, text in XLSX:
-    Vietnamese with a decimal comma and a dot between thousands (83,5; 1.234), English
-    with `lang="en"` (83.5; 1,234); a dash when there is none. The one number format of
-    the application: pages use it as the `number` template filter, charts take it as
-    their formatter."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    decimal, thousands = NUMBER_MARKS.get(lang, NUMBER_MARKS["vi"])
-    return f"{float(value):,.{digits}f}".translate({44: thousands, 46: decimal})
-
-
-def cell(value, lang: str = "vi", missing: str = "—") -> str:
-    """A table cell of a staff page or file: `missing` for no value (None, NaN, NaT —
-    never "nan"), numbers by `number` (as many decimals as the value has, up to three),
-    anything else as text."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return missing
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | np.integer):
-        return number(value, 0, lang)
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return missing
-        digits = next((d for d in range(3) if round(value, d) == value), 3)
-        return number(value, digits, lang)
-    text = str(value)
-    return text if text.strip() else missing
-
-
-def interval(low, high, lang: str = "vi") -> str:
-    if any(v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-           for v in (low, high)):
-        return "–"
-    return f"{number(low, lang=lang)}–{number(high, lang=lang)}"
-
 
 def kind_label(results: res.Results) -> str:
     return "Báo cáo tổng hợp năm" if results.combined else "Báo cáo kết quả đợt khảo sát"
@@ -206,39 +163,39 @@ def report_charts(results: res.Results, dpi: int = 150) -> dict[str, bytes]:
 
 # --- XLSX -------------------------------------------------------------------------------
 
-def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
-    """The workbook: overview and method, indices (long), ranking, roll-ups, criteria with
-    the answer distribution, channels, charts (as images)."""
-    from openpyxl import Workbook
-    from openpyxl.drawing.image import Image
+def _xlsx_sheet(book, title, header, rows, widths=None, percent_from=None):
+    """A sheet of one table: a bold wrapped header, text never read as a formula, the
+    figures from `percent_from` on with one decimal, the header row frozen."""
     from openpyxl.styles import Alignment, Font
 
-    charts = report_charts(results) if charts is None else charts
-    book = Workbook()
     bold = Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
+    ws = book.create_sheet(title)
+    ws.append(header)
+    for c in ws[1]:
+        c.font = bold
+        c.alignment = wrap
+    for row in rows:
+        ws.append([res.cell_value(v) for v in row])
+        for c in ws[ws.max_row]:
+            if isinstance(c.value, str) and c.value.startswith("="):
+                c.data_type = "s"  # text, never a formula
+    if percent_from is not None:
+        for row in ws.iter_rows(min_row=2):
+            for c in row[percent_from:]:
+                if isinstance(c.value, float):
+                    c.number_format = "0.0"
+    for i, width in enumerate(widths or [], start=1):
+        ws.column_dimensions[ws.cell(1, i).column_letter].width = width
+    ws.freeze_panes = "A2"
+    return ws
 
-    def sheet(title, header, rows, widths=None, percent_from=None):
-        ws = book.create_sheet(title)
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font = bold
-            cell.alignment = wrap
-        for row in rows:
-            ws.append([res.cell_value(v) for v in row])
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"  # text, never a formula
-        if percent_from is not None:
-            for row in ws.iter_rows(min_row=2):
-                for cell in row[percent_from:]:
-                    if isinstance(cell.value, float):
-                        cell.number_format = "0.0"
-        for i, width in enumerate(widths or [], start=1):
-            ws.column_dimensions[ws.cell(1, i).column_letter].width = width
-        ws.freeze_panes = "A2"
-        return ws
 
+def _xlsx_overview(book, results: res.Results) -> None:
+    """The first sheet: heading, counts, the whole scope's elements, the method."""
+    from openpyxl.styles import Alignment, Font
+
+    bold = Font(bold=True)
     overview = book.active
     overview.title = "Tổng quan"
     overview.append([REPORT_HEADING])
@@ -253,12 +210,12 @@ def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
     overview.append([])
     overview.append(["Yếu tố", "Tên", "n", "Chỉ số (%)", "KTC 95 % dưới", "KTC 95 % trên",
                      "Điểm TB"])
-    for cell in overview[overview.max_row]:
-        cell.font = bold
+    for c in overview[overview.max_row]:
+        c.font = bold
     for row in elements_rows(results):
         overview.append([res.cell_value(v) for v in row])
-        for cell in overview[overview.max_row][3:]:
-            cell.number_format = "0.0"
+        for c in overview[overview.max_row][3:]:
+            c.number_format = "0.0"
     overview.append([])
     overview.append(["Phương pháp"])
     overview.cell(overview.max_row, 1).font = bold
@@ -268,50 +225,80 @@ def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
     overview.column_dimensions["A"].width = 14
     overview.column_dimensions["B"].width = 48
 
+
+def _xlsx_tables(book, results: res.Results) -> None:
+    """The sheets of figures: ranking, roll-ups, indices (long), criteria, channels."""
     element_headers = [f"{code} (%)" for code, _ in results.elements]
-    sheet("Xếp hạng", ["Hạng", "Cơ quan", "n", "Chỉ số chung (%)", "KTC 95 % dưới",
-                       "KTC 95 % trên", *element_headers],
-          ranking_rows(results), [6, 40, 7, 12, 10, 10] + [9] * len(element_headers), 3)
+    _xlsx_sheet(book, "Xếp hạng", ["Hạng", "Cơ quan", "n", "Chỉ số chung (%)",
+                                   "KTC 95 % dưới", "KTC 95 % trên", *element_headers],
+                ranking_rows(results), [6, 40, 7, 12, 10, 10] + [9] * len(element_headers), 3)
     if len(results.subtree_summary):
-        sheet("Cộng dồn", ["", "Đơn vị (gồm đơn vị trực thuộc)", "n", "Chỉ số chung (%)",
-                           "KTC 95 % dưới", "KTC 95 % trên", *element_headers],
-              ranking_rows(results, results.subtree_summary, ranked=False),
-              [4, 40, 7, 12, 10, 10] + [9] * len(element_headers), 3)
+        _xlsx_sheet(book, "Cộng dồn", ["", "Đơn vị (gồm đơn vị trực thuộc)", "n",
+                                       "Chỉ số chung (%)", "KTC 95 % dưới", "KTC 95 % trên",
+                                       *element_headers],
+                    ranking_rows(results, results.subtree_summary, ranked=False),
+                    [4, 40, 7, 12, 10, 10] + [9] * len(element_headers), 3)
     long = results.agencies.assign(name=results.agencies["agency_code"].map(results.name))
-    sheet("Chỉ số", ["Mã cơ quan", "Cơ quan", "Cấp", "Mã", "n", "Số hài lòng", "Chỉ số (%)",
-                     "KTC 95 % dưới", "KTC 95 % trên", "Điểm TB"],
-          [[r.agency_code, r.name, r.level, r.code, int(r.n),
-            None if pd.isna(r.satisfied) else int(r.satisfied), r.index, r.ci_low, r.ci_high,
-            r.mean_score] for r in long.itertuples()],
-          [14, 36, 10, 9, 7, 10, 10, 10, 10, 8], 6)
+    _xlsx_sheet(book, "Chỉ số", ["Mã cơ quan", "Cơ quan", "Cấp", "Mã", "n", "Số hài lòng",
+                                 "Chỉ số (%)", "KTC 95 % dưới", "KTC 95 % trên", "Điểm TB"],
+                [[r.agency_code, r.name, r.level, r.code, int(r.n),
+                  None if pd.isna(r.satisfied) else int(r.satisfied), r.index, r.ci_low,
+                  r.ci_high, r.mean_score] for r in long.itertuples()],
+                [14, 36, 10, 9, 7, 10, 10, 10, 10, 8], 6)
     distribution = results.distribution()
     labels = _likert_labels()
     criteria = criteria_rows(results)
-    sheet("Tiêu chí", ["Mã", "Tiêu chí", "n", "Số hài lòng", "Chỉ số (%)", "KTC 95 % dưới",
-                       "KTC 95 % trên", "Điểm TB", *labels],
-          [row + [int(distribution.loc[row[0], s]) for s in range(6)] for row in criteria],
-          [6, 60, 7, 10, 10, 10, 10, 8] + [12] * 6, 4)
-    channels = sheet("Theo kênh", ["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng",
-                                   "Trong đó bị loại"],
-                     channel_rows(results), [40, 14, 14, 14, 14, 10, 12])
+    _xlsx_sheet(book, "Tiêu chí", ["Mã", "Tiêu chí", "n", "Số hài lòng", "Chỉ số (%)",
+                                   "KTC 95 % dưới", "KTC 95 % trên", "Điểm TB", *labels],
+                [row + [int(distribution.loc[row[0], s]) for s in range(6)]
+                 for row in criteria],
+                [6, 60, 7, 10, 10, 10, 10, 8] + [12] * 6, 4)
+    channels = _xlsx_sheet(book, "Theo kênh", ["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng",
+                                               "Trong đó bị loại"],
+                           channel_rows(results), [40, 14, 14, 14, 14, 10, 12])
     channels.append([])
     channels.append([suppression_legend()])
-    images = book.create_sheet("Biểu đồ")
-    info = book.create_sheet(INFO_SHEET)
+
+
+def _xlsx_info(info, results: res.Results) -> None:
+    """The sheet stating the ledger checkpoint and the method (INFO_SHEET)."""
+    from openpyxl.styles import Font
+
     info.append([res.STATEMENT_HEADING])
-    info["A1"].font = bold
+    info["A1"].font = Font(bold=True)
     for label, value in results.statement.pairs():
         info.append([label, value])
     info.column_dimensions["A"].width = 40
     info.column_dimensions["B"].width = 80
+
+
+def _xlsx_charts(images, charts: dict[str, bytes]) -> None:
+    """The charts one below the other, each under its caption, at most 900 px wide."""
+    from openpyxl.drawing.image import Image
+    from openpyxl.styles import Font
+
     anchor = 1
     for kind in REPORT_CHARTS:
-        images.cell(anchor, 1, CHART_CAPTIONS[kind]).font = bold
+        images.cell(anchor, 1, CHART_CAPTIONS[kind]).font = Font(bold=True)
         picture = Image(io.BytesIO(charts[kind]))
         scale = min(1.0, 900 / picture.width)
         picture.width, picture.height = picture.width * scale, picture.height * scale
         images.add_image(picture, f"A{anchor + 1}")
         anchor += int(picture.height / 20) + 4
+
+
+def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
+    """The workbook: overview and method, indices (long), ranking, roll-ups, criteria with
+    the answer distribution, channels, charts (as images)."""
+    from openpyxl import Workbook
+
+    charts = report_charts(results) if charts is None else charts
+    book = Workbook()
+    _xlsx_overview(book, results)
+    _xlsx_tables(book, results)
+    images = book.create_sheet("Biểu đồ")
+    _xlsx_info(book.create_sheet(INFO_SHEET), results)
+    _xlsx_charts(images, charts)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -319,40 +306,40 @@ def xlsx(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
 
 # --- PDF --------------------------------------------------------------------------------
 
-def pdf(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
-    """The printable report: A4, DejaVu Sans (every Vietnamese letter), charts embedded."""
-    from xml.sax.saxutils import escape
+class _PdfKit:
+    """The PDF's fonts (DejaVu Sans: every Vietnamese letter), paragraph styles and text
+    width, and the paragraphs and tables its sections are made of."""
 
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import (
-        Image,
-        KeepTogether,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
+    def __init__(self):
+        from reportlab.lib.pagesizes import A4
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.lib.units import mm
 
-    charts = report_charts(results) if charts is None else charts
-    regular, bold_font = fonts.register_fonts()
-    body = ParagraphStyle("body", fontName=regular, fontSize=9.5, leading=12.5, spaceAfter=3)
-    small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9, spaceAfter=0)
-    title = ParagraphStyle("title", parent=body, fontName=bold_font, fontSize=13, leading=17,
-                           alignment=1, spaceAfter=6)
-    centre = ParagraphStyle("centre", parent=body, alignment=1)
-    heading = ParagraphStyle("heading", parent=body, fontName=bold_font, fontSize=11,
-                             leading=14, spaceBefore=8, spaceAfter=4)
-    width = A4[0] - 30 * mm
+        self.regular, bold_font = fonts.register_fonts()
+        self.body = ParagraphStyle("body", fontName=self.regular, fontSize=9.5, leading=12.5,
+                                   spaceAfter=3)
+        self.small = ParagraphStyle("small", parent=self.body, fontSize=7.5, leading=9,
+                                    spaceAfter=0)
+        self.title = ParagraphStyle("title", parent=self.body, fontName=bold_font, fontSize=13,
+                                    leading=17, alignment=1, spaceAfter=6)
+        self.centre = ParagraphStyle("centre", parent=self.body, alignment=1)
+        self.heading = ParagraphStyle("heading", parent=self.body, fontName=bold_font,
+                                      fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
+        self.width = A4[0] - 30 * mm
 
-    def p(text, style=small):
-        return Paragraph(escape(str(text)), style)
+    def p(self, text, style=None):
+        from xml.sax.saxutils import escape
 
-    def table(header, rows, widths, numeric_from):
-        data = [[p(h) for h in header]]
+        from reportlab.platypus import Paragraph
+
+        return Paragraph(escape(str(text)), self.small if style is None else style)
+
+    def table(self, header, rows, widths, numeric_from):
+        from reportlab.lib import colors
+        from reportlab.lib.units import mm
+        from reportlab.platypus import Table, TableStyle
+
+        data = [[self.p(h) for h in header]]
         for row in rows:
             cells = []
             for i, value in enumerate(row):
@@ -361,13 +348,13 @@ def pdf(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
                 elif isinstance(value, int) and not isinstance(value, bool):
                     cells.append(number(value, 0))
                 elif isinstance(value, str) and len(value) > 12:
-                    cells.append(p(value))
+                    cells.append(self.p(value))
                 else:
                     cells.append("" if value is None else str(value))
             data.append(cells)
         t = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
         t.setStyle(TableStyle([
-            ("FONTNAME", (0, 0), (-1, -1), regular),
+            ("FONTNAME", (0, 0), (-1, -1), self.regular),
             ("FONTSIZE", (0, 0), (-1, -1), 7.5),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
             ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#999999")),
@@ -376,57 +363,90 @@ def pdf(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
         ]))
         return t
 
-    story = [p(REPORT_HEADING, title), p(kind_label(results), centre)]
-    story += [p(line, centre) for line in subtitle(results)]
+
+def _pdf_front(kit: _PdfKit, results: res.Results) -> list:
+    """Heading, campaigns and scope, the ledger statement, the counts of responses."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    p = kit.p
+    story = [p(REPORT_HEADING, kit.title), p(kind_label(results), kit.centre)]
+    story += [p(line, kit.centre) for line in subtitle(results)]
     story.append(Spacer(1, 2 * mm))
-    story += [p(line, small) for line in [res.STATEMENT_HEADING + ":",
-                                          *results.statement_lines()]]
+    story += [p(line, kit.small) for line in [res.STATEMENT_HEADING + ":",
+                                              *results.statement_lines()]]
     story.append(Spacer(1, 4 * mm))
     story.append(p(f"Số phiếu nhận được: {number(results.responses, 0)}; bị loại: "
                    f"{number(results.rejected, 0)}; được tính: {number(results.counted, 0)}.",
-                   body))
+                   kit.body))
+    return story
 
-    story.append(p("I. Chỉ số chung và theo yếu tố", heading))
+
+def _pdf_tables(kit: _PdfKit, results: res.Results) -> list:
+    """Sections I–V: elements, ranking, roll-ups, criteria, channels."""
+    from reportlab.lib.units import mm
+
+    p, table = kit.p, kit.table
+    story = [p("I. Chỉ số chung và theo yếu tố", kit.heading)]
     story.append(table(["Mã", "Yếu tố", "n", "Chỉ số (%)", "KTC 95 % dưới", "KTC 95 % trên",
                         "Điểm TB"], elements_rows(results), [12, 78, 14, 18, 20, 20, 16], 3))
-
     element_codes = [code for code, _ in results.elements]
-    story.append(p("II. Chỉ số theo cơ quan (xếp hạng)", heading))
+    story.append(p("II. Chỉ số theo cơ quan (xếp hạng)", kit.heading))
     story.append(p(f"Hạng để trống: n dưới {analysis.MIN_N_FOR_RANKING}, chưa đủ để xếp hạng. "
-                   "Các cột yếu tố là chỉ số (%) của từng yếu tố.", body))
+                   "Các cột yếu tố là chỉ số (%) của từng yếu tố.", kit.body))
     ranking_header = ["Hạng", "Cơ quan", "n", "Chỉ số chung", "KTC dưới", "KTC trên",
                       *element_codes]
-    widths = [12, 54, 10, 16, 14, 14] + [(width / mm - 120) / max(1, len(element_codes))] * \
-        len(element_codes)
+    widths = [12, 54, 10, 16, 14, 14] + [(kit.width / mm - 120) / max(1, len(element_codes))] \
+        * len(element_codes)
     story.append(table(ranking_header, ranking_rows(results), widths, 3))
     if len(results.subtree_summary):
-        story.append(p("III. Chỉ số cộng dồn theo đơn vị cấp trên", heading))
+        story.append(p("III. Chỉ số cộng dồn theo đơn vị cấp trên", kit.heading))
         story.append(table(["", "Đơn vị (gồm đơn vị trực thuộc)", "n", "Chỉ số chung",
                             "KTC dưới", "KTC trên", *element_codes],
                            ranking_rows(results, results.subtree_summary, ranked=False),
                            widths, 3))
-    story.append(p("IV. Chỉ số theo tiêu chí", heading))
+    story.append(p("IV. Chỉ số theo tiêu chí", kit.heading))
     story.append(table(["Mã", "Tiêu chí", "n", "Số hài lòng", "Chỉ số (%)", "KTC dưới",
                         "KTC trên", "Điểm TB"], criteria_rows(results),
                        [10, 74, 11, 14, 15, 14, 14, 13], 4))
-    story.append(p("V. Số phiếu theo kênh", heading))
+    story.append(p("V. Số phiếu theo kênh", kit.heading))
     story.append(table(["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng", "Bị loại"],
                        channel_rows(results), [56, 20, 22, 16, 26, 14, 14], 1))
-    story.append(p(suppression_legend(), body))
-    story.append(p("VI. Biểu đồ", heading))
+    story.append(p(suppression_legend(), kit.body))
+    return story
+
+
+def _pdf_charts(kit: _PdfKit, charts: dict[str, bytes]) -> list:
+    """Section VI: each chart scaled to the text width (at most 200 mm high), captioned."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, KeepTogether, Spacer
+
+    story = [kit.p("VI. Biểu đồ", kit.heading)]
     for kind in REPORT_CHARTS:
         picture = Image(io.BytesIO(charts[kind]))
-        scale = min(width / picture.imageWidth, 200 * mm / picture.imageHeight)
+        scale = min(kit.width / picture.imageWidth, 200 * mm / picture.imageHeight)
         picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, \
             picture.imageHeight * scale
-        story.append(KeepTogether([picture, p(CHART_CAPTIONS[kind], body)]))
+        story.append(KeepTogether([picture, kit.p(CHART_CAPTIONS[kind], kit.body)]))
         story.append(Spacer(1, 4 * mm))
-    story.append(p("VII. Phương pháp", heading))
-    story += [p(line, body) for line in method_lines(results)]
+    return story
+
+
+def pdf(results: res.Results, charts: dict[str, bytes] | None = None) -> bytes:
+    """The printable report: A4, DejaVu Sans (every Vietnamese letter), charts embedded."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    charts = report_charts(results) if charts is None else charts
+    kit = _PdfKit()
+    story = _pdf_front(kit, results) + _pdf_tables(kit, results) + _pdf_charts(kit, charts)
+    story.append(kit.p("VII. Phương pháp", kit.heading))
+    story += [kit.p(line, kit.body) for line in method_lines(results)]
 
     def footer(canvas, doc):
         canvas.saveState()
-        canvas.setFont(regular, 7.5)
+        canvas.setFont(kit.regular, 7.5)
         canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"Trang {doc.page}")
         canvas.drawString(15 * mm, 10 * mm, results.title[:90])
         canvas.restoreState()
