@@ -1,7 +1,7 @@
 """Printable material for survey campaigns: QR codes, posters, paper forms.
 
-Pure functions returning bytes/str, with no Flask dependency, so both the web
-views and the command line can use them.
+Pure functions returning bytes/str that need no application or request, so both the
+web views and the command line can use them.
 """
 
 from .forms import forms_csv, render_forms_pdf

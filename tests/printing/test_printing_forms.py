@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from survey_app.printing import forms_csv, render_forms_pdf
+from survey_app.questions import PRIORITY_LABELS
 
 DEFINITION_PATH = (Path(__file__).resolve().parents[2]
                    / "survey_app" / "data" / "sipas-2023.json")
@@ -163,6 +164,8 @@ def test_english_labels_and_texts(tmp_path):
     assert "Form no.: TL24-0001" in text
     assert "Access to the service" in text
     assert "N/A Not applicable" in text
+    # The priority columns say what the citizen's page says.
+    assert " ".join(PRIORITY_LABELS["en"][v] for v in (3, 2, 1)) in text
 
 
 def test_rejects_unknown_item_type_and_empty_batch():
