@@ -31,7 +31,7 @@ from analysis import ledger as chain
 
 from ..extensions import db
 from ..models import Campaign, LedgerEntry, Response, Reverification
-from ..questions import PRIORITY_LABELS, SATISFACTION_LABELS
+from ..questions import get_type
 from ..security import roles_required
 from ..services import (
     ServiceError,
@@ -276,15 +276,7 @@ def bulk_review(code: str):
 def _shown(item, value, lang: str) -> str:
     if value is None:
         return ""
-    if item.type == "satisfaction":
-        return f"{value} — {SATISFACTION_LABELS[lang].get(value, '')}"
-    if item.type == "priority":
-        return f"{value} — {PRIORITY_LABELS[lang].get(value, '')}"
-    if item.type in ("single_choice", "multiple_choice"):
-        labels = {c["code"]: c["label"].get(lang) or c["label"]["vi"] for c in item.choices}
-        codes = value if isinstance(value, list) else [value]
-        return "; ".join(f"{c} — {labels.get(c, '?')}" for c in codes)
-    return str(value)
+    return get_type(item.type).display(item, value, lang)
 
 
 def _answer_rows(response: Response, lang: str) -> list[dict]:

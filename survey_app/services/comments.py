@@ -19,6 +19,7 @@ from analysis.redact import redact
 
 from ..extensions import db
 from ..models import Agency, Campaign, CommentRelease, Item, Response
+from ..questions import names_where
 from . import ServiceError, audit
 
 PAGE_SIZE = 100
@@ -42,7 +43,8 @@ class Comment:
 
 def text_items(campaign: Campaign) -> list[str]:
     return list(db.session.scalars(select(Item.code).where(
-        Item.version_id == campaign.version_id, Item.type == "text").order_by(Item.position)))
+        Item.version_id == campaign.version_id, Item.type.in_(names_where("free_text")))
+        .order_by(Item.position)))
 
 
 def _latest_releases(response_ids) -> dict[tuple[int, str], str]:

@@ -11,8 +11,6 @@ verify` needs to replay it) and an audit-log row.
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import gettext as _
 
 from .. import ledger
@@ -51,9 +49,7 @@ def typed_value(item_type: str, typed):
     typed = typed.strip()
     if typed == CLEAR:
         return None
-    if get_type(item_type).multiple:
-        return [code for code in re.split(r"[;,\s]+", typed) if code]
-    return typed
+    return get_type(item_type).from_typed(typed)
 
 
 def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorrection:

@@ -80,11 +80,13 @@ def validate_definition(data) -> list[str]:
         else:
             errors.extend(f"{where}: {e}" for e in qtype.check_options(it))
         group = it.get("group")
+        # The index's elements hold the scored items, and only those.
+        scored = qtype is not None and qtype.scored
         if group not in group_codes:
             errors.append(f"{where}: group '{group}' không có trong groups")
-        elif it.get("type") == "satisfaction" and group_codes[group] != "element":
+        elif scored and group_codes[group] != "element":
             errors.append(f"{where}: câu hỏi hài lòng phải thuộc một element")
-        elif it.get("type") != "satisfaction" and group_codes[group] == "element":
+        elif not scored and group_codes[group] == "element":
             errors.append(f"{where}: element chỉ chứa câu hỏi hài lòng")
         if not isinstance(it.get("required", False), bool):
             errors.append(f"{where}: required phải là true/false")
