@@ -10,16 +10,20 @@ from wtforms import SelectMultipleField
 from .base import InvalidAnswer, QuestionType, check_choices, register, select
 
 
+class Choices(QuestionType):
+    """A question whose answers are the item's own choices (`options.choices`)."""
+
+    def check_options(self, item):
+        return check_choices(item)
+
+
 @register
-class SingleChoice(QuestionType):
+class SingleChoice(Choices):
     name = "single_choice"
     labels = {
         "vi": {"title": "Chọn một", "hint": "(chọn một)"},
         "en": {"title": "Single choice", "hint": "(choose one)"},
     }
-
-    def check_options(self, item):
-        return check_choices(item)
 
     def parser(self, item):
         allowed = frozenset(c["code"] for c in item.choices)
@@ -34,16 +38,10 @@ class SingleChoice(QuestionType):
 
 
 @register
-class MultipleChoice(QuestionType):
-    name = "multiple_choice"
-    labels = {
-        "vi": {"title": "Chọn nhiều", "hint": "(có thể chọn nhiều)"},
-        "en": {"title": "Multiple choice", "hint": "(you may choose several)"},
-    }
-    multiple = True
-
-    def check_options(self, item):
-        return check_choices(item)
+class MultipleChoice(Choices):
+    name, multiple = "multiple_choice", True
+    labels = {"vi": {"title": "Chọn nhiều", "hint": "(có thể chọn nhiều)"},
+              "en": {"title": "Multiple choice", "hint": "(you may choose several)"}}
 
     def field(self, item, lang):
         return SelectMultipleField(item.code, choices=select(self.choices(item, lang)),

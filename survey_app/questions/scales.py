@@ -8,11 +8,31 @@ from flask_babel import lazy_gettext as _l
 from .base import Entry, Grid, InvalidAnswer, Legend, QuestionType, register
 
 
+class Scale(QuestionType):
+    """A number from a fixed scale: `order` is the values as the form shows them, the
+    label table's "values" names them; from paper, one digit matching `pattern` is
+    keyed into a short box ("key_title", after "key_legend")."""
+
+    order: tuple[int, ...] = ()
+    pattern = ""
+
+    def choices(self, item, lang):
+        labels = self.text(lang, "values")
+        return [(str(v), labels[v]) for v in self.order]
+
+    def to_value(self, data):
+        return int(data) if data not in (None, "") else None
+
+    def entry(self, item, lang):
+        return Entry(keyed=True, pattern=self.pattern, title=self.text(lang, "key_title"),
+                     legend=self.text(lang, "key_legend"))
+
+
 @register
-class Satisfaction(QuestionType):
+class Satisfaction(Scale):
     name, scored = "satisfaction", True
-    #: Values in the order the form shows them; 0 is "not applicable".
-    order = (1, 2, 3, 4, 5, 0)
+    #: 0 is "not applicable".
+    order, pattern = (1, 2, 3, 4, 5, 0), "[0-5]"
     labels = {
         "vi": {
             "title": "Mức độ hài lòng (1–5, không áp dụng)",
@@ -39,13 +59,6 @@ class Satisfaction(QuestionType):
 
     def mark(self, value: int, lang: str) -> str:
         return self.text(lang, "marks").get(value, str(value))
-
-    def choices(self, item, lang):
-        labels = self.text(lang, "values")
-        return [(str(v), labels[v]) for v in self.order]
-
-    def to_value(self, data):
-        return int(data) if data not in (None, "") else None
 
     def export(self, value):
         return "" if value in (None, 0) else str(value)
@@ -74,15 +87,10 @@ class Satisfaction(QuestionType):
         return Legend(self.text(lang, "legend"),
                       tuple((self.mark(v, lang), values[v]) for v in self.order))
 
-    def entry(self, item, lang):
-        return Entry(keyed=True, pattern="[0-5]", title=self.text(lang, "key_title"),
-                     legend=self.text(lang, "key_legend"))
-
 
 @register
-class Priority(QuestionType):
-    name = "priority"
-    order = (3, 2, 1)
+class Priority(Scale):
+    name, order, pattern = "priority", (3, 2, 1), "[1-3]"
     labels = {
         "vi": {
             "title": "Mức ưu tiên (Rất nhiều / Nhiều / Ít)",
@@ -102,13 +110,6 @@ class Priority(QuestionType):
         },
     }
 
-    def choices(self, item, lang):
-        labels = self.text(lang, "values")
-        return [(str(v), labels[v]) for v in self.order]
-
-    def to_value(self, data):
-        return int(data) if data not in (None, "") else None
-
     def parser(self, item):
         allowed = {str(k): k for k in self.labels["vi"]["values"]}
         message = _l("giá trị phải là 1, 2 hoặc 3")
@@ -122,10 +123,6 @@ class Priority(QuestionType):
     def printed(self, item, lang):
         return Grid(columns=tuple(label for _, label in self.choices(item, lang)),
                     column_mm=19, header_size=8.5, hint=self.text(lang, "hint"))
-
-    def entry(self, item, lang):
-        return Entry(keyed=True, pattern="[1-3]", title=self.text(lang, "key_title"),
-                     legend=self.text(lang, "key_legend"))
 
 
 SATISFACTION_LABELS = {lang: table["values"] for lang, table in Satisfaction.labels.items()}
