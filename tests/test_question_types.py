@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from web_helpers import answer_form, csrf_token, signed_in
+from web_helpers import answer_form, csrf_token, full_answers, signed_in
 
 from survey_app.models import Campaign, CampaignAgency, Response, utcnow
 from survey_app.questions import (
@@ -130,6 +130,28 @@ def test_no_template_names_a_type():
             named.setdefault(str(path.relative_to(ROOT)), set()).update(
                 m.group(2) for m in quoted.finditer(tag))
     assert {k: sorted(v) for k, v in named.items() if v} == {}
+
+
+# --- the export writes each type's export value ------------------------------------------
+
+def test_the_export_writes_what_each_type_exports(demo, client, runner, db, tmp_path):
+    """The export and the ledger are written by `analysis` (which cannot import the
+    registry); each cell must still be what the item's type says."""
+    link = db.session.scalar(select(CampaignAgency).join(CampaignAgency.campaign)
+                             .where(Campaign.code == "demo"))
+    answers = {**full_answers(5), "PA3": "0", "UT1": "3", "GIOI_TINH": "2",
+               "KENH_TT": ["3", "1"], "Y_KIEN": "Cán bộ nhiệt tình; đúng hẹn"}
+    assert answer_form(client, f"/k/{link.open_code}", answers).status_code == 303
+    result = runner.invoke(args=["export-responses", "--campaign", "demo",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "responses.csv").open(encoding="utf-8") as fh:
+        [row] = list(csv.DictReader(fh))
+    response = db.session.scalars(select(Response)).one()
+    for item in response.campaign.version.items:
+        value = response.answer_dict.get(item.code)
+        assert row[item.code] == REGISTRY[item.type].export(value), item.code
+    assert (row["PA3"], row["KENH_TT"]) == ("", "1;3")
 
 
 # --- adding a type is one class ---------------------------------------------------------
