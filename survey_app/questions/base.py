@@ -171,7 +171,9 @@ class QuestionType:
     # -- reading a stored value --
 
     def export(self, value) -> str:
-        """The cell the export (and the ledger) writes for a stored value."""
+        """The cell the export and the ledger hold for a stored value. They are written by
+        `analysis.kinds.export_value`, which cannot import the registry; a test checks
+        that the two agree."""
         return "" if value is None else str(value)
 
     def display(self, item, value, lang: str, *, paper: bool = False) -> str:
