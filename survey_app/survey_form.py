@@ -181,7 +181,9 @@ def sections(version, form, lang: str) -> list[dict]:
         for item in group.items:
             qtype = get_type(item.type)
             rows.append({"item": item, "field": form[item.code], "type": item.type,
-                         "choices": qtype.choices(item, lang), "text": item.text(lang)})
+                         "choices": qtype.form_choices(item, lang), "text": item.text(lang),
+                         "scored": qtype.scored, "multiple": qtype.multiple,
+                         "free_text": qtype.free_text})
         out.append({"group": group, "name": group.name(lang), "rows": rows})
     return out
 

@@ -114,8 +114,6 @@ def f(item, row):
         (9, "text")]
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: services/results (breakdowns, exports, "
-                   "indices) and templates/survey/_questions.html still name types")
 def test_no_module_outside_the_registry_names_a_type():
     names = set(REGISTRY)
     named = {str(rel): sorted({name for _, name in found})
@@ -123,8 +121,6 @@ def test_no_module_outside_the_registry_names_a_type():
     assert named == {}, f"modules that branch on type names: {named}"
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: services/results (breakdowns, exports, "
-                   "indices) and templates/survey/_questions.html still name types")
 def test_no_template_names_a_type():
     names = "|".join(map(re.escape, REGISTRY))
     quoted = re.compile(rf"""(['"])({names})\1""")

@@ -124,6 +124,11 @@ class QuestionType:
     multiple = False
     #: Answered in the citizen's own words: kept as written, shown as comments.
     free_text = False
+    #: Stored as a number: a workbook writes the cell as one.
+    numeric = False
+    #: Each answer puts the respondent in a group (a profile question): results can be
+    #: broken down by it.
+    groups = False
 
     def text(self, lang: str, key: str):
         """An entry of the type's label table in `lang` (falling back to Vietnamese)."""
@@ -139,6 +144,10 @@ class QuestionType:
     def choices(self, item, lang: str) -> list[tuple[str, str]]:
         lang = lang_of(lang)
         return [(c["code"], c["label"].get(lang) or c["label"]["vi"]) for c in item.choices]
+
+    def form_choices(self, item, lang: str) -> list[tuple[str, str]]:
+        """The choices as the citizen's form labels them."""
+        return self.choices(item, lang)
 
     def field(self, item, lang: str):
         return RadioField(item.code, choices=select(self.choices(item, lang)),

@@ -13,6 +13,8 @@ from .base import InvalidAnswer, QuestionType, check_choices, register, select
 class Choices(QuestionType):
     """A question whose answers are the item's own choices (`options.choices`)."""
 
+    groups = True
+
     def check_options(self, item):
         return check_choices(item)
 

@@ -15,6 +15,7 @@ class Scale(QuestionType):
 
     order: tuple[int, ...] = ()
     pattern = ""
+    numeric = True
 
     def choices(self, item, lang):
         labels = self.text(lang, "values")
@@ -33,6 +34,11 @@ class Satisfaction(Scale):
     name, scored = "satisfaction", True
     #: 0 is "not applicable".
     order, pattern = (1, 2, 3, 4, 5, 0), "[0-5]"
+
+    def form_choices(self, item, lang):
+        """Each answer after its number ("4 Hài lòng"); "not applicable" has none."""
+        return [(v, f"{v} {label}" if v != "0" else label)
+                for v, label in self.choices(item, lang)]
     labels = {
         "vi": {
             "title": "Mức độ hài lòng (1–5, không áp dụng)",

@@ -45,7 +45,7 @@ from ... import ledger
 from ...extensions import db
 from ...models import Campaign
 from .. import ServiceError, tally
-from .breakdowns import BREAKDOWN_TYPES, Breakdown, breakdown, breakdown_options, compare
+from .breakdowns import Breakdown, breakdown, breakdown_options, compare
 from .cache import (
     CACHE_SIZE,
     DEFAULT_BOOTSTRAP,
@@ -81,7 +81,7 @@ from .exports import (
 from .indices import ALL_CODE, ALL_NAME, CHANNEL_LABELS, Results, _scope_code, _view
 
 __all__ = [
-    "ALL_CODE", "ALL_NAME", "BREAKDOWN_TYPES", "CACHE_SIZE", "CHANNEL_LABELS", "CHART_KINDS",
+    "ALL_CODE", "ALL_NAME", "CACHE_SIZE", "CHANNEL_LABELS", "CHART_KINDS",
     "CHART_TITLES", "CHUNK_SIZE", "DEFAULT_BOOTSTRAP", "DEFAULT_CAP", "DEFAULT_MAX_RESPONSES",
     "SETTLE_ATTEMPTS", "STATEMENT_HEADING", "XLSX_MAX_ROWS", "Breakdown", "Results",
     "breakdown", "breakdown_options", "campaign_indices", "cell_value", "chart",

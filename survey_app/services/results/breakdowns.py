@@ -15,13 +15,11 @@ from analysis import report as rep
 
 from ...extensions import db
 from ...models import Campaign
+from ...questions import names_where
 from .. import ServiceError
 from .cache import DEFAULT_BOOTSTRAP, DEFAULT_CAP, _cache, _check_options, _fingerprint
 from .compute import _chunks, _codebook, _replicates, _summary
 from .indices import ALL_CODE, CHANNEL_LABELS, Results, _empty_table, _scope_code
-
-BREAKDOWN_TYPES = ("single_choice", "multiple_choice")
-
 
 # --- comparisons ----------------------------------------------------------------------------
 
@@ -42,7 +40,7 @@ def compare(current: Results, baseline: Results) -> pd.DataFrame:
 
 def breakdown_options(book: pd.DataFrame) -> list[tuple[str, str]]:
     """What results can be broken down by: the channel and each choice item (profile)."""
-    choice = book[book["type"].isin(BREAKDOWN_TYPES)]
+    choice = book[book["type"].isin(names_where("groups"))]
     return [("channel", "Kênh trả lời")] + [(r.item_code, r.text_vi) for r in choice.itertuples()]
 
 
@@ -85,7 +83,7 @@ def breakdown(campaigns: Sequence[Campaign], by: str, *, agency=None,
         # by (the channel is a response column). Converting every other answer (comments,
         # priorities, the other profile questions) to the export's text took a third of
         # the time.
-        needed = book[(book["type"] == "satisfaction") | (book["item_code"] == by)]
+        needed = book[book["type"].isin(names_where("scored")) | (book["item_code"] == by)]
         tallies = []
         sample = rep.RespondentSample(book, cap=cap, seed=seed)
         for chunk in _chunks(conn, summaries, needed, exclude_rejected=exclude_rejected,

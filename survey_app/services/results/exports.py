@@ -16,6 +16,7 @@ from analysis.statement import HEADING as STATEMENT_HEADING
 
 from ...extensions import db
 from ...models import Campaign
+from ...questions import names_where
 from .. import ServiceError, audit
 from .compute import CHUNK_SIZE
 from .indices import ALL_CODE, Results, _scope_code
@@ -141,7 +142,7 @@ def export_xlsx(campaign: Campaign, *, agency=None) -> bytes:
     from openpyxl import Workbook
 
     book, chunks = export_chunks(campaign, agency=agency)
-    numeric = set(book.loc[book["type"].isin(("satisfaction", "priority")), "item_code"])
+    numeric = set(book.loc[book["type"].isin(names_where("numeric")), "item_code"])
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("responses")
     columns = response_columns(book)

@@ -12,6 +12,7 @@ import analysis
 from analysis import report as rep
 from analysis.statement import Statement
 
+from ...questions import names_where
 from .. import ServiceError
 from .compute import _Full
 
@@ -91,7 +92,7 @@ class Results:
 
     @property
     def items(self) -> list[dict]:
-        book = self.codebook[self.codebook["type"] == "satisfaction"]
+        book = self.codebook[self.codebook["type"].isin(names_where("scored"))]
         return [{"code": r.item_code, "element": r.element_code, "text": r.text_vi}
                 for r in book.itertuples()]
 
