@@ -121,7 +121,7 @@ def test_report_command_refuses_bad_input(answered, runner, tmp_path):
     tmp_path.mkdir()
     for args, message in (
         (["--campaign", "nope", "--out", str(tmp_path / "x.pdf")], "Không có đợt khảo sát mã"),
-        (["--campaign", "demo", "--out", str(tmp_path / "x.docx")], "phần mở rộng"),
+        (["--campaign", "demo", "--out", str(tmp_path / "x.odt")], "phần mở rộng"),
         (["--campaign", "demo", "--out", str(tmp_path / "no" / "x.pdf")], "không tồn tại"),
         (["--campaign", "demo", "--agency", "NOPE", "--out", str(tmp_path / "x.pdf")],
          "Không có cơ quan mã"),

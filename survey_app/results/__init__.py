@@ -358,4 +358,4 @@ def _plan_page(campaign: Campaign, plan_: planning.Plan, *, computed: bool, stat
                            bases=planning.BASES), status
 
 
-from . import commands  # noqa: E402,F401  (registers the CLI commands on bp.cli)
+from . import commands, official  # noqa: E402,F401  (the CLI commands; the official report)

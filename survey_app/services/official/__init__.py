@@ -1,0 +1,32 @@
+"""The official report (Plan 177/KH-UBND): the province's 6-month report by Sở Nội vụ, an
+agency's own report for its 05/6 and 05/12 submission, and the annual report combining the
+rounds of a year — gathered once (`gather`), written as content once (`content`), and
+printed by one writer per format (DOCX first: offices finish and sign in Word)."""
+
+from __future__ import annotations
+
+from . import content, docx_writer
+from .document import Document
+from .gather import KIND_LABELS, KINDS, Order, ReportRefused, campaigns_of_year, gather
+
+FORMATS = ("docx",)
+
+
+def document(order: Order, *, charts: bool = True) -> Document:
+    gathered = gather(order)
+    pictures = None
+    if charts:
+        from .. import reports
+
+        pictures = {"ranking": reports.report_charts(gathered.results)["ranking"]}
+    return content.build(gathered, pictures)
+
+
+def render(order: Order, fmt: str = "docx", *, charts: bool = True) -> bytes:
+    if fmt not in FORMATS:
+        raise ReportRefused(f"Không có định dạng '{fmt}'.")
+    return docx_writer.write(document(order, charts=charts))
+
+
+__all__ = ["FORMATS", "KINDS", "KIND_LABELS", "Document", "Order", "ReportRefused",
+           "campaigns_of_year", "document", "gather", "render"]
