@@ -42,3 +42,14 @@ def export_value(kind: str, value) -> str:
     if is_listed(kind):
         return ";".join(value)
     return str(value)
+
+
+def is_priority(kind) -> bool:
+    """Whether items of type ``kind`` ask how much an area needs improving (1–3)."""
+    return kind == PRIORITY
+
+
+def groups(kind) -> bool:
+    """Whether an answer to an item of type ``kind`` puts the respondent in a group (a
+    profile question: results may be broken down by it)."""
+    return kind in (SINGLE_CHOICE, MULTIPLE_CHOICE)

@@ -9,20 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-#: Decimal mark and thousands separator by language; Vietnamese is the default.
-NUMBER_MARKS = {"vi": (",", "."), "en": (".", ",")}
-
-
-def number(value, digits: int = 1, lang: str = "vi") -> str:
-    """A figure as everything staff read shows it — pages, charts, PDF, text in XLSX:
-    Vietnamese with a decimal comma and a dot between thousands (83,5; 1.234), English
-    with `lang="en"` (83.5; 1,234); a dash when there is none. The one number format of
-    the application: pages use it as the `number` template filter, charts take it as
-    their formatter."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    decimal, thousands = NUMBER_MARKS.get(lang, NUMBER_MARKS["vi"])
-    return f"{float(value):,.{digits}f}".translate({44: thousands, 46: decimal})
+from analysis.tables import NUMBER_MARKS, number  # noqa: F401  (the one format)
 
 
 def cell(value, lang: str = "vi", missing: str = "—") -> str:

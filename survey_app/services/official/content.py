@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pandas as pd
 from flask import current_app
 
 import analysis
 from analysis import official as off
+from analysis import official_tables as tables
 from analysis.disclosure import legend
 
 from .. import reports
@@ -20,8 +20,6 @@ from ..labels import FLAG_LABELS
 from .document import Column, Document, Figure, Heading, Paragraph, Section, Signature, Table
 from .gather import Gathered
 
-INDEX_COLUMNS = [Column("n", "int", 14), Column("Chỉ số (%)", "index", 17),
-                 Column("KTC 95 % dưới", "index", 17), Column("KTC 95 % trên", "index", 17)]
 SUBJECT = ("Kết quả khảo sát sự hài lòng của người dân, tổ chức đối với sự phục vụ của cơ "
            "quan hành chính nhà nước")
 
@@ -111,106 +109,36 @@ def scope_section(g: Gathered) -> Section:
 
 # --- II. results ----------------------------------------------------------------------------
 
-def _summary_rows(summary: pd.DataFrame, names, elements, ranked=True) -> list[list]:
-    rows = []
-    for rec in summary.to_dict("records"):
-        rank = rec.get("rank") if ranked else None
-        rows.append(["" if rank is None or pd.isna(rank) else int(rank),
-                     names.get(rec["agency_code"], rec["agency_code"]), int(rec["n"]),
-                     rec["index"], rec["ci_low"], rec["ci_high"],
-                     *[rec.get(code) for code, _ in elements]])
-    return rows
-
-
-def _ranking_columns(elements, first="Hạng") -> list[Column]:
-    return [Column(first, "label", 10), Column("Cơ quan, đơn vị", "label", 48),
-            *INDEX_COLUMNS[:1], Column("Chỉ số chung (%)", "index", 16),
-            *INDEX_COLUMNS[2:], *[Column(f"{code} (%)", "index", 12) for code, _ in elements]]
-
-
 def results_section(g: Gathered) -> Section:
     r = g.results
     section = Section("II. KẾT QUẢ KHẢO SÁT")
     section.add(Paragraph("1. Chỉ số hài lòng chung và theo yếu tố", "subheading"),
-                _table("elements", "Chỉ số hài lòng về sự phục vụ hành chính và theo yếu tố",
-                       [Column("Mã", "label", 12), Column("Yếu tố", "label", 64), *INDEX_COLUMNS,
-                        Column("Điểm TB (1–5)", "score", 16)],
-                       reports.elements_rows(r)))
-    section.add(Paragraph("2. Chỉ số theo tiêu chí", "subheading"),
-                _table("criteria", "Chỉ số theo tiêu chí",
-                       [Column("Mã", "label", 11), Column("Tiêu chí", "label", 70),
-                        Column("n", "int", 13), Column("Số hài lòng", "int", 15),
-                        *INDEX_COLUMNS[1:], Column("Điểm TB (1–5)", "score", 15)],
-                       reports.criteria_rows(r)))
-    section.add(Paragraph("3. Xếp hạng theo nhóm cơ quan", "subheading"),
+                tables.elements_table(r.overall, r.codebook),
+                Paragraph("2. Chỉ số theo tiêu chí", "subheading"),
+                tables.criteria_table(r.overall, r.codebook),
+                Paragraph("3. Xếp hạng theo nhóm cơ quan", "subheading"),
                 Paragraph(f"Mỗi cơ quan chỉ được so sánh với các cơ quan cùng nhóm; chỉ số của "
                           f"từng cơ quan tính trên phiếu của chính cơ quan đó. Cơ quan có n dưới "
-                          f"{analysis.MIN_N_FOR_RANKING} được trình bày nhưng không xếp hạng."))
-    for key, label, ranked in off.ranking_groups(r.agencies, g.kinds):
-        summary = analysis.report.summary_table(
-            r.agencies[r.agencies["agency_code"].isin(ranked["agency_code"])], r.codebook,
-            ranked)
-        section.add(_table(f"ranking-{key}", f"Xếp hạng: {label}", _ranking_columns(r.elements),
-                           _summary_rows(summary, r.names, r.elements)))
-    if len(r.subtree_summary):
-        section.add(_table("subtrees", "Chỉ số cộng dồn của đơn vị cấp trên (gồm các đơn vị "
-                           "trực thuộc; không dùng để xếp hạng)", _ranking_columns(r.elements, ""),
-                           _summary_rows(r.subtree_summary, r.names, r.elements, False)))
-    return section
-
-
-def priorities_block(g: Gathered) -> list:
-    items = [i for i in g.items if not _groups(i)]
-    if not items:
-        return []
-    table = off.priorities(g.answers, pd.DataFrame(
-        [{"item_code": i.code, "text": i.text_vi} for i in items]))
-    rows = [[None if pd.isna(t.rank) else int(t.rank), t.item_code, t.text, t.n, t.top, t.share]
-            for t in table.itertuples()]
-    return [Paragraph("4. Nội dung người dân đề nghị ưu tiên cải thiện", "subheading"),
-            _table("priorities", "Nội dung cần ưu tiên cải thiện (tỷ lệ chọn “Rất nhiều”)",
-                   [Column("Thứ tự", "int", 14), Column("Mã", "label", 12),
-                    Column("Nội dung", "label", 80), Column("Số trả lời", "int", 18),
-                    Column("Số chọn “Rất nhiều”", "int", 22),
-                    Column("Tỷ lệ (%)", "share", 18)], rows)]
-
-
-def _groups(item) -> bool:
-    from ...questions import get_type
-
-    return get_type(item.type).groups
-
-
-def profile_block(g: Gathered) -> list:
-    from ...questions import get_type
-
-    items = [i for i in g.items if _groups(i)]
-    if not items:
-        return []
-    frame = pd.DataFrame([{"item_code": i.code, "text": i.text_vi,
-                           "choices": [(c["code"], c["label"]["vi"]) for c in i.choices],
-                           "multiple": get_type(i.type).multiple} for i in items])
-    table = off.profile(g.answers, frame, res.min_cell())
-    rows = [[t.item, t.label, t.n, t.share] for t in table.itertuples()]
-    return [Paragraph("5. Thông tin về người trả lời", "subheading"),
-            _table("profile", "Người trả lời theo đặc điểm",
-                   [Column("Đặc điểm", "label", 60), Column("Lựa chọn", "label", 60),
-                    Column("Số người", "int", 22), Column("Tỷ lệ (%)", "share", 22)], rows,
-                   note=legend(res.min_cell()) + " Câu hỏi chọn nhiều đáp án không có tỷ lệ.")]
-
-
-def comments_block(g: Gathered) -> list:
-    rows = [[g.names.get(code, code), n] for code, n in sorted(g.comment_counts.items())]
-    out = [Paragraph("6. Ý kiến góp ý của người dân", "subheading"),
-           _table("comments", "Số phiếu có ý kiến góp ý theo cơ quan",
-                  [Column("Cơ quan", "label", 100), Column("Số phiếu có ý kiến", "int", 40)],
-                  rows)]
+                          f"{analysis.MIN_N_FOR_RANKING} được trình bày nhưng không xếp hạng."),
+                *tables.ranking_tables(r.agencies, r.codebook, g.kinds, r.names),
+                tables.subtree_table(r.subtrees, r.codebook, r.names))
+    priorities = tables.priorities_table(g.answers, r.codebook)
+    if priorities is not None:
+        section.add(Paragraph("4. Nội dung người dân đề nghị ưu tiên cải thiện", "subheading"),
+                    priorities)
+    profile = tables.profile_table(g.answers, r.codebook, res.min_cell())
+    if profile is not None:
+        section.add(Paragraph("5. Thông tin về người trả lời", "subheading"), profile)
+    section.add(Paragraph("6. Ý kiến góp ý của người dân", "subheading"),
+                tables.comments_table(g.comment_counts, g.names))
     if g.comments:
-        out.append(Paragraph("Một số ý kiến tiêu biểu (đã che thông tin cá nhân, đã công bố):"))
-        out += [Paragraph(f"“{text}” ({name})", "quote") for name, _, text in g.comments[:30]]
+        section.add(Paragraph("Một số ý kiến tiêu biểu (đã che thông tin cá nhân, đã công "
+                              "bố):"),
+                    *[Paragraph(f"“{text}” ({name})", "quote") for name, _, text in
+                      g.comments[:30]])
     else:
-        out.append(Paragraph("Chưa có ý kiến nào được công bố."))
-    return out
+        section.add(Paragraph("Chưa có ý kiến nào được công bố."))
+    return section
 
 
 def change_block(g: Gathered) -> list:
@@ -285,7 +213,7 @@ def build(g: Gathered, charts: dict[str, bytes] | None = None,
           today: datetime | None = None) -> Document:
     today = today or datetime.now(LOCAL_TZ)
     results = results_section(g)
-    results.add(*priorities_block(g), *profile_block(g), *comments_block(g), *change_block(g))
+    results.add(*change_block(g))
     for kind, png in (charts or {}).items():
         results.add(Figure(png, reports.CHART_CAPTIONS[kind]))
     proposals = Section("IV. ĐỀ XUẤT, KIẾN NGHỊ").add(Paragraph(

@@ -4,63 +4,15 @@ paragraphs and tables, the recipients and the signature block.
 
 The DOCX, the PDF and the workbook are each written from one `Document` by a writer of
 their own, so the three say the same thing; every figure is formatted here, once
-(`Column.show`), in the one number format (decimal comma; indices 1 decimal, mean
+(`analysis.tables.Column.show`, which the verifier shares), in the one number format (decimal comma; indices 1 decimal, mean
 scores 2).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-import pandas as pd
-
-from ..formatting import number
-
-#: How each kind of column shows its values.
-DIGITS = {"int": 0, "index": 1, "score": 2, "share": 1, "change": 1}
-
-
-@dataclass(frozen=True)
-class Column:
-    title: str
-    #: "label" (words), "int" (a count), "index" (a percentage index, 1 decimal), "score" (a
-    #: mean score 1–5, 2 decimals), "share" (a percentage, 1 decimal), "change" (a
-    #: change in points, signed, 1 decimal)
-    kind: str = "label"
-    #: width on the page, in millimetres
-    width: float = 20
-
-    def show(self, value) -> str:
-        """The cell as every format prints it ("" for none; a hidden cell's mark as is)."""
-        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-            return "" if self.kind == "label" else "–"
-        if self.kind == "label" or isinstance(value, str):
-            return str(value)
-        text = number(value, DIGITS[self.kind])
-        if self.kind == "change" and float(value) > 0:
-            text = "+" + text
-        return text
-
-
-@dataclass
-class Table:
-    #: a stable name (the workbook's sheet, the verifier's key)
-    key: str
-    #: the caption, "Bảng N. …" once numbered by the document
-    title: str
-    columns: list[Column]
-    rows: list[list]
-    note: str = ""
-    number: int = 0
-
-    @property
-    def caption(self) -> str:
-        return f"Bảng {self.number}. {self.title}" if self.number else self.title
-
-    def shown(self) -> list[list[str]]:
-        return [[c.show(v) for c, v in zip(self.columns, row, strict=True)]
-                for row in self.rows]
+from analysis.tables import Column, Table  # noqa: F401  (the content's names)
 
 
 @dataclass
