@@ -46,6 +46,9 @@ REPORT: dict[str, dict[str, str]] = {
     "report.not_xlsx": {
         "vi": "{path}: không phải bảng tính XLSX đọc được ({reason})",
         "en": "{path}: not a readable XLSX workbook ({reason})"},
+    "report.not_docx": {
+        "vi": "{path}: không đọc được tệp Word ({reason})",
+        "en": "{path}: not a readable Word document ({reason})"},
     "report.no_sheet": {
         "vi": "{path}: bảng tính không có trang {sheet!r}",
         "en": "{path}: the workbook has no sheet {sheet!r}"},
@@ -65,11 +68,6 @@ REPORT: dict[str, dict[str, str]] = {
     "report.not_pdf": {
         "vi": "{path}: không phải tệp PDF đọc được (pdftotext: {reason})",
         "en": "{path}: not a readable PDF file (pdftotext: {reason})"},
-    "report.unsupported": {
-        "vi": "{path}: chưa hỗ trợ đọc số liệu của báo cáo {kind}; hãy kiểm tra báo cáo XLSX "
-              "hoặc tệp chỉ số CSV được tạo với cùng thiết lập",
-        "en": "{path}: reading the figures of a {kind} report is not supported yet; check the "
-              "XLSX or the indices CSV made with the same settings"},
     "report.tree_lacks": {
         "vi": "agencies.csv của gói kiểm toán thiếu các cơ quan có phiếu trả lời: {codes}",
         "en": "agencies.csv of the bundle lacks agencies that have responses: {codes}"},
@@ -116,6 +114,29 @@ REPORT: dict[str, dict[str, str]] = {
               "kết quả tính lại từ gói kiểm toán",
         "en": "{path} (ledger checkpoint {marks}): {count} of {checked} figures differ from "
               "their recomputation from the bundle"},
+    "report.table_missing": {
+        "vi": "{table}: bảng này không có trong báo cáo",
+        "en": "{table}: the report lacks this table"},
+    "report.table_rows": {
+        "vi": "{table}: báo cáo có {published} dòng, tính lại được {recomputed} dòng",
+        "en": "{table}: the report has {published} rows, the recomputation {recomputed}"},
+    "report.table_header": {
+        "vi": "{table}: tiêu đề cột {published!r}, tính lại được {recomputed!r}",
+        "en": "{table}: column titles {published!r}, recomputed {recomputed!r}"},
+    "report.official_unchecked": {
+        "vi": "{table}: không tính lại được từ gói kiểm toán ({why})",
+        "en": "{table}: cannot be recomputed from the audit bundle ({why})"},
+    "why.planned": {"vi": "cỡ mẫu kế hoạch không có trong gói",
+                    "en": "planned sample sizes are not in the bundle"},
+    "why.issuance": {"vi": "sổ phát phiếu không có trong gói",
+                     "en": "the issuance register is not in the bundle"},
+    "why.flags": {"vi": "cảnh báo tính theo ngưỡng của hệ thống, xem lệnh flags",
+                  "en": "flags depend on the system's thresholds; see the flags command"},
+    "why.baseline": {"vi": "cần gói kiểm toán của kỳ trước",
+                     "en": "needs the earlier period's audit bundle"},
+    "why.tree": {"vi": "gói không có loại cơ quan trong agencies.csv",
+                 "en": "the bundle's agencies.csv has no agency kinds"},
+    "where.table_row": {"vi": "{table}, dòng {number}", "en": "{table}, row {number}"},
     "report.figure": {
         "vi": "{name} ({where}): báo cáo ghi {published}, tính lại được {recomputed}",
         "en": "{name} ({where}): published {published}, recomputed {recomputed}"},

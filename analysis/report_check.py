@@ -25,6 +25,7 @@ from pathlib import Path
 from .messages import say
 from .report_compare import ReportCheck, check_workbook, compare
 from .report_files import Published, ReportFileError, read_report
+from .report_official import check_official
 from .report_pdf import check_pdf
 from .report_recompute import ledger_state, recompute_all
 
@@ -76,6 +77,9 @@ def check_report(bundles, path, published: Published | None = None) -> ReportChe
     rec = recompute_all(states, statement, _scope(published, {}))
     if published.kind == "pdf":
         check_pdf(published, rec, check)
+        return check
+    if published.kind == "official":
+        check_official(published, rec, check)
         return check
     compare(published.table, rec.own, check, complete=published.kind == "xlsx")
     if published.kind == "xlsx":

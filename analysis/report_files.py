@@ -4,6 +4,7 @@ sheets or, for a PDF, its text."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,6 +155,52 @@ def read_xlsx_report(path: Path) -> Published:
                      sheets=sheets, kind="xlsx")
 
 
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+CAPTION = re.compile(r"^Bảng \d+\. (.+)$")
+
+
+def docx_contents(path: Path) -> tuple[list[str], dict[str, list[list[str]]]]:
+    """A Word document's paragraphs (text, in order) and its tables by caption: a table
+    right after a paragraph "Bảng N. title" is ``tables[title]`` (rows of cell texts).
+    Read from the file's XML with the standard library: an auditor needs no Word."""
+    from xml.etree import ElementTree
+
+    def text(node) -> str:
+        return "".join(t.text or "" for t in node.iter(f"{W}t"))
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            root = ElementTree.fromstring(zf.read("word/document.xml"))
+    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError) as exc:
+        raise ReportFileError(say("report.not_docx", path=path, reason=exc)) from None
+    paragraphs, tables, caption = [], {}, None
+    for node in root.find(f"{W}body"):
+        if node.tag == f"{W}p":
+            line = text(node)
+            paragraphs.append(line)
+            m = CAPTION.match(line.strip())
+            caption = m.group(1) if m else (caption if not line.strip() else None)
+        elif node.tag == f"{W}tbl":
+            rows = [["\n".join(text(p) for p in cell.iter(f"{W}p"))
+                     for cell in row.findall(f"{W}tc")] for row in node.findall(f"{W}tr")]
+            if caption is not None:
+                tables[caption] = rows
+            caption = None
+    return paragraphs, tables
+
+
+@reader(".docx")
+def read_docx_report(path: Path) -> Published:
+    """The official report as a Word document: its statement (the "label: value" lines of
+    its last part) and its tables by caption."""
+    paragraphs, tables = docx_contents(path)
+    lines = [p.strip().lstrip("-").strip() for p in paragraphs]
+    if not any(line.startswith(CHECKPOINT + ":") for line in lines):
+        raise _statement_missing(path)
+    return Published(parse_lines(lines), pd.DataFrame(columns=[*KEYS, "where"]),
+                     sheets=tables, lines=paragraphs, kind="official")
+
+
 @reader(".pdf")
 def read_pdf_report(path: Path) -> Published:
     """The PDF report, read as text by ``pdftotext -layout`` (poppler-utils)."""
@@ -181,9 +228,3 @@ def read_pdf_report(path: Path) -> Published:
         raise _statement_missing(path)
     return Published(parse(pairs), pd.DataFrame(columns=[*KEYS, "where"]), lines=lines,
                      kind="pdf")
-
-
-@reader(".docx")
-def read_unsupported(path: Path) -> Published:
-    raise ReportFileError(say("report.unsupported", path=path,
-                              kind=path.suffix.lower()[1:].upper()))

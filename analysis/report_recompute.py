@@ -138,6 +138,8 @@ class Recomputed:
     responses: pd.DataFrame           # every response of the scope (rejected ones too)
     names: dict
     tree: bool
+    #: agency code → kind (department, commune…), from the bundle's agency tree
+    kinds: dict = field(default_factory=dict)
 
 
 def recompute_all(states: list[LedgerState], statement: Statement, scope: str | None = None
@@ -203,4 +205,6 @@ def recompute_all(states: list[LedgerState], statement: Statement, scope: str | 
                                else view["own"].iloc[0:0]) if has_tree else None,
                       tally=within(tally).reset_index(drop=True),
                       responses=within(responses).reset_index(drop=True), names=names,
-                      tree=has_tree)
+                      tree=has_tree,
+                      kinds=dict(zip(tree["code"], tree["kind"], strict=True))
+                      if has_tree and "kind" in tree.columns else {})

@@ -12,7 +12,7 @@ from pathlib import Path
 import docx
 import pandas as pd
 import pytest
-from audit_helpers import export_bundle
+from audit_helpers import export_bundle, run_analysis
 from results_helpers import ANSWERS, answer
 from sqlalchemy import select
 from web_helpers import csrf_token, full_answers
@@ -215,3 +215,46 @@ def test_the_command_refuses_bad_input(answered, runner, tmp_path):
         result = runner.invoke(args=["report", *args, "--out", str(out)])
         assert result.exit_code == 1 and message in result.output, (args, result.output)
         assert not out.exists()
+
+
+def _rewrite_cell(data: bytes, caption: str, row: int, column: int, text: str) -> bytes:
+    """The document with one table cell's text replaced, as someone editing the file would."""
+    document = docx.Document(io.BytesIO(data))
+    captions = [p.text for p in document.paragraphs if p.text.startswith("Bảng ")]
+    grid = document.tables[1:-1][next(i for i, c in enumerate(captions) if caption in c)]
+    cell = grid.rows[row].cells[column]
+    cell.paragraphs[0].runs[0].text = text
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_verify_checks_the_word_report_and_names_a_changed_figure(answered, runner,
+                                                                  tmp_path):
+    data = make(runner, tmp_path, "--campaign", "demo")
+    bundle = export_bundle(runner, tmp_path)
+    report = tmp_path / "bao-cao.docx"
+    code, out = run_analysis("verify", bundle, "--report", report)
+    assert code == 0, out
+    assert "REPORT OK" in out, out
+    print(out)
+    _, tables = read(data)
+    index = tables["Chỉ số hài lòng về sự phục vụ hành chính và theo yếu tố"][-1][3]
+    changed = tmp_path / "sua.docx"
+    changed.write_bytes(_rewrite_cell(data, "Chỉ số hài lòng về sự phục vụ hành chính", 6, 3,
+                                      "99,9"))
+    code, out = run_analysis("verify", bundle, "--report", changed)
+    assert code == 1, out
+    assert "DIFFERS: Chỉ số (%)" in out and "published 99,9" in out
+    assert f"recomputed {index}" in out
+    priorities = tmp_path / "uu-tien.docx"
+    priorities.write_bytes(_rewrite_cell(data, "Nội dung cần ưu tiên cải thiện", 1, 4, "7"))
+    code, out = run_analysis("verify", bundle, "--report", priorities)
+    assert code == 1 and "Số chọn “Rất nhiều”" in out, out
+
+
+def test_verify_checks_an_agencys_own_report(answered, runner, tmp_path):
+    make(runner, tmp_path, "--campaign", "demo", "--agency", "X-SONDUONG")
+    code, out = run_analysis("verify", export_bundle(runner, tmp_path), "--report",
+                             tmp_path / "bao-cao.docx")
+    assert code == 0, out

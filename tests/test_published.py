@@ -193,7 +193,7 @@ def test_malformed_and_unrelated_report_files(answered, client, login, runner, t
         "mistyped.csv": (good.replace(digest, one_off).encode(), "mistyped (gõ sai)"),
         "other.csv": (good.replace(digest, other).encode(), "they are unrelated"),
         "fake.xlsx": (b"PK\x03\x04 not really", "not a readable XLSX workbook"),
-        "report.docx": (b"PK\x03\x04", "not supported yet"),
+        "report.docx": (b"PK\x03\x04", "not a readable Word document"),
         "notes.txt": (b"hello", "not a report file this command reads"),
     }
     for name, (data, message) in cases.items():

@@ -74,16 +74,16 @@ def scope_section(g: Gathered) -> Section:
     scope = off.scope_label(g.covered, g.serving if order.agency is None else g.covered,
                             g.names, "" if root is None else g.names[root].replace(
                                 "UBND tỉnh", "").strip())
-    if order.agency is not None:
-        scope = f"{order.agency.name} và các đơn vị trực thuộc ({len(g.covered)} đơn vị)" \
-            if len(g.covered) > 1 else order.agency.name
+    if order.agency is not None:  # the code closes the line: the verifier reads it
+        scope = (f"{order.agency.name} và {len(g.covered) - 1} đơn vị trực thuộc"
+                 if len(g.covered) > 1 else order.agency.name) + f" (mã {order.agency.code})"
     version = order.campaigns[0].version
     rounds = "; ".join(
         f"{c.name} (mã {c.code}, từ {c.opens_at:%d/%m/%Y} đến {c.closes_at:%d/%m/%Y})"
         for c in order.campaigns)
     section.add(
         Paragraph(f"1. Đợt khảo sát: {rounds}."),
-        Paragraph(f"2. Phạm vi: {scope}."),
+        Paragraph(f"2. Phạm vi: {scope}" + ("" if order.agency is not None else ".")),
         Paragraph(f"3. Phiếu khảo sát: {version.title_vi} (phiên bản {version.label})."),
         Paragraph(f"4. Số phiếu nhận được: {r.responses}; bị loại sau kiểm tra: {r.rejected}; "
                   f"được tính: {r.counted}."))
