@@ -258,7 +258,7 @@ def test_change_between_two_campaigns(answered, client, login, db, app):
     assert "So sánh với đợt" in html
     section = html.split("So sánh với đợt", 1)[1]
     # Whole scope's service index: 100 now, 56.75 before.
-    row = re.search(r"<tr><td>Toàn tỉnh</td><td>Chỉ số chung</td>(.*?)</tr>", section, re.S)
+    row = re.search(r"<tr><td>Toàn bộ đợt khảo sát</td><td>Chỉ số chung</td>(.*?)</tr>", section, re.S)
     assert row, section[:2000]
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row.group(1))]
     assert cells[1] == vi(56.75) and cells[3] == vi(100) and cells[4] == vi(43.25)

@@ -12,21 +12,23 @@ from .gather import KIND_LABELS, KINDS, Order, ReportRefused, campaigns_of_year,
 FORMATS = ("docx",)
 
 
-def document(order: Order, *, charts: bool = True) -> Document:
+def charts(gathered) -> dict[str, bytes]:
+    """The report's chart: each agency's service index with its interval."""
+    from .. import results as res
+
+    return {"ranking": res.chart("ranking", gathered.results, "png", dpi=120)}
+
+
+def document(order: Order, *, with_charts: bool = True) -> Document:
     gathered = gather(order)
-    pictures = None
-    if charts:
-        from .. import reports
-
-        pictures = {"ranking": reports.report_charts(gathered.results)["ranking"]}
-    return content.build(gathered, pictures)
+    return content.build(gathered, charts(gathered) if with_charts else None)
 
 
-def render(order: Order, fmt: str = "docx", *, charts: bool = True) -> bytes:
+def render(order: Order, fmt: str = "docx", *, with_charts: bool = True) -> bytes:
     if fmt not in FORMATS:
         raise ReportRefused(f"Không có định dạng '{fmt}'.")
-    return docx_writer.write(document(order, charts=charts))
+    return docx_writer.write(document(order, with_charts=with_charts))
 
 
 __all__ = ["FORMATS", "KINDS", "KIND_LABELS", "Document", "Order", "ReportRefused",
-           "campaigns_of_year", "document", "gather", "render"]
+           "campaigns_of_year", "charts", "document", "gather", "render"]

@@ -197,7 +197,7 @@ def _view(full: _Full, scope: str | None, exclude_rejected: bool, bootstrap: int
         capped = capped[capped["group"].isin(visible | {ALL_CODE})]
     return Results(
         campaigns=full.campaigns, scope=scope,
-        scope_name=names.get(scope, scope) if scope else "Toàn tỉnh",
+        scope_name=names.get(scope, scope) if scope else ALL_NAME,
         exclude_rejected=exclude_rejected, bootstrap=bootstrap, seed=seed, cap=cap,
         bootstrap_skipped=skipped, codebook=full.codebook, names=names, agencies=own, subtrees=subtree,
         overall=overall.reset_index(drop=True), ranking=analysis.rank_agencies(own),
