@@ -23,6 +23,8 @@ NOT_FROM_BUNDLE = {
     "Phiếu giấy đã phát và đã thu về theo cơ quan": "why.issuance",
     "Phiếu có dấu hiệu cần xem xét (cảnh báo tự động, không tự loại phiếu)": "why.flags",
     "Thay đổi so với kỳ trước (điểm phần trăm)": "why.baseline",
+    "Thay đổi chỉ số chung của từng cơ quan (điểm phần trăm; chỉ các cơ quan có phiếu ở cả "
+    "hai kỳ)": "why.baseline",
 }
 
 

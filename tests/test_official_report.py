@@ -157,6 +157,10 @@ def test_change_from_an_earlier_period_says_when_scopes_differ(answered, runner,
     low, high = (float(v.replace(",", ".")) for v in service[4:6])
     assert low < 0 < high and service[6] == "không"
     assert not any(p.startswith("Lưu ý: phạm vi hai kỳ khác nhau") for p in paragraphs)
+    agencies = tables["Thay đổi chỉ số chung của từng cơ quan (điểm phần trăm; chỉ các cơ "
+                      "quan có phiếu ở cả hai kỳ)"]
+    assert {row[0] for row in agencies[1:]} >= {"UBND xã Sơn Dương", "Sở Nội vụ"}
+    assert all(row[5] == "0,0" for row in agencies[1:])
 
 
 def test_the_difference_interval():
@@ -258,3 +262,26 @@ def test_verify_checks_an_agencys_own_report(answered, runner, tmp_path):
     code, out = run_analysis("verify", export_bundle(runner, tmp_path), "--report",
                              tmp_path / "bao-cao.docx")
     assert code == 0, out
+
+
+def test_a_change_across_different_scopes_carries_a_caveat(answered, runner, tmp_path, db):
+    from datetime import timedelta
+
+    from results_helpers import today
+
+    from survey_app.services import campaigns
+
+    campaigns.create_campaign(code="dot2", name="Đợt 2", period="2026-H2", version_ref="sipas",
+                              opens=today(), closes=today() + timedelta(days=30),
+                              agency_codes=["X-SONDUONG", "P-MYLAM"])
+    db.session.commit()
+    for agency in ("X-SONDUONG", "P-MYLAM"):
+        for _ in range(2):
+            answer(answered, db, "dot2", agency, full_answers(5))
+    paragraphs, tables = read(make(runner, tmp_path, "--campaign", "dot2", "--baseline",
+                                   "demo"))
+    assert any(p.startswith("Lưu ý: phạm vi hai kỳ khác nhau") for p in paragraphs)
+    service = tables["Thay đổi so với kỳ trước (điểm phần trăm)"][-1]
+    assert service[2] == "100,0" and service[6] == "có"
+    assert any("2 cơ quan, đơn vị: UBND phường Mỹ Lâm; UBND xã Sơn Dương" in p
+               for p in paragraphs)

@@ -169,6 +169,20 @@ def change_block(g: Gathered) -> list:
                        Column("KTC 95 % dưới", "change", 18),
                        Column("KTC 95 % trên", "change", 18),
                        Column("Có ý nghĩa", "label", 16)], rows))
+    own = off.difference_interval(off.service_rows(before.agencies),
+                                  off.service_rows(after.agencies))
+    if len(own):
+        own = own.sort_values("change", ascending=False, kind="stable")
+        out.append(_table("change-agencies", "Thay đổi chỉ số chung của từng cơ quan (điểm "
+                          "phần trăm; chỉ các cơ quan có phiếu ở cả hai kỳ)",
+                          [Column("Cơ quan", "label", 56), Column("n kỳ trước", "int", 14),
+                           Column("Kỳ trước (%)", "index", 16), Column("n kỳ này", "int", 14),
+                           Column("Kỳ này (%)", "index", 16), Column("Thay đổi", "change", 16),
+                           Column("KTC 95 % dưới", "change", 16),
+                           Column("KTC 95 % trên", "change", 16)],
+                          [[after.names.get(d.agency_code, d.agency_code), d.n_before,
+                            d.index_before, d.n_after, d.index_after, d.change, d.change_low,
+                            d.change_high] for d in own.itertuples()]))
     return out
 
 
