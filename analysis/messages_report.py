@@ -134,6 +134,8 @@ REPORT: dict[str, dict[str, str]] = {
                   "en": "flags depend on the system's thresholds; see the flags command"},
     "why.baseline": {"vi": "cần gói kiểm toán của kỳ trước",
                      "en": "needs the earlier period's audit bundle"},
+    "why.released": {"vi": "việc công bố ý kiến không có trong gói",
+                     "en": "comment releases are not in the bundle"},
     "why.tree": {"vi": "gói không có loại cơ quan trong agencies.csv",
                  "en": "the bundle's agencies.csv has no agency kinds"},
     "where.table_row": {"vi": "{table}, dòng {number}", "en": "{table}, row {number}"},

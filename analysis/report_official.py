@@ -22,6 +22,7 @@ NOT_FROM_BUNDLE = {
     "Cỡ mẫu theo kế hoạch và số phiếu thu được theo cơ quan": "why.planned",
     "Phiếu giấy đã phát và đã thu về theo cơ quan": "why.issuance",
     "Phiếu có dấu hiệu cần xem xét (cảnh báo tự động, không tự loại phiếu)": "why.flags",
+    "Ý kiến đã công bố theo yếu tố": "why.released",
     "Thay đổi so với kỳ trước (điểm phần trăm)": "why.baseline",
     "Thay đổi chỉ số chung của từng cơ quan (điểm phần trăm; chỉ các cơ quan có phiếu ở cả "
     "hai kỳ)": "why.baseline",

@@ -5,6 +5,7 @@ its sections, its scope wording, rankings within groups, and refusals."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from audit_helpers import export_bundle, run_analysis
 from results_helpers import ANSWERS, answer
 from sqlalchemy import select
 from web_helpers import csrf_token, full_answers
+from werkzeug.datastructures import MultiDict
 
 from analysis import official as off
 from analysis.report_recompute import ledger_state, recompute_all
@@ -285,3 +287,35 @@ def test_a_change_across_different_scopes_carries_a_caveat(answered, runner, tmp
     assert service[2] == "100,0" and service[6] == "có"
     assert any("2 cơ quan, đơn vị: UBND phường Mỹ Lâm; UBND xã Sơn Dương" in p
                for p in paragraphs)
+
+
+def test_released_comments_are_counted_by_element(answered, client, login, db, runner,
+                                                  tmp_path):
+    from survey_app.models import CommentRelease
+
+    for text in ("Biển chỉ dẫn khó thấy, gọi 0912345678", "Cán bộ tận tình"):
+        answer(answered, db, "demo", "X-SONDUONG", full_answers(4, Y_KIEN=text))
+    login("mttq")
+    page = client.get("/results/demo/comments?agency=X-SONDUONG").text
+    keys = re.findall(r'name="shown" value="([^"]+)"', page)
+    assert len(keys) == 2 and 'name="element-' in page
+    token = csrf_token(page)
+    refused = client.post("/results/demo/comments", data={
+        "csrf_token": token, "selected": "1", "release": keys[0],
+        f"element-{keys[0]}": "ZZ"})
+    assert refused.status_code == 400 and "Không có yếu tố" in refused.text
+    assert db.session.scalars(select(CommentRelease)).all() == []
+    resp = client.post("/results/demo/comments", data=MultiDict([
+        ("csrf_token", token), ("all", "1"), *[("shown", k) for k in keys],
+        (f"element-{keys[0]}", "TC"), (f"element-{keys[1]}", "CC")]))
+    assert resp.status_code == 302
+    assert sorted(r.element_code for r in db.session.scalars(select(CommentRelease))) == \
+        ["CC", "TC"]
+    paragraphs, tables = read(make(runner, tmp_path, "--campaign", "demo"))
+    assert tables["Ý kiến đã công bố theo yếu tố"][1:] == [["Tiếp cận dịch vụ", "1"],
+                                                            ["Công chức trực tiếp giải "
+                                                             "quyết công việc", "1"]]
+    quotes = [p for p in paragraphs if p.startswith("- “")]
+    assert "- “Biển chỉ dẫn khó thấy, gọi [số điện thoại]” (UBND xã Sơn Dương)" in quotes
+    assert not any("0912345678" in p for p in paragraphs)
+    assert tables["Số phiếu có ý kiến góp ý theo cơ quan"][1:] == [["UBND xã Sơn Dương", "2"]]

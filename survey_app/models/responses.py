@@ -257,6 +257,8 @@ class CommentRelease(db.Model):
     text: Mapped[str] = mapped_column(Text)
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     released_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: the element (group code of the questionnaire) the comment speaks of, if filed
+    element_code: Mapped[str | None] = mapped_column(String(16))
 
     response: Mapped[Response] = relationship()
     released_by: Mapped[User | None] = relationship()

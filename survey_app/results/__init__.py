@@ -301,7 +301,8 @@ def comments_page(code: str):
     shown, total = comments.campaign_comments(campaign, _agency_ids(scope), page)
     return render_template("results/comments_release.html", campaign=campaign, shown=shown,
                            total=total, page=page, page_size=comments.PAGE_SIZE,
-                           scope=scope, agency_choices=_agency_choices())
+                           scope=scope, agency_choices=_agency_choices(),
+                           elements=comments.elements(campaign))
 
 
 @bp.post("/<code>/comments")
@@ -311,8 +312,9 @@ def comments_release(code: str):
     chosen = request.form.getlist("shown") if "all" in request.form \
         else request.form.getlist("release")
     texts = {key: request.form.get(f"text-{key}", "") for key in chosen}
+    filed = {key: request.form.get(f"element-{key}", "") for key in chosen}
     try:
-        count = comments.release(campaign, chosen, texts, current_user.id)
+        count = comments.release(campaign, chosen, texts, current_user.id, filed)
     except ServiceError as exc:
         _refuse(exc)
     db.session.commit()

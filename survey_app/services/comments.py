@@ -35,6 +35,8 @@ class Comment:
     original: str
     suggested: str
     released: str | None
+    #: the element the latest release filed it under
+    element: str | None = None
 
     @property
     def key(self) -> str:
@@ -47,12 +49,12 @@ def text_items(campaign: Campaign) -> list[str]:
         .order_by(Item.position)))
 
 
-def _latest_releases(response_ids) -> dict[tuple[int, str], str]:
+def _latest_releases(response_ids) -> dict[tuple[int, str], CommentRelease]:
     latest = (select(func.max(CommentRelease.id))
               .where(CommentRelease.response_id.in_(response_ids))
               .group_by(CommentRelease.response_id, CommentRelease.item_code))
     rows = db.session.scalars(select(CommentRelease).where(CommentRelease.id.in_(latest)))
-    return {(r.response_id, r.item_code): r.text for r in rows}
+    return {(r.response_id, r.item_code): r for r in rows}
 
 
 def _with_text(campaign: Campaign, items: list[str], agency_ids: set[int] | None):
@@ -86,17 +88,30 @@ def campaign_comments(campaign: Campaign, agency_ids: set[int] | None = None,
         for code in items:
             text = str(answers.get(code) or "").strip()
             if text:
+                last = released.get((response.id, code))
                 out.append(Comment(response.id, response.agency.code, response.agency.name,
-                                   code, text, redact(text), released.get((response.id, code))))
+                                   code, text, redact(text), last.text if last else None,
+                                   last.element_code if last else None))
     return out, total
 
 
+def elements(campaign: Campaign) -> list[tuple[str, str]]:
+    """(code, name) of the campaign's elements, a comment may be filed under one."""
+    return [(g.code, g.name("vi")) for g in campaign.version.groups if g.kind == "element"]
+
+
 def release(campaign: Campaign, chosen: list[str], texts: dict[str, str],
-            user_id: int | None) -> int:
+            user_id: int | None, filed: dict[str, str] | None = None) -> int:
     """Release the comments ``chosen`` ("<response id>:<item code>") with the text given
     for each (edited or as suggested), masked again so that an edit cannot bring back a
-    phone number. Returns how many were released; refuses the whole lot on a bad key."""
+    phone number, each filed under the element ``filed`` gives (a code, or none).
+    Returns how many were released; refuses the whole lot on a bad key or element."""
     items = set(text_items(campaign))
+    known = {code for code, _name in elements(campaign)}
+    filed = {k: v for k, v in (filed or {}).items() if v}
+    for code in filed.values():
+        if code not in known:
+            raise ServiceError(_("Không có yếu tố '%(e)s' trong phiếu của đợt này.", e=code))
     wanted: list[tuple[int, str]] = []
     for key in dict.fromkeys(chosen):
         rid, _sep, code = key.partition(":")
@@ -119,7 +134,8 @@ def release(campaign: Campaign, chosen: list[str], texts: dict[str, str],
             raise ServiceError(_("Ý kiến '%(key)s' dài quá %(n)d ký tự.", key=f"{rid}:{code}",
                                  n=MAX_LENGTH))
         db.session.add(CommentRelease(response_id=rid, item_code=code, text=text,
-                                      released_by_id=user_id))
+                                      released_by_id=user_id,
+                                      element_code=filed.get(f"{rid}:{code}")))
     audit.record("release_comments", "campaign", campaign.code,
                  after={"released": len(wanted)})
     db.session.flush()

@@ -131,14 +131,28 @@ def results_section(g: Gathered) -> Section:
         section.add(Paragraph("5. Thông tin về người trả lời", "subheading"), profile)
     section.add(Paragraph("6. Ý kiến góp ý của người dân", "subheading"),
                 tables.comments_table(g.comment_counts, g.names))
-    if g.comments:
-        section.add(Paragraph("Một số ý kiến tiêu biểu (đã che thông tin cá nhân, đã công "
-                              "bố):"),
-                    *[Paragraph(f"“{text}” ({name})", "quote") for name, _, text in
-                      g.comments[:30]])
-    else:
-        section.add(Paragraph("Chưa có ý kiến nào được công bố."))
+    section.add(*comments_by_element(g))
     return section
+
+
+def comments_by_element(g: Gathered) -> list:
+    """The released comments counted by the element they were filed under, then a few
+    of each, as released (masked)."""
+    if not g.comments:
+        return [Paragraph("Chưa có ý kiến nào được công bố.")]
+    names = {**dict(g.results.elements), None: "Chưa xếp theo yếu tố"}
+    order = [*dict(g.results.elements), None]
+    counted = {code: [t for _, e, t in g.comments if e == code] for code in order}
+    by_name = {code: [(n, t) for n, e, t in g.comments if e == code] for code in order}
+    out = [_table("comments-elements", "Ý kiến đã công bố theo yếu tố",
+                  [Column("Yếu tố", "label", 100), Column("Số ý kiến", "int", 30)],
+                  [[names[code], len(counted[code])] for code in order if counted[code]]),
+           Paragraph("Một số ý kiến tiêu biểu (đã che thông tin cá nhân, đã công bố):")]
+    for code in order:
+        if by_name[code]:
+            out.append(Paragraph(f"{names[code]}:", "body"))
+            out += [Paragraph(f"“{text}” ({name})", "quote") for name, text in by_name[code][:8]]
+    return out
 
 
 def change_block(g: Gathered) -> list:

@@ -72,7 +72,7 @@ class Gathered:
     serving: set[str]
     answers: pd.DataFrame           # agency_code, item_code, value, n
     items: list[Item]
-    comments: list[tuple[str, str, str]]    # agency name, item code, released text
+    comments: list[tuple[str, str | None, str]]  # agency name, element, released text
     comment_counts: dict[str, int]          # agency code → comments written
     reconciliation: list[dict]
     flag_counts: pd.DataFrame
@@ -193,13 +193,13 @@ def _outcomes(campaigns, visible) -> dict[str, int]:
     return dict(out)
 
 
-def _comments(campaigns, visible) -> list[tuple[str, str, str]]:
-    """Released comments, as released (masked): (agency name, item code, text)."""
+def _comments(campaigns, visible) -> list[tuple[str, str | None, str]]:
+    """Released comments, as released (masked): (agency name, element code, text)."""
     latest = (select(func.max(CommentRelease.id)).join(Response)
               .where(Response.campaign_id.in_([c.id for c in campaigns]))
               .group_by(CommentRelease.response_id, CommentRelease.item_code))
-    released = [(name, item, text) for code, name, item, text in db.session.execute(
-        select(Agency.code, Agency.name, CommentRelease.item_code, CommentRelease.text)
+    released = [(name, element, text) for code, name, element, text in db.session.execute(
+        select(Agency.code, Agency.name, CommentRelease.element_code, CommentRelease.text)
         .join(Response, Response.id == CommentRelease.response_id)
         .join(Agency, Agency.id == Response.agency_id)
         .where(CommentRelease.id.in_(latest)).order_by(Agency.code, CommentRelease.id))
