@@ -4,6 +4,7 @@ XLSX, through the results pages and the `report` command."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 from datetime import timedelta
@@ -49,6 +50,10 @@ def test_xlsx_report_from_the_page(answered, client, login):
     assert criteria["TC1"][8] == 1  # one "not applicable" answer
     long = rows_of(book["Chỉ số"])
     assert long[0][:4] == ["Mã cơ quan", "Cơ quan", "Cấp", "Mã"]
+    # Every label in Vietnamese; indices with 1 decimal, mean scores with 2.
+    assert {row[2] for row in long[1:]} == {"tiêu chí", "yếu tố", "chỉ số chung"}
+    assert long[0][9] == "Điểm TB" and book["Chỉ số"].cell(2, 10).number_format == "0.00"
+    assert book["Chỉ số"].cell(2, 7).number_format == "0.0"
     channels = rows_of(book["Theo kênh"])
     table = [r for r in channels[1:] if r[5] is not None]
     assert channels[0][1] == "Đường dẫn mở (mã QR)" and sum(r[5] for r in table) == 5
@@ -77,6 +82,9 @@ def test_pdf_report_from_the_command(answered, runner, tmp_path):
                      "Bộ phận một cửa xã Sơn Dương", "Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị",
                      "Phương pháp", "khoảng Wilson", "không xếp hạng", "52,5", "56,8"):
         assert expected in " ".join(text.split()), expected
+    # Indices with 1 decimal, the mean score with 2 (the scope's service row of table I).
+    assert re.search(r"Chỉ số chung \(SIPAS\) \d+ \d+,\d \d+,\d \d+,\d \d,\d\d\b",
+                     " ".join(text.split())), text
 
 
 def test_pdf_and_print_view_from_the_pages(answered, client, login):

@@ -22,6 +22,8 @@ from .campaigns import LOCAL_TZ
 from .formatting import NUMBER_MARKS, cell, interval, number  # noqa: F401  (public names)
 
 REPORT_CHARTS = ("ranking", "heatmap", "likert")
+#: The level of a row of the long sheet, in Vietnamese (the verifier reads these back).
+LEVEL_LABELS = {"criterion": "tiêu chí", "element": "yếu tố", "service": "chỉ số chung"}
 CHART_CAPTIONS = {
     "ranking": "Biểu đồ 1. Chỉ số hài lòng về sự phục vụ hành chính theo cơ quan, với khoảng "
                "tin cậy 95 %; cột xám: chưa đủ phiếu để xếp hạng.",
@@ -181,10 +183,12 @@ def _xlsx_sheet(book, title, header, rows, widths=None, percent_from=None):
             if isinstance(c.value, str) and c.value.startswith("="):
                 c.data_type = "s"  # text, never a formula
     if percent_from is not None:
+        # Indices 1 decimal, mean scores 2: the one number format.
+        formats = ["0.00" if str(h).startswith("Điểm TB") else "0.0" for h in header]
         for row in ws.iter_rows(min_row=2):
-            for c in row[percent_from:]:
+            for c, fmt in zip(row[percent_from:], formats[percent_from:], strict=False):
                 if isinstance(c.value, float):
-                    c.number_format = "0.0"
+                    c.number_format = fmt
     for i, width in enumerate(widths or [], start=1):
         ws.column_dimensions[ws.cell(1, i).column_letter].width = width
     ws.freeze_panes = "A2"
@@ -215,7 +219,7 @@ def _xlsx_overview(book, results: res.Results) -> None:
     for row in elements_rows(results):
         overview.append([res.cell_value(v) for v in row])
         for c in overview[overview.max_row][3:]:
-            c.number_format = "0.0"
+            c.number_format = "0.00" if c.column == 7 else "0.0"
     overview.append([])
     overview.append(["Phương pháp"])
     overview.cell(overview.max_row, 1).font = bold
@@ -241,7 +245,7 @@ def _xlsx_tables(book, results: res.Results) -> None:
     long = results.agencies.assign(name=results.agencies["agency_code"].map(results.name))
     _xlsx_sheet(book, "Chỉ số", ["Mã cơ quan", "Cơ quan", "Cấp", "Mã", "n", "Số hài lòng",
                                  "Chỉ số (%)", "KTC 95 % dưới", "KTC 95 % trên", "Điểm TB"],
-                [[r.agency_code, r.name, r.level, r.code, int(r.n),
+                [[r.agency_code, r.name, LEVEL_LABELS[r.level], r.code, int(r.n),
                   None if pd.isna(r.satisfied) else int(r.satisfied), r.index, r.ci_low,
                   r.ci_high, r.mean_score] for r in long.itertuples()],
                 [14, 36, 10, 9, 7, 10, 10, 10, 10, 8], 6)
@@ -334,7 +338,7 @@ class _PdfKit:
 
         return Paragraph(escape(str(text)), self.small if style is None else style)
 
-    def table(self, header, rows, widths, numeric_from):
+    def table(self, header, rows, widths, numeric_from, digits=None):
         from reportlab.lib import colors
         from reportlab.lib.units import mm
         from reportlab.platypus import Table, TableStyle
@@ -344,7 +348,7 @@ class _PdfKit:
             cells = []
             for i, value in enumerate(row):
                 if i >= numeric_from and isinstance(value, float):
-                    cells.append(number(value))
+                    cells.append(number(value, (digits or {}).get(i, 1)))
                 elif isinstance(value, int) and not isinstance(value, bool):
                     cells.append(number(value, 0))
                 elif isinstance(value, str) and len(value) > 12:
@@ -389,7 +393,8 @@ def _pdf_tables(kit: _PdfKit, results: res.Results) -> list:
     p, table = kit.p, kit.table
     story = [p("I. Chỉ số chung và theo yếu tố", kit.heading)]
     story.append(table(["Mã", "Yếu tố", "n", "Chỉ số (%)", "KTC 95 % dưới", "KTC 95 % trên",
-                        "Điểm TB"], elements_rows(results), [12, 78, 14, 18, 20, 20, 16], 3))
+                        "Điểm TB"], elements_rows(results), [12, 78, 14, 18, 20, 20, 16], 3,
+                       {6: 2}))
     element_codes = [code for code, _ in results.elements]
     story.append(p("II. Chỉ số theo cơ quan (xếp hạng)", kit.heading))
     story.append(p(f"Hạng để trống: n dưới {analysis.MIN_N_FOR_RANKING}, chưa đủ để xếp hạng. "
@@ -408,7 +413,7 @@ def _pdf_tables(kit: _PdfKit, results: res.Results) -> list:
     story.append(p("IV. Chỉ số theo tiêu chí", kit.heading))
     story.append(table(["Mã", "Tiêu chí", "n", "Số hài lòng", "Chỉ số (%)", "KTC dưới",
                         "KTC trên", "Điểm TB"], criteria_rows(results),
-                       [10, 74, 11, 14, 15, 14, 14, 13], 4))
+                       [10, 74, 11, 14, 15, 14, 14, 13], 4, {7: 2}))
     story.append(p("V. Số phiếu theo kênh", kit.heading))
     story.append(table(["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng", "Bị loại"],
                        channel_rows(results), [56, 20, 22, 16, 26, 14, 14], 1))
