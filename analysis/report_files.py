@@ -136,6 +136,8 @@ def read_xlsx_report(path: Path) -> Published:
         pairs = [(row[0], row[1]) for row in book[XLSX_INFO_SHEET].iter_rows(values_only=True)
                  if len(row) > 1 and row[0] is not None and row[1] is not None]
         statement = parse(pairs)
+        if OFFICIAL_SHEET in book.sheetnames:
+            return _official_workbook(book, statement)
         if XLSX_SHEET not in book.sheetnames:
             raise ReportFileError(say("report.no_sheet", path=path, sheet=XLSX_SHEET))
         sheets = {name: [tuple(row) for row in book[name].iter_rows(values_only=True)]
@@ -153,6 +155,29 @@ def read_xlsx_report(path: Path) -> Published:
                for number, row in enumerate(rows[1:], start=2) if any(v is not None for v in row)]
     return Published(statement, pd.DataFrame(records, columns=[*columns.values(), "where"]),
                      sheets=sheets, kind="xlsx")
+
+
+#: The first sheet of the official report's workbook (its text); each table follows on a
+#: sheet of its own: the caption in A1, the column titles in row 2, the rows from row 3.
+OFFICIAL_SHEET = "Báo cáo"
+
+
+def _official_workbook(book, statement) -> Published:
+    tables = {}
+    for name in book.sheetnames:
+        rows = [list(row) for row in book[name].iter_rows(values_only=True)]
+        m = CAPTION.match(str(rows[0][0] or "").strip()) if rows and rows[0] else None
+        if m:  # the table ends at its first empty row (its note follows)
+            body = []
+            for row in rows[1:]:
+                if all(v is None for v in row):
+                    break
+                body.append(row)
+            tables[m.group(1)] = body
+    lines = [str(row[0]) for row in book[OFFICIAL_SHEET].iter_rows(values_only=True)
+             if row and row[0] is not None]
+    return Published(statement, pd.DataFrame(columns=[*KEYS, "where"]), sheets=tables,
+                     lines=lines, kind="official")
 
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

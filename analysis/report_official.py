@@ -79,7 +79,10 @@ def compare_table(check: ReportCheck, expected: Table, published: list[list[str]
     for number, (want, got) in enumerate(zip(shown, rows, strict=False), start=1):
         where = say("where.table_row", table=expected.title, number=number)
         for column, value, cell in zip(expected.columns, want, got, strict=False):
-            text = " ".join(str(cell or "").split())
+            # A workbook holds figures as numbers: shown as the document shows them.
+            shown_cell = column.show(cell) if isinstance(cell, int | float) and \
+                not isinstance(cell, bool) else cell
+            text = " ".join(str("" if shown_cell is None else shown_cell).split())
             if text == MARK:
                 continue
             check.checked += 1
