@@ -78,7 +78,7 @@ def check_report(bundles, path, published: Published | None = None) -> ReportChe
     if published.kind == "pdf":
         check_pdf(published, rec, check)
         return check
-    if published.kind == "official":
+    if published.kind in ("official", "official-pdf"):
         check_official(published, rec, check)
         return check
     compare(published.table, rec.own, check, complete=published.kind == "xlsx")

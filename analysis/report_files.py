@@ -160,6 +160,7 @@ def read_xlsx_report(path: Path) -> Published:
 #: The first sheet of the official report's workbook (its text); each table follows on a
 #: sheet of its own: the caption in A1, the column titles in row 2, the rows from row 3.
 OFFICIAL_SHEET = "Báo cáo"
+NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 
 
 def _official_workbook(book, statement) -> Published:
@@ -246,10 +247,12 @@ def read_pdf_report(path: Path) -> Published:
     lines = done.stdout.decode("utf-8", "replace").splitlines()
     pairs = []
     for line in lines:
-        label, sep, value = line.strip().partition(":")
+        label, sep, value = line.strip().lstrip("-").strip().partition(":")
         if sep and label.strip() in STATEMENT_LABELS:
             pairs.append((label.strip(), value.strip()))
     if not any(label == STATEMENT_LABELS[0] for label, _ in pairs):
         raise _statement_missing(path)
+    # The official report (an administrative document) carries the national emblem lines.
+    official = any(NATION in line for line in lines[:40])
     return Published(parse(pairs), pd.DataFrame(columns=[*KEYS, "where"]), lines=lines,
-                     kind="pdf")
+                     kind="official-pdf" if official else "pdf")

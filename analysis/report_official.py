@@ -5,6 +5,8 @@ the recomputed indices and the bundle's responses, and compared cell by cell as 
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from . import official_tables as tables
@@ -12,7 +14,7 @@ from .disclosure import MARK
 from .kinds import is_free_text
 from .messages import say
 from .report_compare import ReportCheck
-from .report_files import Published
+from .report_files import CAPTION, Published
 from .report_recompute import Recomputed
 from .statement import Statement
 from .tables import Table
@@ -92,17 +94,74 @@ def compare_table(check: ReportCheck, expected: Table, published: list[list[str]
                                              recomputed=value or say("report.empty")))
 
 
+#: A figure as a PDF's text shows it: a number with a decimal comma (and dots between
+#: thousands), signed for a change, a dash for none, or a hidden cell's mark.
+PDF_FIGURE = re.compile(r"^([+-]?\d{1,3}(\.\d{3})*(,\d+)?|–|" + re.escape(MARK) + ")$")
+
+
+def pdf_sections(lines: list[str]) -> dict[str, list[str]]:
+    """The lines of a PDF's text after each caption ("Bảng N. title"), by title, up to
+    the next caption."""
+    out, current = {}, None
+    for line in lines:
+        m = CAPTION.match(line.strip())
+        if m:
+            current = m.group(1)
+            out[current] = []
+        elif current is not None:
+            out[current].append(line)
+    return out
+
+
+def compare_pdf_table(check: ReportCheck, expected: Table, lines: list[str]) -> None:
+    """A table read from a PDF's text: each row is the next line ending in the row's last
+    run of figures (and the words after them); those figures are compared in order. The
+    words before them (names, which may wrap) are not."""
+    columns = expected.columns
+    last = max(i for i, c in enumerate(columns) if c.figure)
+    first = last
+    while first > 0 and columns[first - 1].figure:
+        first -= 1
+    run = last - first + 1
+    pending = iter(lines)
+    for number, row in enumerate(expected.shown(), start=1):
+        ending = row[first:last + 1] + [w for text in row[last + 1:] for w in text.split()]
+        tokens = next((t for t in (line.split() for line in pending)
+                       if len(t) >= len(ending) and all(
+                           PDF_FIGURE.match(x) for x in t[-len(ending):][:run])), None)
+        if tokens is None:
+            check.checked += 1
+            check.differences.append(say("report.table_rows", table=expected.title,
+                                         published=number - 1,
+                                         recomputed=len(expected.rows)))
+            return
+        where = say("where.table_row", table=expected.title, number=number)
+        for column, want, got in zip(columns[first:last + 1], ending, tokens[-len(ending):],
+                                     strict=False):
+            if got == MARK:
+                continue
+            check.checked += 1
+            if got != want:
+                check.differences.append(say("report.figure", name=column.title, where=where,
+                                             published=got, recomputed=want))
+
+
 def check_official(published: Published, rec: Recomputed, check: ReportCheck) -> None:
+    pdf = published.kind == "official-pdf"
+    sections = pdf_sections(published.lines) if pdf else published.sheets
     for table in expected_tables(rec, published.statement):
-        found = published.sheets.get(table.title)
+        found = sections.get(table.title)
         if found is None:
             check.checked += 1
             check.differences.append(say("report.table_missing", table=table.title))
             continue
-        compare_table(check, table, found)
+        if pdf:
+            compare_pdf_table(check, table, found)
+        else:
+            compare_table(check, table, found)
     if not rec.kinds:
         check.unchecked.append(say("report.official_unchecked", table="Xếp hạng",
                                    why=say("why.tree")))
     for title, why in NOT_FROM_BUNDLE.items():
-        if title in published.sheets:
+        if title in sections:
             check.notes.append(say("report.official_unchecked", table=title, why=say(why)))
