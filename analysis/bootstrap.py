@@ -88,21 +88,25 @@ def bootstrap_groups(
     """:func:`bootstrap_indices` on arrays: ``scores`` (respondents x satisfaction items,
     NaN = no answer), ``groups`` a mapping from each group's value to its respondents'
     row positions (in the order they are drawn from), ``item_elements`` each item's
-    element code. Returns ``group, level, code, index, ci_low, ci_high``.
+    element code. Returns ``group, level, code, index, ci_low, ci_high``."""
+    return bootstrap_batches([(scores, groups)], item_elements, n_boot=n_boot, seed=seed,
+                             workers=workers)
 
-    Groups are independent (each has its own random stream), so they are computed on
-    ``workers`` threads (default: one per CPU, at most :data:`WORKERS`); the figures do
-    not depend on how many."""
+
+def bootstrap_batches(batches, item_elements, n_boot: int = 1000, seed: int = 0,
+                      workers: int | None = None) -> pd.DataFrame:
+    """:func:`bootstrap_groups` of groups whose answers come a batch at a time:
+    ``batches`` yields ``(scores, groups)`` as :func:`bootstrap_groups` takes them, each
+    group in one batch. Groups are independent (each has its own random stream), so they
+    are computed on ``workers`` threads (default: one per CPU, at most :data:`WORKERS`)
+    while the next batch is read; the figures do not depend on how many."""
     if n_boot < 1:
         raise ValueError("n_boot must be at least 1")
-    scores = np.asarray(scores, dtype="float64")
     item_elements = np.asarray(item_elements, dtype=object)
     elements = list(dict.fromkeys(item_elements))
     membership = (item_elements[:, None] == np.array(elements, dtype=object)[None, :]).astype(
         "float64"
     )
-    answered = ~np.isnan(scores)
-    satisfied = scores >= SATISFIED_MIN  # NaN >= 4 is False
 
     def indices(a, s):
         """Element and service indices (percent) of answer sums, one row per replicate."""
@@ -112,24 +116,25 @@ def bootstrap_groups(
         service = _nan_mean_columns(element, np.ones((len(elements), 1)))
         return 100 * np.hstack([element, service])
 
-    def group(key):
-        members = np.asarray(groups[key])
-        a, s = _replicate_sums(answered[members], satisfied[members], n_boot,
+    def group(key, answered, satisfied):
+        a, s = _replicate_sums(answered, satisfied, n_boot,
                                np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))]))
         low, high = _percentiles(indices(a, s))
-        point = indices(answered[members].sum(axis=0, dtype="float64")[None, :],
-                        satisfied[members].sum(axis=0, dtype="float64")[None, :])[0]
+        point = indices(answered.sum(axis=0, dtype="float64")[None, :],
+                        satisfied.sum(axis=0, dtype="float64")[None, :])[0]
         return [(key, "service" if code == SERVICE_CODE else "element", code,
                  point[j], low[j], high[j]) for j, code in enumerate([*elements, SERVICE_CODE])]
 
-    keys = sorted(groups)
-    workers = min(len(keys), workers or min(os.cpu_count() or 1, WORKERS))
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(group, keys))
-    else:
-        parts = [group(key) for key in keys]
-    rows = [row for part in parts for row in part]
+    pending = {}
+    with ThreadPoolExecutor(workers or min(os.cpu_count() or 1, WORKERS)) as pool:
+        for scores, groups in batches:
+            scores = np.asarray(scores, dtype="float64")
+            answered = ~np.isnan(scores)
+            satisfied = scores >= SATISFIED_MIN  # NaN >= 4 is False
+            for key, members in groups.items():
+                members = np.asarray(members)
+                pending[key] = pool.submit(group, key, answered[members], satisfied[members])
+        rows = [row for key in sorted(pending) for row in pending[key].result()]
     return pd.DataFrame(rows, columns=["group", "level", "code", "index", "ci_low", "ci_high"])
 
 
