@@ -3,13 +3,23 @@ group, each replicate's indices computed as from a tally."""
 
 from __future__ import annotations
 
+import os
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from .indices import SATISFIED_MIN, SERVICE_CODE
 from .io import as_text, satisfaction_items, satisfaction_scores
+
+#: Most threads the groups are bootstrapped on (one per CPU up to this).
+WORKERS = 4
+#: Draws counted at a time: the draws and counts of a batch (a few hundred KB) stay in
+#: the processor's cache.
+BATCH_DRAWS = 2**15
+#: Weights (respondents x replicates) multiplied with the answers in one product.
+PRODUCT_WEIGHTS = 2_000_000
 
 
 def _nan_mean_columns(values: np.ndarray, membership: np.ndarray) -> np.ndarray:
@@ -28,7 +38,10 @@ def _nan_mean_columns(values: np.ndarray, membership: np.ndarray) -> np.ndarray:
 def _percentiles(replicates: np.ndarray, q=(2.5, 97.5)) -> np.ndarray:
     """Percentiles of each column over its non-NaN replicates (NaN if there are none)."""
     out = np.full((len(q), replicates.shape[1]), np.nan)
-    for j in range(replicates.shape[1]):
+    whole = ~np.isnan(replicates).any(axis=0)
+    if whole.any():  # the columns without a skipped replicate, in one call
+        out[:, whole] = np.percentile(replicates[:, whole], q, axis=0)
+    for j in np.flatnonzero(~whole):
         column = replicates[:, j]
         column = column[~np.isnan(column)]
         if column.size:
@@ -69,60 +82,100 @@ def bootstrap_indices(
 
 
 def bootstrap_groups(
-    scores: np.ndarray, groups, item_elements, n_boot: int = 1000, seed: int = 0
+    scores: np.ndarray, groups, item_elements, n_boot: int = 1000, seed: int = 0,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """:func:`bootstrap_indices` on arrays: ``scores`` (respondents x satisfaction items,
     NaN = no answer), ``groups`` a mapping from each group's value to its respondents'
     row positions (in the order they are drawn from), ``item_elements`` each item's
     element code. Returns ``group, level, code, index, ci_low, ci_high``."""
+    return bootstrap_batches([(scores, groups)], item_elements, n_boot=n_boot, seed=seed,
+                             workers=workers)
+
+
+def bootstrap_batches(batches, item_elements, n_boot: int = 1000, seed: int = 0,
+                      workers: int | None = None) -> pd.DataFrame:
+    """:func:`bootstrap_groups` of groups whose answers come a batch at a time:
+    ``batches`` yields ``(scores, groups)`` as :func:`bootstrap_groups` takes them, each
+    group in one batch. Groups are independent (each has its own random stream), so they
+    are computed on ``workers`` threads (default: one per CPU, at most :data:`WORKERS`)
+    while the next batch is read; the figures do not depend on how many."""
     if n_boot < 1:
         raise ValueError("n_boot must be at least 1")
-    scores = np.asarray(scores, dtype="float64")
     item_elements = np.asarray(item_elements, dtype=object)
-    n_items = scores.shape[1]
     elements = list(dict.fromkeys(item_elements))
     membership = (item_elements[:, None] == np.array(elements, dtype=object)[None, :]).astype(
         "float64"
     )
-    all_elements = np.ones((len(elements), 1))
-    # Answered and satisfied side by side, so that one product gives both weighted sums.
-    answers = np.hstack([~np.isnan(scores), scores >= SATISFIED_MIN])  # NaN >= 4 is False
 
     def indices(a, s):
-        """Element and service indices (percent) of weighted answer sums, one row per replicate."""
+        """Element and service indices (percent) of answer sums, one row per replicate."""
         with np.errstate(divide="ignore", invalid="ignore"):
             criteria = np.where(a > 0, s / a, np.nan)
         element = _nan_mean_columns(criteria, membership)
-        service = _nan_mean_columns(element, all_elements)
+        service = _nan_mean_columns(element, np.ones((len(elements), 1)))
         return 100 * np.hstack([element, service])
 
-    rows = []
-    for key in sorted(groups):
-        members = np.asarray(groups[key])
-        m = len(members)
-        # The weighted sums are whole numbers no larger than m: exact in single precision
-        # below 2**24, where the product runs twice as fast.
-        exact = "float32" if m < 2**24 else "float64"
-        x = answers[members].astype(exact)
-        rng = np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
-        # Replicates in batches so that the weight matrix stays a few MB even for the
-        # province-wide group.
-        batch = max(1, min(n_boot, 2_000_000 // m))
-        replicates = []
-        for start in range(0, n_boot, batch):
-            size = min(batch, n_boot - start)
-            # Each replicate's weights are how often each respondent was drawn in m
-            # draws with replacement (a multinomial vector), counted with one bincount;
-            # several times faster than rng.multinomial for groups of hundreds.
-            draws = rng.integers(0, m, size=(size, m))
-            draws += (np.arange(size) * m)[:, None]
-            weights = np.bincount(draws.ravel(), minlength=size * m).reshape(size, m)
-            sums = (weights.astype(exact) @ x).astype("float64")
-            replicates.append(indices(sums[:, :n_items], sums[:, n_items:]))
-        low, high = _percentiles(np.vstack(replicates))
-        total = x.sum(axis=0, dtype="float64", keepdims=True)
-        point = indices(total[:, :n_items], total[:, n_items:])[0]
-        for j, code in enumerate([*elements, SERVICE_CODE]):
-            level = "service" if code == SERVICE_CODE else "element"
-            rows.append((key, level, code, point[j], low[j], high[j]))
+    def group(key, answered, satisfied):
+        a, s = _replicate_sums(answered, satisfied, n_boot,
+                               np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))]))
+        low, high = _percentiles(indices(a, s))
+        point = indices(answered.sum(axis=0, dtype="float64")[None, :],
+                        satisfied.sum(axis=0, dtype="float64")[None, :])[0]
+        return [(key, "service" if code == SERVICE_CODE else "element", code,
+                 point[j], low[j], high[j]) for j, code in enumerate([*elements, SERVICE_CODE])]
+
+    pending = {}
+    with ThreadPoolExecutor(workers or min(os.cpu_count() or 1, WORKERS)) as pool:
+        for scores, groups in batches:
+            scores = np.asarray(scores, dtype="float64")
+            answered = ~np.isnan(scores)
+            satisfied = scores >= SATISFIED_MIN  # NaN >= 4 is False
+            for key, members in groups.items():
+                members = np.asarray(members)
+                pending[key] = pool.submit(group, key, answered[members], satisfied[members])
+        rows = [row for key in sorted(pending) for row in pending[key].result()]
     return pd.DataFrame(rows, columns=["group", "level", "code", "index", "ci_low", "ci_high"])
+
+
+def _replicate_sums(answered: np.ndarray, satisfied: np.ndarray, n_boot: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each replicate's answered and satisfied counts per item (float64, ``n_boot`` x
+    items): respondents drawn ``m`` times with replacement, as multinomial weights.
+
+    Each replicate's weights are how often each respondent was drawn (``rng.integers``,
+    then one bincount for a batch of replicates), and the counts their product with the
+    respondents' answers. Answered and satisfied are packed in one number per item,
+    ``answered + (m + 1) * satisfied``: every sum is a whole number below ``m * (m + 2)``,
+    exact in single precision below 2**24, where the product runs fastest, and half as
+    many columns to multiply."""
+    m = len(answered)
+    base = m + 1
+    exact = "float32" if m * (m + 2) < 2**24 else "float64"
+    if m * (m + 2) >= 2**53:  # beyond any survey: unpacked, two columns an item
+        base = None
+        x = np.hstack([answered, satisfied]).astype("float64")
+    else:
+        x = (answered + base * satisfied.astype("int64")).astype(exact)
+    sums = np.empty((n_boot, x.shape[1]), dtype=exact)
+    # Weights for up to PRODUCT_WEIGHTS respondent-replicates are multiplied at once (one
+    # product of a few MB); they are counted a few hundred KB at a time.
+    outer = max(1, min(n_boot, PRODUCT_WEIGHTS // m))
+    inner = max(1, min(outer, BATCH_DRAWS // m))
+    weights = np.empty((outer, m), dtype=exact)
+    offsets = (np.arange(inner) * m)[:, None]
+    for start in range(0, n_boot, outer):
+        size = min(outer, n_boot - start)
+        for part in range(0, size, inner):
+            count = min(inner, size - part)
+            # The draws of successive batches continue one stream: the same numbers as
+            # one call for all replicates.
+            draws = rng.integers(0, m, size=(count, m))
+            draws += offsets[:count]
+            weights[part:part + count] = np.bincount(
+                draws.ravel(), minlength=count * m).reshape(count, m)
+        np.matmul(weights[:size], x, out=sums[start:start + size])
+    if base is None:
+        return sums[:, :x.shape[1] // 2], sums[:, x.shape[1] // 2:]
+    whole = np.rint(sums).astype("int64")
+    return (whole % base).astype("float64"), (whole // base).astype("float64")

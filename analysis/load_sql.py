@@ -49,9 +49,14 @@ def corrections(conn, campaign_id: int | None = None, first: int = 0, last: int 
     if ids is not None:
         if not len(ids):
             return {}
+        # Read by the range of the ids (an index range, usually empty) rather than by a
+        # list of thousands of them, and kept for the ids asked.
         rows, _ = _fetch(conn, "SELECT response_id, changes FROM response_correction WHERE "
-                         "response_id IN (" + ",".join(str(int(i)) for i in ids) + ") "
-                         "ORDER BY id")
+                         "response_id BETWEEN :first AND :last ORDER BY id",
+                         {"first": int(min(ids)), "last": int(max(ids))})
+        if rows:
+            wanted = {int(i) for i in ids}
+            rows = [r for r in rows if r[0] in wanted]
     else:
         rows = conn.execute(text(f"""
             SELECT c.response_id, c.changes FROM response_correction c

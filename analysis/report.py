@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from .bootstrap import bootstrap_groups
+from .bootstrap import bootstrap_batches
 from .compare import breakdown_groups
 from .counts import _ancestor_pairs, _check_tree
 from .indices import SERVICE_CODE, indices_table
@@ -105,17 +105,38 @@ def family_intervals(sample: IdSample, answers, codebook: pd.DataFrame, n_boot: 
     bootstrap (:func:`analysis.bootstrap_groups`), keyed by ``agency_code``.
     ``answers(ids)`` gives the satisfaction answers of the chosen respondents (sorted ids,
     one row each, NaN = no 1..5 answer): read from the database by the application, from
-    an audit bundle's ledger by the auditor."""
+    an audit bundle's ledger by the auditor. It is asked a few groups at a time, so that
+    the groups already read are bootstrapped while the next ones are read."""
     chosen = sample.ids()
-    scores = answers(chosen)
     elements = satisfaction_items(codebook)["element_code"].astype("str").to_numpy()
     out = {}
     for family in sample.families():
         groups = sample.groups(family, chosen)
         if groups:
-            out[family] = bootstrap_groups(scores, groups, elements, n_boot=n_boot,
-                                           seed=seed).rename(columns={"group": "agency_code"})
+            out[family] = bootstrap_batches(
+                _answer_batches(groups, chosen, answers), elements, n_boot=n_boot, seed=seed
+            ).rename(columns={"group": "agency_code"})
     return out
+
+
+#: Respondents whose answers are asked for at a time by :func:`family_intervals`.
+ANSWER_BATCH = 20_000
+
+
+def _answer_batches(groups: dict, chosen: np.ndarray, answers):
+    """``(scores, groups)`` a few groups at a time: the answers of their respondents
+    (``answers`` of their sorted ids) and each group's positions in them, in its order."""
+    keys = sorted(groups)
+    start = 0
+    while start < len(keys):
+        end, size = start, 0
+        while end < len(keys) and (end == start or size + len(groups[keys[end]]) <= ANSWER_BATCH):
+            size += len(groups[keys[end]])
+            end += 1
+        members = {key: chosen[groups[key]] for key in keys[start:end]}
+        ids = np.unique(np.concatenate(list(members.values())))
+        yield answers(ids), {key: np.searchsorted(ids, m) for key, m in members.items()}
+        start = end
 
 
 def own_intervals(cells, codebook: pd.DataFrame, intervals: pd.DataFrame | None,

@@ -29,6 +29,7 @@ elements):
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import sys
@@ -488,6 +489,46 @@ def test_answers_read_by_id_are_the_exported_ones(answered, app, db):
         assert sorted(pairs) == sorted(zip(ids, export["agency_code"], strict=True))
 
 
+
+def test_answers_read_by_id_fall_back_to_the_stored_answers_parsed_whole(answered, app, db):
+    """The database picks the scored answers out of the stored JSON and numpy decodes them
+    when each is a digit or null; any other value (a stored 4.0, a text) makes the chunk
+    parsed as before, so the matrix never depends on which way it was read."""
+    import numpy as np
+
+    from analysis import load
+    from analysis.load_responses import _decoded_block, _digits
+
+    assert _digits("[4,null][0,5]", 2, 2, 2).tolist()[1][1] == 5
+    assert np.isnan(_digits("[4,null][0,5]", 2, 2, 2)[1][0])
+    assert _digits("[4.0,null][0,5]", 2, 2, 2) is None
+    assert _digits('["4",null]', 1, 2, 2) is None
+    with app.app_context():
+        from survey_app.services import results
+
+        campaign = results.get("demo")
+        conn = db.session.connection()
+        book = load.codebook(conn, campaign.version_id)
+        items = [str(c) for c in analysis.satisfaction_items(book)["item_code"]]
+        ids = np.array(sorted(r.id for r in db.session.scalars(select(Response))))
+        before = load.satisfaction_answers(conn, ids, book)
+        first = db.session.get(Response, int(ids[0]))
+        stored = json.loads(first.answers)
+        # A value of another form than the application writes, in a response of its own.
+        odd = Response(campaign_id=first.campaign_id, agency_id=first.agency_id,
+                       channel=first.channel, receipt_code="ODD-ANSWERS",
+                       answers=json.dumps({**stored, items[0]: 4.0, items[1]: "x"}))
+        db.session.add(odd)
+        db.session.flush()
+        ids = np.append(ids, odd.id)
+        after = load.satisfaction_answers(conn, ids, book)
+        assert after[-1, 0] == 4 and np.isnan(after[-1, 1])
+        assert np.array_equal(after[:-1], before, equal_nan=True)
+        got, block = _decoded_block(conn, ids, items)
+        assert np.array_equal(block[np.argsort(got)], after, equal_nan=True)
+        db.session.rollback()
+
+
 # --- counting responses per agency and channel -----------------------------------------------
 
 def test_channel_counts_count_the_latest_rejections(answered, app, db):
@@ -539,7 +580,7 @@ def test_channel_counts_and_response_agencies_read_only_the_index(answered, app,
 
         campaign_id = results.get("demo").id
         conn = db.session.connection()
-        for sql in (load.CHANNEL_COUNTS, load.RESPONSE_AGENCIES):
+        for sql in (load.CHANNEL_COUNTS, load.response_agencies_sql(conn)):
             plan = _plan(conn, sql, campaign_id)
             if conn.dialect.name == "sqlite":
                 assert "USING COVERING INDEX ix_response_campaign_agency_channel" in plan, plan
