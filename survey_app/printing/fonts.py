@@ -105,3 +105,80 @@ def register_fonts() -> tuple[str, str]:
             addMapping(FONT, 1, 1, FONT_BOLD)
             _registered = True
     return FONT, FONT_BOLD
+
+
+# --- A serif face for administrative documents ----------------------------------------------
+#
+# Decree 30/2020/NĐ-CP documents are set in Times New Roman. Liberation Serif has its metrics,
+# but only version 2 has every Vietnamese letter (Debian bookworm's fonts-liberation is 1.07,
+# without them; fonts-liberation2 is 2.1): a family is taken only when all four of its faces
+# have them all. DejaVu Serif is next; without either the documents fall back to the DejaVu
+# Sans registered above.
+
+_LIBERATION = ("LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf",
+               "LiberationSerif-Italic.ttf", "LiberationSerif-BoldItalic.ttf")
+SERIF_FACES = (
+    ("SurveyLiberationSerif", Path("/usr/share/fonts/truetype/liberation2"), _LIBERATION),
+    ("SurveyLiberationSerif", Path("/usr/share/fonts/truetype/liberation"), _LIBERATION),
+    ("SurveyDejaVuSerif", SYSTEM_FONT_DIR,
+     ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf",
+      "DejaVuSerif-BoldItalic.ttf")),
+)
+#: every letter of Vietnamese: the precomposed Latin Extended Additional block's
+#: Vietnamese part (U+1EA0–U+1EF9) and the letters outside it
+VIETNAMESE = ("ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúýĂăĐđĨĩŨũƠơƯư"
+              + "".join(chr(c) for c in range(0x1EA0, 0x1EFA)))
+_serif: tuple[str, str, str, str] | str | None = None  # "fallback": DejaVu Sans
+
+
+def has_vietnamese(path: Path) -> bool:
+    from reportlab.pdfbase.ttfonts import TTFontFile
+
+    try:
+        glyphs = TTFontFile(os.fspath(path)).charToGlyph
+    except Exception:  # noqa: BLE001  (an unreadable font is simply not used)
+        return False
+    return all(ord(c) in glyphs for c in VIETNAMESE)
+
+
+def find_serif_files(faces=SERIF_FACES) -> tuple[str, tuple[Path, ...]] | None:
+    """The first serif family of `faces` whose four faces are on disk and have every
+    Vietnamese letter."""
+    for name, directory, files in faces:
+        paths = tuple(directory / f for f in files)
+        if all(p.is_file() for p in paths) and all(has_vietnamese(p) for p in paths):
+            return name, paths
+    return None
+
+
+def register_serif() -> tuple[str, str, str, str]:
+    """Register the document serif (regular, bold, italic, bold italic) once and return
+    the four reportlab names; a family mapping makes `<b>`/`<i>` pick the right face.
+    Falls back to DejaVu Sans (regular and bold, upright for italic)."""
+    global _serif
+    if _serif is not None:
+        return _serif
+    with _lock:
+        if _serif is None:
+            found = find_serif_files()
+            if found is None:
+                _serif = "fallback"
+            else:
+                _serif = _register_family(*found)
+    if _serif == "fallback":
+        regular, bold = register_fonts()
+        _serif = (regular, bold, regular, bold)
+    return _serif
+
+
+def _register_family(family: str, paths: tuple[Path, ...]) -> tuple[str, str, str, str]:
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    names = (family, f"{family}-Bold", f"{family}-Italic", f"{family}-BoldItalic")
+    for name, path in zip(names, paths, strict=True):
+        pdfmetrics.registerFont(TTFont(name, os.fspath(path)))
+    for (bold, italic), name in zip(((0, 0), (1, 0), (0, 1), (1, 1)), names, strict=True):
+        addMapping(family, bold, italic, name)
+    return names

@@ -265,12 +265,18 @@ def _xlsx_tables(book, results: res.Results) -> None:
 
 
 def _xlsx_info(info, results: res.Results) -> None:
-    """The sheet stating the ledger checkpoint and the method (INFO_SHEET)."""
+    xlsx_statement(info, results.statement.pairs())
+
+
+def xlsx_statement(info, pairs) -> None:
+    """The sheet stating the ledger checkpoint and the method (INFO_SHEET), one (label,
+    value) a row, as the verifier reads it (analysis.report_files.read_xlsx_report); the
+    official report's workbook writes the same sheet."""
     from openpyxl.styles import Font
 
     info.append([res.STATEMENT_HEADING])
     info["A1"].font = Font(bold=True)
-    for label, value in results.statement.pairs():
+    for label, value in pairs:
         info.append([label, value])
     info.column_dimensions["A"].width = 40
     info.column_dimensions["B"].width = 80

@@ -1,15 +1,17 @@
 """The official report (Plan 177/KH-UBND): the province's 6-month report by Sở Nội vụ, an
 agency's own report for its 05/6 and 05/12 submission, and the annual report combining the
 rounds of a year — gathered once (`gather`), written as content once (`content`), and
-printed by one writer per format (DOCX first: offices finish and sign in Word)."""
+printed by one writer per format: DOCX (offices finish and sign in Word), PDF (to publish
+as it is) and XLSX (the figures as numbers, for offices that work with them)."""
 
 from __future__ import annotations
 
-from . import content, docx_writer
+from . import content, docx_writer, pdf_writer, xlsx_writer
 from .document import Document
 from .gather import KIND_LABELS, KINDS, Order, ReportRefused, campaigns_of_year, gather
 
-FORMATS = ("docx",)
+FORMATS = ("docx", "pdf", "xlsx")
+WRITERS = {"docx": docx_writer.write, "pdf": pdf_writer.write, "xlsx": xlsx_writer.write}
 
 
 def charts(gathered) -> dict[str, bytes]:
@@ -27,7 +29,7 @@ def document(order: Order, *, with_charts: bool = True) -> Document:
 def render(order: Order, fmt: str = "docx", *, with_charts: bool = True) -> bytes:
     if fmt not in FORMATS:
         raise ReportRefused(f"Không có định dạng '{fmt}'.")
-    return docx_writer.write(document(order, with_charts=with_charts))
+    return WRITERS[fmt](document(order, with_charts=with_charts))
 
 
 __all__ = ["FORMATS", "KINDS", "KIND_LABELS", "Document", "Order", "ReportRefused",
