@@ -108,9 +108,9 @@ def _widest_word(texts, font: str, size: float) -> float:
 
 
 def _widths(table: Table, shown: list[list[str]], f: Faces, size: float) -> list[float] | None:
-    """Column widths filling the text width in the DOCX's proportions, every figure column
-    wide enough for its longest figure on one line and every label column for its longest
-    word; None when they do not fit at this size."""
+    """Column widths filling the text width in the DOCX's proportions, each column wide
+    enough for its longest figure on one line or its longest word (the room is taken from
+    the columns that have some to spare); None when they do not all fit at this size."""
     given = [c.width for c in table.columns]
     scaled = [w * WIDTH / sum(given) for w in given]
     need = []
@@ -122,18 +122,13 @@ def _widths(table: Table, shown: list[list[str]], f: Faces, size: float) -> list
         else:
             body = _widest_word(cells, f.regular, size)
         need.append(max(head, body) + 2 * PAD + 1)
-    figures = [i for i, c in enumerate(table.columns) if c.figure]
-    labels = [i for i, c in enumerate(table.columns) if not c.figure]
-    widths = list(scaled)
-    for i in figures:
-        widths[i] = max(scaled[i], need[i])
-    rest = WIDTH - sum(widths[i] for i in figures)
-    share = sum(scaled[i] for i in labels)
-    for i in labels:
-        widths[i] = rest * scaled[i] / share
-    if rest < 0 or any(widths[i] < need[i] for i in range(len(widths))):
+    if sum(need) > WIDTH:
         return None
-    return widths
+    widths = [max(s, n) for s, n in zip(scaled, need, strict=True)]
+    spare = [w - n for w, n in zip(widths, need, strict=True)]
+    excess = sum(widths) - WIDTH
+    return [w - excess * room / sum(spare) if excess > 0 else w
+            for w, room in zip(widths, spare, strict=True)]
 
 
 def _table(table: Table, f: Faces) -> list:
