@@ -32,11 +32,21 @@ BOLD = Font(bold=True)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
 
+#: a short name for the sheet of each table, by its key (`sheet_name`)
+SHORT_NAMES = {"sample": "Cỡ mẫu", "channels": "Kênh trả lời", "elements": "Yếu tố",
+               "criteria": "Tiêu chí", "subtrees": "Cộng dồn", "priorities": "Ưu tiên",
+               "profile": "Người trả lời", "comments": "Góp ý", "change": "Thay đổi",
+               "forms": "Phiếu giấy", "flags": "Cảnh báo", "ranking-department": "Xếp hạng sở",
+               "ranking-local": "Xếp hạng xã, phường", "ranking-one_stop": "Xếp hạng một cửa",
+               "ranking-other": "Xếp hạng khác"}
+
+
 def sheet_name(table: Table) -> str:
-    """'Bảng N' and as many whole words of the title as fit in Excel's 31 characters
-    (the number makes it unique)."""
+    """'Bảng N' and the table's short name (else the first words of its title that fit in
+    Excel's 31 characters); the number makes it unique."""
     name = f"Bảng {table.number}"
-    for word in _NOT_IN_NAME.sub(" ", table.title).split():
+    words = SHORT_NAMES.get(table.key) or _NOT_IN_NAME.sub(" ", table.title)
+    for word in words.split():
         if len(name) + 1 + len(word) > 31:
             break
         name += " " + word
