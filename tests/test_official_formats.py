@@ -188,3 +188,15 @@ def test_the_pdf_has_vietnamese_fonts_and_renders(written, tmp_path):
                    timeout=120)
     png = next(tmp_path.glob("page*.png")).read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 2000
+
+
+def test_a_serif_without_every_vietnamese_letter_is_passed_over(tmp_path):
+    from survey_app.printing import fonts
+
+    old = fonts.Path("/usr/share/fonts/truetype/liberation")
+    if not (old / "LiberationSerif-Regular.ttf").is_file() or fonts.has_vietnamese(
+            old / "LiberationSerif-Regular.ttf"):
+        pytest.skip("no Liberation Serif 1 (without Vietnamese letters) on this machine")
+    faces = [face for face in fonts.SERIF_FACES if face[1] == old]
+    assert fonts.find_serif_files(faces) is None  # "Đ c l p": letters would go missing
+    assert fonts.find_serif_files([("Missing", tmp_path, ("a.ttf",))]) is None
