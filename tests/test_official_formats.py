@@ -200,3 +200,22 @@ def test_a_serif_without_every_vietnamese_letter_is_passed_over(tmp_path):
     faces = [face for face in fonts.SERIF_FACES if face[1] == old]
     assert fonts.find_serif_files(faces) is None  # "Đ c l p": letters would go missing
     assert fonts.find_serif_files([("Missing", tmp_path, ("a.ttf",))]) is None
+
+
+def test_the_verifier_reads_the_workbook_as_written(written, tmp_path):
+    """analysis.report_files reads the workbook (statement and tables by caption) and each
+    table compares equal, cell by cell, with the Document's."""
+    from analysis.report_compare import ReportCheck
+    from analysis.report_files import read_xlsx_report
+    from analysis.report_official import compare_table
+
+    document, files = written
+    path = tmp_path / "bao-cao.xlsx"
+    path.write_bytes(files["xlsx"])
+    published = read_xlsx_report(path)
+    assert published.kind == "official"
+    assert published.statement.checkpoints[0].digest.startswith("demo#")
+    check = ReportCheck(str(path), published.statement)
+    for table in document.tables():
+        compare_table(check, table, published.sheets[table.title])
+    assert check.checked > 100 and check.differences == []
