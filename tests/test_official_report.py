@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -319,3 +320,53 @@ def test_released_comments_are_counted_by_element(answered, client, login, db, r
     assert "- “Biển chỉ dẫn khó thấy, gọi [số điện thoại]” (UBND xã Sơn Dương)" in quotes
     assert not any("0912345678" in p for p in paragraphs)
     assert tables["Số phiếu có ý kiến góp ý theo cơ quan"][1:] == [["UBND xã Sơn Dương", "2"]]
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "xlsx"])
+def test_verify_checks_the_official_pdf_and_workbook(answered, runner, tmp_path, fmt):
+    if fmt == "pdf" and shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed: the PDF cannot be read")
+    out = tmp_path / f"bao-cao.{fmt}"
+    result = runner.invoke(args=["report", "--campaign", "demo", "--official", "--out",
+                                 str(out)])
+    assert result.exit_code == 0, result.output
+    bundle = export_bundle(runner, tmp_path)
+    code, text = run_analysis("verify", bundle, "--report", out)
+    assert code == 0 and "REPORT OK" in text, text
+    checked = int(re.search(r"(\d+) figures checked", text).group(1))
+    assert checked > 250  # the PDF's names and leading ranks are not compared
+    # The same report with a figure changed is named.
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(out)
+        sheet = next(ws for ws in book.worksheets
+                     if str(ws["A1"].value).endswith("Chỉ số theo tiêu chí"))
+        sheet.cell(3, 5).value = 12.3
+        book.save(out)
+        code, text = run_analysis("verify", bundle, "--report", out)
+        assert code == 1 and "published 12,3" in text, text
+    else:  # the text as pdftotext reads it, one figure of the criteria table changed
+        from analysis.report_check import check_report
+        from analysis.report_files import read_report
+
+        published = read_report(out)
+        caption = next(i for i, line in enumerate(published.lines)
+                       if line.strip().endswith("Chỉ số theo tiêu chí"))
+        row = next(i for i in range(caption + 1, len(published.lines))
+                   if published.lines[i].split()[:1] == ["TC1"])
+        tokens = published.lines[row].split()
+        published.lines[row] = published.lines[row].replace(tokens[-3], "12,3")
+        result = check_report(bundle, out, published)
+        assert not result.ok
+        assert any("published 12,3" in d for d in result.differences), result.differences
+
+
+def test_the_form_gives_each_format(answered, client, login):
+    login("admin")
+    for fmt, start in (("pdf", b"%PDF"), ("xlsx", b"PK"), ("docx", b"PK")):
+        resp = post(client, {"kind": "province", "campaign": "demo", "format": fmt})
+        assert resp.status_code == 200 and resp.data.startswith(start), fmt
+        assert f"bao-cao-tinh.{fmt}" in resp.headers["Content-Disposition"]
+    resp = post(client, {"kind": "province", "campaign": "demo", "format": "odt"})
+    assert resp.status_code == 400 and "Chọn định dạng tệp" in resp.text

@@ -91,6 +91,9 @@ MATRIX = [
     ("POST", "/results/demo/comments", READERS),
     ("GET", "/results/demo/plan", READERS),
     ("POST", "/results/demo/plan", ADMIN),
+    # The official report: every results reader; an officer only their own agency's.
+    ("GET", "/results/official", RESULTS),
+    ("POST", "/results/official", RESULTS),
 ]
 
 

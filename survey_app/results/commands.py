@@ -50,13 +50,16 @@ def export_responses(campaign_code, out_dir, agency_code):
 @click.option("--number", default="", help="The document's number, e.g. 'Số: 15/BC-SNV' "
               "(.docx; left blank to fill in by hand by default).")
 @click.option("--signer", default="", help="The signer's name (.docx).")
+@click.option("--official", "official_", is_flag=True, help="The official document as .pdf or .xlsx too "
+              "(.docx is always the official document; without this flag .pdf and .xlsx "
+              "are the results' tables).")
 @click.option("--include-rejected", is_flag=True,
               help="Count responses reviewed as rejected (left out by default).")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=None,
               help="Bootstrap replicates for element and service intervals (0: none).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Bootstrap seed.")
 @transactional
-def report(campaign_codes, year, out, agency_code, baseline_codes, number, signer,
+def report(campaign_codes, year, out, agency_code, baseline_codes, number, signer, official_,
            include_rejected, bootstrap, seed):
     """Write the report of a campaign, of several combined, or of a year: the official
     document (.docx) or the tables (.xlsx, .pdf)."""
@@ -67,13 +70,13 @@ def report(campaign_codes, year, out, agency_code, baseline_codes, number, signe
         [results.get(code) for code in campaign_codes]
     agency = agencies.get_by_code(agency_code) if agency_code else None
     fmt = path.suffix.lower().lstrip(".")
-    if fmt == "docx":
+    if fmt == "docx" or official_:
         kind = "agency" if agency else ("annual" if year or len(campaigns) > 1 else "province")
         order = official.Order(kind=kind, campaigns=campaigns, agency=agency, year=year,
                                baseline=[results.get(c) for c in baseline_codes],
                                exclude_rejected=not include_rejected, bootstrap=bootstrap,
                                seed=seed, number=number, signer=signer)
-        data, counted = official.render(order), None
+        data, counted = official.render(order, fmt), None
     else:
         options = results.default_options()
         options["max_responses"] = None  # a report always has its intervals

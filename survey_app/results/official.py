@@ -15,7 +15,11 @@ from ..security import roles_required
 from ..services import ServiceError, official
 from . import VIEWERS, _agency_choices, _campaign_choices, _download, bp
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MIMETYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def _campaigns(codes: list[str]) -> list[Campaign]:
@@ -74,11 +78,14 @@ def official_report():
     if request.method == "POST":
         try:
             order = _order(request.form)
-            body = official.render(order)
+            fmt = request.form.get("format", "docx")
+            if fmt not in MIMETYPES:
+                raise ServiceError(_("Chọn định dạng tệp: Word, PDF hoặc Excel."))
+            body = official.render(order, fmt)
             name = {"province": "bao-cao-tinh", "annual": f"bao-cao-nam-{order.year}",
                     "agency": f"bao-cao-{order.agency.code if order.agency else ''}"}
             name = name[order.kind]
-            return _download(body, f"{name}.docx", DOCX)
+            return _download(body, f"{name}.{fmt}", MIMETYPES[fmt])
         except ServiceError as exc:
             db.session.rollback()
             error = str(exc)
