@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
+from . import load_cross
 from .counts import TallyCounts
 from .io import CODEBOOK_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
 
@@ -160,10 +161,16 @@ def count_answers(responses, fixes: dict[int, list], scored: dict) -> dict[tuple
 #: a correction moves the tally in the transaction that records it, and a campaign's
 #: corrections and steps are serialised (its chain lock), so the corrections up to that
 #: id are exactly those the rows read reflect.
+#: The cross counts (`analysis.load_cross`) are read with them, as cells keyed
+#: (agency_id, item_id, score, group_by, group_value): the check covers both tables.
 _STORED = """
-    SELECT 'c', agency_id, item_id, score, n FROM answer_tally WHERE campaign_id = :c
-    UNION ALL SELECT 'm', response_id, NULL, NULL, NULL FROM tally_mark WHERE campaign_id = :c
-    UNION ALL SELECT 'x', max(id), NULL, NULL, NULL FROM response_correction"""
+    SELECT 'c', agency_id, item_id, score, n, NULL, NULL FROM answer_tally
+    WHERE campaign_id = :c
+    UNION ALL SELECT 'g', agency_id, item_id, score, n, group_by, group_value
+    FROM cross_tally WHERE campaign_id = :c
+    UNION ALL SELECT 'm', response_id, NULL, NULL, NULL, NULL, NULL FROM tally_mark
+    WHERE campaign_id = :c
+    UNION ALL SELECT 'x', max(id), NULL, NULL, NULL, NULL, NULL FROM response_correction"""
 
 
 @dataclass(frozen=True)
@@ -177,10 +184,18 @@ class TallyCheck:
     digest: str  # `tally_digest` of the stored rows
     cells: int  # stored cells with a count
     last_fix: int = 0  # the last correction id the stored tally reflects
+    #: (agency code, item code, score, group_by, group_value, stored n, recounted n) of
+    #: every cross count (`analysis.load_cross`) that differs
+    cross_differences: tuple[tuple, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.cross_differences
+
+    @property
+    def wrong(self) -> int:
+        """How many cells differ, in both tables."""
+        return len(self.differences) + len(self.cross_differences)
 
 
 #: The whole stored tally of a campaign as two strings, its cells' keys and their counts
@@ -191,7 +206,10 @@ _FINGERPRINT = """
     SELECT {concat}(CAST((agency_id * 1048576 + item_id) * 8 + score AS TEXT), ','),
            {concat}(CAST(n AS TEXT), ','),
            (SELECT response_id FROM tally_mark WHERE campaign_id = :c),
-           (SELECT max(id) FROM response_correction)
+           (SELECT max(id) FROM response_correction),
+           (SELECT {concat}(CAST((agency_id * 1048576 + item_id) * 8 + score AS TEXT)
+                            || group_by || '=' || group_value || ':' || CAST(n AS TEXT), ',')
+            FROM cross_tally WHERE campaign_id = :c)
     FROM answer_tally WHERE campaign_id = :c"""
 _FINGERPRINTS = {dialect: _FINGERPRINT.format(concat=concat) for dialect, concat in
                  (("sqlite", "group_concat"), ("postgresql", "string_agg"))}
@@ -208,10 +226,13 @@ def stored_tally(conn, campaign_id: int) -> tuple[dict[tuple, int], int, int]:
     id), as of one moment."""
     rows = _fetch(conn, _STORED, {"c": campaign_id})[0]
     cells, mark, last_fix = {}, 0, 0
-    for tag, a, i, score, n in rows:
+    for tag, a, i, score, n, by, value in rows:
         if tag == "c":
             if n:
                 cells[a, i, score] = n
+        elif tag == "g":
+            if n:
+                cells[a, i, score, by, value] = n
         elif tag == "m":
             mark = a or 0
         else:
@@ -223,8 +244,9 @@ def recount_tally(conn, campaign_id: int, first: int, last: int, last_fix: int,
                   ids=None) -> dict[tuple, int]:
     """What the tally counts of the campaign's responses with ids in (first, last] (and
     in `ids`, if given), with their corrections up to id `last_fix` applied — by the rule
-    the tally is kept with (`count_answers`): {(agency_id, item_id, score): n}. Streams
-    the responses."""
+    the tally is kept with (`count_answers`): {(agency_id, item_id, score): n}, and the
+    cross counts (`analysis.load_cross`), {(agency_id, item_id, score, group_by, value):
+    n}, in the same dictionary. Streams the responses."""
     scored = dict(_fetch(conn, """
         SELECT i.code, i.id FROM item i JOIN campaign c ON c.version_id = i.version_id
         WHERE c.id = :c AND i.type = :scored""", {"c": campaign_id, "scored": SCORED})[0])
@@ -241,13 +263,15 @@ def recount_tally(conn, campaign_id: int, first: int, last: int, last_fix: int,
             {"c": campaign_id, "first": first, "last": last, "fix": last_fix})[0]:
         fixes.setdefault(rid, []).append(json.loads(changes))
     counts: dict[tuple, int] = {}
+    cross_plan = load_cross.plan(conn, campaign_id)
     for rows in _stream(conn, f"""
-            SELECT r.id, r.agency_id, r.answers FROM response r
+            SELECT r.id, r.agency_id, r.channel, r.answers FROM response r
             WHERE {_campaign_of_id_range(conn)} = :c AND r.id > :first
               AND r.id <= :last{among}""",
             {"c": campaign_id, "first": first, "last": last}, 50_000):
-        for key, n in count_answers(rows, fixes, scored).items():
-            counts[key] = counts.get(key, 0) + n
+        for part in load_cross.count_kept(rows, fixes, scored, cross_plan):
+            for key, n in part.items():
+                counts[key] = counts.get(key, 0) + n
     return counts
 
 
@@ -266,17 +290,23 @@ def corrected_since(conn, campaign_id: int, after_fix: int, upto_fix: int, last:
 
 def tally_digest(conn, cells: dict[tuple, int]) -> str:
     """sha256 (hex) of the tally's rows (agency code, item code, score, n), n > 0, sorted,
-    as canonical JSON: the same counts give the same digest on any database."""
-    return hashlib.sha256(canonical_json(sorted(
-        [*key, n] for key, n in _coded(conn, cells).items() if n)).encode()).hexdigest()
+    as canonical JSON, followed (when there are any) by the cross counts' rows (agency
+    code, item code, score, group_by, group_value, n) likewise: the same counts give the
+    same digest on any database."""
+    coded = _coded(conn, cells)
+    text = canonical_json(sorted([*key, n] for key, n in coded.items() if n and len(key) == 3))
+    cross = sorted([*key, n] for key, n in coded.items() if n and len(key) == 5)
+    if cross:
+        text += "\n" + canonical_json(cross)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _coded(conn, cells: dict[tuple, int]) -> dict[tuple, int]:
-    """{(agency_id, item_id, score): n} keyed by codes instead."""
+    """{(agency_id, item_id, score, ...): n} keyed by agency and item codes instead."""
     agencies = dict(_fetch(conn, "SELECT id, code FROM agency")[0])
     items = dict(_fetch(conn, "SELECT id, code FROM item")[0])
-    return {(agencies.get(a, str(a)), items.get(i, str(i)), s): n
-            for (a, i, s), n in cells.items()}
+    return {(agencies.get(a, str(a)), items.get(i, str(i)), s, *rest): n
+            for (a, i, s, *rest), n in cells.items()}
 
 
 def compare_tally(conn, campaign_id: int, stored: dict, mark: int, expected: dict, *,
@@ -287,10 +317,12 @@ def compare_tally(conn, campaign_id: int, stored: dict, mark: int, expected: dic
     wrong = {k: (stored.get(k, 0), expected.get(k, 0)) for k in keys
              if stored.get(k, 0) != expected.get(k, 0)}
     coded = _coded(conn, {k: 0 for k in wrong})
-    differences = tuple(sorted(
-        (*code, *wrong[key]) for key, code in zip(wrong, coded, strict=True)))
+    found = [(*code, *wrong[key]) for key, code in zip(wrong, coded, strict=True)]
+    differences = tuple(sorted(d for d in found if len(d) == 5))
+    cross = tuple(sorted(d for d in found if len(d) == 7))
     return TallyCheck(campaign_id, mark, differences,
-                      tally_digest(conn, stored) if digest else "", len(stored), last_fix)
+                      tally_digest(conn, stored) if digest else "", len(stored), last_fix,
+                      cross)
 
 
 def check_tally(conn, campaign_id: int) -> TallyCheck:

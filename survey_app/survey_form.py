@@ -18,6 +18,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from analysis.load_cross import CrossPlan
+
 from .extensions import db
 from .models import QuestionGroup, QuestionnaireVersion
 from .questions import get_type
@@ -81,6 +83,15 @@ class VersionSpec:
     def scored_items(self) -> tuple[tuple[str, int], ...]:
         """(code, id) of the scored (satisfaction) items, which the tally counts."""
         return tuple((i.code, i.id) for i in self.items if get_type(i.type).scored)
+
+    @cached_property
+    def cross_plan(self) -> CrossPlan:
+        """What the cross counts count (`analysis.load_cross`): the scored items, and the
+        items neither scored nor free text, by id."""
+        return CrossPlan(dict(self.scored_items), {
+            i.code: (i.id, get_type(i.type).multiple, get_type(i.type).groups)
+            for i in self.items
+            if not get_type(i.type).scored and not get_type(i.type).free_text})
 
     @cached_property
     def answer_rules(self) -> tuple[dict, tuple[str, ...]]:

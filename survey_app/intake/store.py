@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from analysis import ledger as chain
-from analysis.load import MARK_SQL, count_answers
+from analysis.load import MARK_SQL
+from analysis.load_cross import count_kept
 
 from .. import ledger, rawsql
 from ..extensions import db
@@ -169,7 +170,7 @@ def repeated_submission(target: Target, token: str | None, device: str | None,
 # writer; PostgreSQL: under the campaign's chain lock), so no response is left behind the
 # mark; a step and a correction hold the same lock.
 _MARK = Statement(MARK_SQL)
-_TAIL = Statement("SELECT id, agency_id, answers FROM response "
+_TAIL = Statement("SELECT id, agency_id, channel, answers FROM response "
                   "WHERE id > :mark AND +campaign_id = :c ORDER BY id")
 _TAIL_CORRECTIONS = Statement("SELECT response_id, changes FROM response_correction "
                               "WHERE response_id > :mark ORDER BY id")
@@ -178,6 +179,11 @@ ADD_TALLY = Statement("""
     VALUES (:campaign_id, :agency_id, :item_id, :score, :n)
     ON CONFLICT (campaign_id, agency_id, item_id, score) DO UPDATE
     SET n = answer_tally.n + excluded.n""")
+ADD_CROSS = Statement("""
+    INSERT INTO cross_tally (campaign_id, agency_id, group_by, group_value, item_id, score, n)
+    VALUES (:campaign_id, :agency_id, :group_by, :group_value, :item_id, :score, :n)
+    ON CONFLICT (campaign_id, agency_id, group_by, group_value, item_id, score) DO UPDATE
+    SET n = cross_tally.n + excluded.n""")
 _SET_MARK = Statement("""
     INSERT INTO tally_mark (campaign_id, response_id) VALUES (:c, :m)
     ON CONFLICT (campaign_id) DO UPDATE SET response_id = excluded.response_id""")
@@ -203,10 +209,17 @@ def tally_step(campaign_id: int, version, mark: int | None = None,
     fixes: dict[int, list] = {}
     for rid, changes in _TAIL_CORRECTIONS.execute({"mark": mark}, on=sql).fetchall():
         fixes.setdefault(rid, []).append(json.loads(changes))
-    counts = count_answers(rows, fixes, dict(version.scored_items))
+    counts, cross = count_kept(rows, fixes, dict(version.scored_items), version.cross_plan)
     ADD_TALLY.executemany([
         {"campaign_id": campaign_id, "agency_id": a, "item_id": i, "score": v, "n": n}
         for (a, i, v), n in sorted(counts.items())], on=sql)
+    # In key order, as the tally: each of the table's pages is visited once.
+    ADD_CROSS.executemany([
+        {"campaign_id": campaign_id, "agency_id": a, "group_by": by, "group_value": value,
+         "item_id": i, "score": v, "n": n}
+        for (a, i, v, by, value), n in sorted(
+            cross.items(), key=lambda c: (c[0][0], c[0][3], c[0][4], c[0][1], c[0][2]))],
+        on=sql)
     _SET_MARK.execute({"c": campaign_id, "m": rows[-1][0]}, on=sql)
     return len(rows)
 

@@ -187,6 +187,28 @@ class AnswerTally(db.Model):
     n: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CrossTally(db.Model):
+    """The answer tally crossed with the groups a breakdown shows: answers per (campaign,
+    agency, group variable and value, scored item, score), the group being the channel
+    (``group_by`` "channel") or an answer to a profile question (``group_by`` its code);
+    and, in the rows whose item is the group's own item (score 0), the plain counts of
+    each answer to the priority and profile questions. Kept with AnswerTally, in the same
+    steps and up to the same mark (`intake.store.tally_step`), and checked with it
+    (`analysis.load.check_tally`); read by `analysis.load_cross`.
+    """
+
+    __tablename__ = "cross_tally"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+    group_by: Mapped[str] = mapped_column(String(40), primary_key=True)
+    group_value: Mapped[str] = mapped_column(Text, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class TallyMark(db.Model):
     """The last response id of the campaign that AnswerTally counts (none: 0)."""
 

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from analysis.load_cross import add_cross
+from analysis.load_sql import apply_corrections
+
 from .. import ledger
 from ..extensions import db
 from ..intake import validate as validate_answers
-from ..intake.store import ADD_TALLY, tally_mark
+from ..intake.store import ADD_CROSS, ADD_TALLY, tally_mark
 from ..models import Response, ResponseCorrection, User, canonical_json, utcnow
 from ..questions import get_type
 from ..rawsql import Statement
+from ..survey_form import spec
 from . import ServiceError, audit
 from .agencies import subtree_ids
 from .campaigns import CampaignArchived, ensure_writable
@@ -115,7 +119,7 @@ def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorr
                              previous=canonical_json(previous), reason=reason,
                              corrected_by_id=user.id, corrected_at=now)
     db.session.add(row)
-    _move_tally(response, items, previous, new)
+    _move_tally(response, items, current, previous, new)
     ledger.append(response.campaign_id, "correction", response.receipt_code, {
         "kind": "correction", "response_id": response.id, "receipt": response.receipt_code,
         "changes": {code: {"from": previous[code], "to": new[code]} for code in new},
@@ -126,13 +130,25 @@ def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorr
     return row
 
 
-def _move_tally(response: Response, items: dict, previous: dict, new: dict) -> None:
-    """The tally counts effective satisfaction answers (0 = not applicable included). A
+def _move_tally(response: Response, items: dict, current: dict, previous: dict,
+                new: dict) -> None:
+    """The tally counts effective satisfaction answers (0 = not applicable included), the
+    cross counts them by channel and profile answer, with the other answers' own counts
+    (`analysis.load_cross`): both move from `current` to the corrected answers. A
     response after the campaign's tally mark is not counted yet: the step that counts it
     will read this correction (both under the campaign's chain lock)."""
     sql = ledger.lock_chain(response.campaign_id)
     if response.id > tally_mark(response.campaign_id, sql):
         return
+    cross: dict[tuple, int] = {}
+    plan = spec(response.campaign.version_id).cross_plan
+    add_cross(cross, response.agency_id, response.channel, current, plan, -1)
+    add_cross(cross, response.agency_id, response.channel,
+              apply_corrections(current, [new]), plan, 1)
+    ADD_CROSS.executemany([
+        {"campaign_id": response.campaign_id, "agency_id": a, "group_by": by,
+         "group_value": value, "item_id": i, "score": v, "n": n}
+        for (a, i, v, by, value), n in sorted(cross.items()) if n], on=sql)
     for code, after in new.items():
         item = items[code]
         if not get_type(item.type).scored:
