@@ -32,6 +32,7 @@ from .load_responses import channel_counts as channel_counts
 from .load_responses import iter_responses as iter_responses
 from .load_responses import response_agencies as response_agencies
 from .load_responses import responses as responses
+from .load_responses import responses_among as responses_among
 from .load_responses import satisfaction_answers as satisfaction_answers
 from .load_sql import (
     LATEST_REVIEW,
