@@ -163,15 +163,17 @@ def count_answers(responses, fixes: dict[int, list], scored: dict) -> dict[tuple
 #: corrections and steps are serialised (its chain lock), so the corrections up to that
 #: id are exactly those the rows read reflect.
 #: The cross counts (`analysis.load_cross`) are read with them, as cells keyed
-#: (agency_id, item_id, score, group_by, group_value): the check covers both tables.
+#: (CROSS, agency_id, group_by, group_value) holding a tuple of counts: the check covers
+#: both tables.
 _STORED = """
-    SELECT 'c', agency_id, item_id, score, n, NULL, NULL FROM answer_tally
+    SELECT 'c', agency_id, item_id, score, n, NULL, NULL, NULL FROM answer_tally
     WHERE campaign_id = :c
-    UNION ALL SELECT 'g', agency_id, item_id, score, n, group_by, group_value
+    UNION ALL SELECT 'g', agency_id, NULL, NULL, NULL, group_by, group_value, counts
     FROM cross_tally WHERE campaign_id = :c
-    UNION ALL SELECT 'm', response_id, NULL, NULL, NULL, NULL, NULL FROM tally_mark
+    UNION ALL SELECT 'm', response_id, NULL, NULL, NULL, NULL, NULL, NULL FROM tally_mark
     WHERE campaign_id = :c
-    UNION ALL SELECT 'x', max(id), NULL, NULL, NULL, NULL, NULL FROM response_correction"""
+    UNION ALL SELECT 'x', max(id), NULL, NULL, NULL, NULL, NULL, NULL
+    FROM response_correction"""
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,9 @@ class TallyCheck:
     digest: str  # `tally_digest` of the stored rows
     cells: int  # stored cells with a count
     last_fix: int = 0  # the last correction id the stored tally reflects
-    #: (agency code, item code, score, group_by, group_value, stored n, recounted n) of
-    #: every cross count (`analysis.load_cross`) that differs
+    #: (agency code, item code, value, group_by, group_value, stored n, recounted n) of
+    #: every cross count (`analysis.load_cross`) that differs (item "" counts the group's
+    #: respondents)
     cross_differences: tuple[tuple, ...] = ()
 
     @property
@@ -208,12 +211,14 @@ _FINGERPRINT = """
            {concat}(CAST(n AS TEXT), ','),
            (SELECT response_id FROM tally_mark WHERE campaign_id = :c),
            (SELECT max(id) FROM response_correction),
-           (SELECT {concat}(CAST((agency_id * 1048576 + item_id) * 8 + score AS TEXT)
-                            || group_by || '=' || group_value || ':' || CAST(n AS TEXT), ',')
+           (SELECT {concat}(CAST(agency_id AS TEXT) || ' ' || group_by || '=' || group_value
+                            || ':' || {hex}, ',')
             FROM cross_tally WHERE campaign_id = :c)
     FROM answer_tally WHERE campaign_id = :c"""
-_FINGERPRINTS = {dialect: _FINGERPRINT.format(concat=concat) for dialect, concat in
-                 (("sqlite", "group_concat"), ("postgresql", "string_agg"))}
+_FINGERPRINTS = {dialect: _FINGERPRINT.format(concat=concat, hex=hexed)
+                 for dialect, concat, hexed in (
+                     ("sqlite", "group_concat", "hex(counts)"),
+                     ("postgresql", "string_agg", "encode(counts, 'hex')"))}
 
 
 def tally_fingerprint(conn, campaign_id: int) -> tuple:
@@ -227,13 +232,15 @@ def stored_tally(conn, campaign_id: int) -> tuple[dict[tuple, int], int, int]:
     id), as of one moment."""
     rows = _fetch(conn, _STORED, {"c": campaign_id})[0]
     cells, mark, last_fix = {}, 0, 0
-    for tag, a, i, score, n, by, value in rows:
+    size = load_cross.plan(conn, campaign_id).size
+    for tag, a, i, score, n, by, value, stored in rows:
         if tag == "c":
             if n:
                 cells[a, i, score] = n
         elif tag == "g":
-            if n:
-                cells[a, i, score, by, value] = n
+            counts = tuple(int(c) for c in load_cross.decode(stored, size))
+            if any(counts):
+                cells[load_cross.CROSS, a, by, value] = counts
         elif tag == "m":
             mark = a or 0
         else:
@@ -264,16 +271,43 @@ def recount_tally(conn, campaign_id: int, first: int, last: int, last_fix: int,
             {"c": campaign_id, "first": first, "last": last, "fix": last_fix})[0]:
         fixes.setdefault(rid, []).append(json.loads(changes))
     counts: dict[tuple, int] = {}
+    cross: dict[tuple, np.ndarray] = {}
     cross_plan = load_cross.plan(conn, campaign_id)
     for rows in _stream(conn, f"""
             SELECT r.id, r.agency_id, r.channel, r.answers FROM response r
             WHERE {_campaign_of_id_range(conn)} = :c AND r.id > :first
               AND r.id <= :last{among}""",
             {"c": campaign_id, "first": first, "last": last}, 50_000):
-        for part in load_cross.count_kept(rows, fixes, scored, cross_plan):
-            for key, n in part.items():
-                counts[key] = counts.get(key, 0) + n
+        tally, rows_ = load_cross.count_kept(rows, fixes, scored, cross_plan)
+        for key, n in tally.items():
+            counts[key] = counts.get(key, 0) + n
+        for key, vector in rows_.items():
+            vector = np.asarray(vector, dtype="int64")
+            cross[key] = cross[key] + vector if key in cross else vector
+    for (a, by, value), vector in cross.items():
+        counts[load_cross.CROSS, a, by, value] = tuple(int(c) for c in vector)
     return counts
+
+
+def add_cells(cells: dict, other: dict, sign: int = 1) -> None:
+    """Add (sign 1) or take away (-1) the cells of `other` to `cells` (a tally's counts,
+    a cross row's tuple of counts)."""
+    for key, n in other.items():
+        old = cells.get(key, 0)
+        if isinstance(n, tuple):
+            old = old or (0,) * len(n)
+            cells[key] = tuple(a + sign * b for a, b in zip(old, n, strict=True))
+        else:
+            cells[key] = old + sign * n
+
+
+def _plain(n):
+    """A cell's count; a cross row's tuple, or 0 when all its counts are."""
+    return n if not isinstance(n, tuple) or any(n) else 0
+
+
+def _nonzero(n) -> bool:
+    return any(n) if isinstance(n, tuple) else bool(n)
 
 
 def corrected_since(conn, campaign_id: int, after_fix: int, upto_fix: int, last: int
@@ -296,18 +330,21 @@ def tally_digest(conn, cells: dict[tuple, int]) -> str:
     same digest on any database."""
     coded = _coded(conn, cells)
     text = canonical_json(sorted([*key, n] for key, n in coded.items() if n and len(key) == 3))
-    cross = sorted([*key, n] for key, n in coded.items() if n and len(key) == 5)
+    cross = sorted([*key[1:], list(n)] for key, n in coded.items()
+                   if len(key) == 4 and _nonzero(n))
     if cross:
         text += "\n" + canonical_json(cross)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _coded(conn, cells: dict[tuple, int]) -> dict[tuple, int]:
-    """{(agency_id, item_id, score, ...): n} keyed by agency and item codes instead."""
+    """{(agency_id, item_id, score): n} keyed by agency and item codes instead (a cross
+    row's key (CROSS, agency_id, group_by, value) by its agency's code)."""
     agencies = dict(_fetch(conn, "SELECT id, code FROM agency")[0])
     items = dict(_fetch(conn, "SELECT id, code FROM item")[0])
-    return {(agencies.get(a, str(a)), items.get(i, str(i)), s, *rest): n
-            for (a, i, s, *rest), n in cells.items()}
+    return {((key[0], agencies.get(key[1], str(key[1])), *key[2:]) if len(key) == 4 else
+             (agencies.get(key[0], str(key[0])), items.get(key[1], str(key[1])), key[2])): n
+            for key, n in cells.items()}
 
 
 def compare_tally(conn, campaign_id: int, stored: dict, mark: int, expected: dict, *,
@@ -316,11 +353,17 @@ def compare_tally(conn, campaign_id: int, stored: dict, mark: int, expected: dic
     `digest`, its digest is left empty)."""
     keys = set(stored) | set(expected)
     wrong = {k: (stored.get(k, 0), expected.get(k, 0)) for k in keys
-             if stored.get(k, 0) != expected.get(k, 0)}
+             if _plain(stored.get(k, 0)) != _plain(expected.get(k, 0))}
     coded = _coded(conn, {k: 0 for k in wrong})
     found = [(*code, *wrong[key]) for key, code in zip(wrong, coded, strict=True)]
     differences = tuple(sorted(d for d in found if len(d) == 5))
-    cross = tuple(sorted(d for d in found if len(d) == 7))
+    slots = load_cross.plan(conn, campaign_id).slots
+    cross = tuple(sorted(
+        (agency, item, value, by, group, int(a), int(b))
+        for _, agency, by, group, was, now in (d for d in found if len(d) == 6)
+        for (item, value), a, b in zip(slots, _plain(was) or (0,) * len(slots),
+                                       _plain(now) or (0,) * len(slots), strict=True)
+        if a != b))
     return TallyCheck(campaign_id, mark, differences,
                       tally_digest(conn, stored) if digest else "", len(stored), last_fix,
                       cross)

@@ -86,12 +86,8 @@ class VersionSpec:
 
     @cached_property
     def cross_plan(self) -> CrossPlan:
-        """What the cross counts count (`analysis.load_cross`): the scored items, and the
-        items neither scored nor free text, by id."""
-        return CrossPlan(dict(self.scored_items), {
-            i.code: (i.id, get_type(i.type).multiple, get_type(i.type).groups)
-            for i in self.items
-            if not get_type(i.type).scored and not get_type(i.type).free_text})
+        """The layout of the cross counts' vectors (`analysis.load_cross`)."""
+        return CrossPlan.of([(i.code, i.type) for i in self.items])
 
     @cached_property
     def answer_rules(self) -> tuple[dict, tuple[str, ...]]:

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from analysis import ledger as chain
 from analysis.load import MARK_SQL
-from analysis.load_cross import count_kept
+from analysis.load_cross import count_kept, decode, encode
 
 from .. import ledger, rawsql
 from ..extensions import db
@@ -179,11 +180,34 @@ ADD_TALLY = Statement("""
     VALUES (:campaign_id, :agency_id, :item_id, :score, :n)
     ON CONFLICT (campaign_id, agency_id, item_id, score) DO UPDATE
     SET n = answer_tally.n + excluded.n""")
-ADD_CROSS = Statement("""
-    INSERT INTO cross_tally (campaign_id, agency_id, group_by, group_value, item_id, score, n)
-    VALUES (:campaign_id, :agency_id, :group_by, :group_value, :item_id, :score, :n)
-    ON CONFLICT (campaign_id, agency_id, group_by, group_value, item_id, score) DO UPDATE
-    SET n = cross_tally.n + excluded.n""")
+_SET_CROSS = Statement("""
+    INSERT INTO cross_tally (campaign_id, agency_id, group_by, group_value, counts)
+    VALUES (:c, :a, :b, :v, :n)
+    ON CONFLICT (campaign_id, agency_id, group_by, group_value) DO UPDATE
+    SET counts = excluded.counts""")
+
+
+def add_cross(campaign_id: int, cells: dict, size: int, on: Cursor) -> None:
+    """Add count vectors ({(agency_id, group_by, group_value): counts}, see
+    `analysis.load_cross`) to the campaign's cross counts: the rows of those agencies are
+    read, added to and written back — a handful a response. The caller holds the
+    campaign's chain lock (a step or a correction)."""
+    if not cells:
+        return
+    agencies = sorted({a for a, _, _ in cells})
+    stored = {(a, b, v): counts for a, b, v, counts in on.execute(Statement(
+        "SELECT agency_id, group_by, group_value, counts FROM cross_tally "
+        "WHERE campaign_id = :c AND agency_id IN (" + ",".join(map(str, agencies)) + ")"),
+        {"c": campaign_id}).fetchall()}
+    rows = []
+    for key, counts in sorted(cells.items()):
+        old = stored.get(key)
+        new = np.asarray(counts, dtype="int64")
+        if old is not None:
+            new = new + decode(old, size)
+        rows.append({"c": campaign_id, "a": key[0], "b": key[1], "v": key[2],
+                     "n": encode(new)})
+    _SET_CROSS.executemany(rows, on=on)
 _SET_MARK = Statement("""
     INSERT INTO tally_mark (campaign_id, response_id) VALUES (:c, :m)
     ON CONFLICT (campaign_id) DO UPDATE SET response_id = excluded.response_id""")
@@ -213,13 +237,7 @@ def tally_step(campaign_id: int, version, mark: int | None = None,
     ADD_TALLY.executemany([
         {"campaign_id": campaign_id, "agency_id": a, "item_id": i, "score": v, "n": n}
         for (a, i, v), n in sorted(counts.items())], on=sql)
-    # In key order, as the tally: each of the table's pages is visited once.
-    ADD_CROSS.executemany([
-        {"campaign_id": campaign_id, "agency_id": a, "group_by": by, "group_value": value,
-         "item_id": i, "score": v, "n": n}
-        for (a, i, v, by, value), n in sorted(
-            cross.items(), key=lambda c: (c[0][0], c[0][3], c[0][4], c[0][1], c[0][2]))],
-        on=sql)
+    add_cross(campaign_id, cross, version.cross_plan.size, sql)
     _SET_MARK.execute({"c": campaign_id, "m": rows[-1][0]}, on=sql)
     return len(rows)
 

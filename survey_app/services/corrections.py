@@ -19,7 +19,8 @@ from analysis.load_sql import apply_corrections
 from .. import ledger
 from ..extensions import db
 from ..intake import validate as validate_answers
-from ..intake.store import ADD_CROSS, ADD_TALLY, tally_mark
+from ..intake.store import ADD_TALLY, tally_mark
+from ..intake.store import add_cross as add_cross_rows
 from ..models import Response, ResponseCorrection, User, canonical_json, utcnow
 from ..questions import get_type
 from ..rawsql import Statement
@@ -140,15 +141,13 @@ def _move_tally(response: Response, items: dict, current: dict, previous: dict,
     sql = ledger.lock_chain(response.campaign_id)
     if response.id > tally_mark(response.campaign_id, sql):
         return
-    cross: dict[tuple, int] = {}
+    cross: dict[tuple, list] = {}
     plan = spec(response.campaign.version_id).cross_plan
     add_cross(cross, response.agency_id, response.channel, current, plan, -1)
     add_cross(cross, response.agency_id, response.channel,
               apply_corrections(current, [new]), plan, 1)
-    ADD_CROSS.executemany([
-        {"campaign_id": response.campaign_id, "agency_id": a, "group_by": by,
-         "group_value": value, "item_id": i, "score": v, "n": n}
-        for (a, i, v, by, value), n in sorted(cross.items()) if n], on=sql)
+    add_cross_rows(response.campaign_id, {k: v for k, v in cross.items() if any(v)},
+                   plan.size, sql)
     for code, after in new.items():
         item = items[code]
         if not get_type(item.type).scored:

@@ -124,9 +124,8 @@ def verified(campaign: Campaign, *, digest: bool = False) -> TallyCheck:
 def _shift(conn, campaign_id: int, cells: dict, sign: int, first: int, last: int,
            last_fix: int, ids=None) -> None:
     """Add (sign 1) or take away (-1) what the tally counts of those responses."""
-    for key, n in loader.recount_tally(conn, campaign_id, first, last, last_fix,
-                                       ids=ids).items():
-        cells[key] = cells.get(key, 0) + sign * n
+    loader.add_cells(cells, loader.recount_tally(conn, campaign_id, first, last, last_fix,
+                                                 ids=ids), sign)
 
 
 def _anchored(conn, campaign: Campaign, stored: dict, mark: int, last_fix: int

@@ -108,17 +108,13 @@ def _group_tally(conn, campaigns: Sequence[dict], book: pd.DataFrame, by: str, v
     sizes: dict[str, int] = {}
     cells: dict[tuple, int] = {}
     for campaign in campaigns:
-        counts = load_cross.group_counts(conn, campaign["id"], by, agency_codes=visible,
-                                         exclude_rejected=exclude_rejected)
+        counts, respondents = load_cross.group_counts(
+            conn, campaign["id"], by, agency_codes=visible, exclude_rejected=exclude_rejected)
         for group, item, score, n in counts.itertuples(index=False):
-            if item == by and score == 0:  # the profile item's own count: its respondents
-                sizes[group] = sizes.get(group, 0) + n
-            elif 1 <= score <= 5:
+            if 1 <= score <= 5:
                 cells[group, item, score] = cells.get((group, item, score), 0) + n
-        if by == load_cross.CHANNEL:
-            for group, n in _channel_sizes(conn, campaign["id"], visible,
-                                           exclude_rejected).items():
-                sizes[group] = sizes.get(group, 0) + n
+        for group, n in respondents.items():
+            sizes[group] = sizes.get(group, 0) + n
     groups = sorted(g for g, n in sizes.items() if n > 0)
     frame = pd.DataFrame([(g, item, score, cells.get((g, item, score), 0))
                           for g in groups for item in items for score in range(1, 6)],
