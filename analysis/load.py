@@ -26,6 +26,7 @@ from .io import CODEBOOK_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
 from .io import META_COLUMNS as META_COLUMNS
 from .kinds import SCORED, scale
 from .ledger import canonical_json
+from .load_cross import answer_counts as answer_counts
 from .load_responses import CHANNEL_COUNTS as CHANNEL_COUNTS
 from .load_responses import RESPONSE_AGENCIES as RESPONSE_AGENCIES
 from .load_responses import channel_counts as channel_counts
