@@ -169,3 +169,29 @@ def test_analysis_kinds_agree_with_the_registry():
     for name, qtype in REGISTRY.items():
         assert kinds.is_grouping(name) == bool(qtype.groups), name
         assert kinds.is_counted(name) == (not qtype.scored and not qtype.free_text), name
+
+
+def test_breakdown_bootstrap_of_a_large_scope_reads_a_bounded_sample(collected, db,
+                                                                     monkeypatch):
+    """Above cap x 2 x groups respondents, the bootstrap reads a random draw of response
+    ids, not the campaign: the figures stay exact, the intervals come from the sample."""
+    from analysis import load_responses
+    from survey_app.services import results
+
+    read = []
+    among = load_responses.responses_among
+
+    def spy(conn, campaign_id, book, *, ids=None, agency_ids=None, chunk_size=5_000):
+        read.append(ids)
+        yield from among(conn, campaign_id, book, ids=ids, agency_ids=agency_ids)
+
+    monkeypatch.setattr(load, "responses_among", spy)
+    campaign = results.get("demo")
+    split = results.breakdown([campaign], "GIOI_TINH", bootstrap=100, cap=1)
+    assert read and read[0] is not None and len(read[0]) <= 1 * 2 * 2 * 20
+    exact = results.breakdown([campaign], "GIOI_TINH", bootstrap=0)
+    pd.testing.assert_frame_equal(split.table[["agency_code", "level", "code", "n", "index"]],
+                                  exact.table[["agency_code", "level", "code", "n", "index"]])
+    assert set(split.capped["group"]) == {"1", "2"}
+    service = split.table[split.table["level"] == "service"]
+    assert service["ci_low"].notna().any()
