@@ -283,7 +283,6 @@ def recount_tally(conn, campaign_id: int, first: int, last: int, last_fix: int,
         for key, n in tally.items():
             counts[key] = counts.get(key, 0) + n
         for key, vector in rows_.items():
-            vector = np.asarray(vector, dtype="int64")
             cross[key] = cross[key] + vector if key in cross else vector
     for (a, by, value), vector in cross.items():
         counts[load_cross.CROSS, a, by, value] = tuple(int(c) for c in vector)

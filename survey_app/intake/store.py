@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from analysis import ledger as chain
 from analysis.load import MARK_SQL
-from analysis.load_cross import count_kept, decode, encode
+from analysis.load_cross import DTYPE, count_kept, decode
 
 from .. import ledger, rawsql
 from ..extensions import db
@@ -187,26 +187,26 @@ _SET_CROSS = Statement("""
     SET counts = excluded.counts""")
 
 
-def add_cross(campaign_id: int, cells: dict, size: int, on: Cursor) -> None:
-    """Add count vectors ({(agency_id, group_by, group_value): counts}, see
-    `analysis.load_cross`) to the campaign's cross counts: the rows of those agencies are
-    read, added to and written back — a handful a response. The caller holds the
-    campaign's chain lock (a step or a correction)."""
-    if not cells:
+def add_cross(campaign_id: int, keys: list, counts: np.ndarray, on: Cursor) -> None:
+    """Add count vectors (the rows of `counts`, keyed (agency_id, group_by, group_value)
+    by `keys`; see `analysis.load_cross`) to the campaign's cross counts: the rows of
+    those agencies are read, added to and written back — a handful a response. The caller
+    holds the campaign's chain lock (a step or a correction)."""
+    if not keys:
         return
-    agencies = sorted({a for a, _, _ in cells})
+    size = counts.shape[1]
+    agencies = sorted({a for a, _, _ in keys})
     stored = {(a, b, v): counts for a, b, v, counts in on.execute(Statement(
         "SELECT agency_id, group_by, group_value, counts FROM cross_tally "
         "WHERE campaign_id = :c AND agency_id IN (" + ",".join(map(str, agencies)) + ")"),
         {"c": campaign_id}).fetchall()}
-    rows = []
-    for key, counts in sorted(cells.items()):
-        old = stored.get(key)
-        new = np.asarray(counts, dtype="int64")
-        if old is not None:
-            new = new + decode(old, size)
-        rows.append({"c": campaign_id, "a": key[0], "b": key[1], "v": key[2],
-                     "n": encode(new)})
+    counts = counts.copy()
+    for k, key in enumerate(keys):
+        if key in stored:
+            counts[k] += decode(stored[key], size)
+    encoded = counts.astype(DTYPE)
+    rows = [{"c": campaign_id, "a": a, "b": b, "v": v, "n": encoded[k].tobytes()}
+            for k, (a, b, v) in enumerate(keys)]
     _SET_CROSS.executemany(rows, on=on)
 _SET_MARK = Statement("""
     INSERT INTO tally_mark (campaign_id, response_id) VALUES (:c, :m)
@@ -237,7 +237,7 @@ def tally_step(campaign_id: int, version, mark: int | None = None,
     ADD_TALLY.executemany([
         {"campaign_id": campaign_id, "agency_id": a, "item_id": i, "score": v, "n": n}
         for (a, i, v), n in sorted(counts.items())], on=sql)
-    add_cross(campaign_id, cross, version.cross_plan.size, sql)
+    add_cross(campaign_id, list(cross.keys), cross.matrix(), sql)
     _SET_MARK.execute({"c": campaign_id, "m": rows[-1][0]}, on=sql)
     return len(rows)
 

@@ -11,6 +11,7 @@ verify` needs to replay it) and an audit-log row.
 
 from __future__ import annotations
 
+import numpy as np
 from flask_babel import gettext as _
 
 from analysis.load_cross import add_cross
@@ -146,8 +147,10 @@ def _move_tally(response: Response, items: dict, current: dict, previous: dict,
     add_cross(cross, response.agency_id, response.channel, current, plan, -1)
     add_cross(cross, response.agency_id, response.channel,
               apply_corrections(current, [new]), plan, 1)
-    add_cross_rows(response.campaign_id, {k: v for k, v in cross.items() if any(v)},
-                   plan.size, sql)
+    moved = [key for key, counts in cross.items() if any(counts)]
+    add_cross_rows(response.campaign_id, moved,
+                   np.array([cross[key] for key in moved], dtype="int64").reshape(
+                       len(moved), plan.size), sql)
     for code, after in new.items():
         item = items[code]
         if not get_type(item.type).scored:
