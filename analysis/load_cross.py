@@ -124,10 +124,15 @@ class CrossCounts:
     group_by, group_value)) and counted by numpy in one pass: a step counts hundreds of
     rows, and numpy's cost is per call."""
 
+    #: Slot increments held before they are counted: bounds the memory of a recount.
+    FOLD = 1_000_000
+
     def __init__(self, plan: CrossPlan):
         self.plan = plan
         self.keys: dict[tuple, int] = {}
         self._flat: list[np.ndarray] = []
+        self._held = 0
+        self._counted = np.zeros((0, plan.size), dtype="int64")
 
     def add(self, agency, channel: str, answers: dict) -> None:
         slots, groups = _parts(answers, channel, self.plan)
@@ -135,12 +140,20 @@ class CrossCounts:
             rows = np.array([self.keys.setdefault((agency, by, value), len(self.keys))
                              for by, value in groups]) * self.plan.size
             self._flat.append(np.add.outer(rows, np.array(slots)).ravel())
+            self._held += len(self._flat[-1])
+            if self._held > self.FOLD:
+                self.matrix()
 
     def matrix(self) -> np.ndarray:
+        """The counts so far, a row per key in the order of `keys`."""
         size, n = self.plan.size, len(self.keys)
-        if not self._flat:
-            return np.zeros((n, size), dtype="int64")
-        return np.bincount(np.concatenate(self._flat), minlength=n * size).reshape(n, size)
+        counted = np.zeros((n, size), dtype="int64")
+        counted[:len(self._counted)] = self._counted
+        if self._flat:
+            counted += np.bincount(np.concatenate(self._flat),
+                                   minlength=n * size).reshape(n, size)
+        self._counted, self._flat, self._held = counted, [], 0
+        return counted
 
     def items(self):
         """(key, count vector) of every key."""
