@@ -21,6 +21,23 @@ def is_scored(kind) -> bool:
     return kind == SCORED
 
 
+#: The types whose answers group respondents (a breakdown "by" a profile question).
+GROUPING = (SINGLE_CHOICE, MULTIPLE_CHOICE)
+#: The types whose answers are kept counted per value (the report's profile and priority
+#: tables): every type but the scored and the free-text ones.
+COUNTED = (PRIORITY, SINGLE_CHOICE, MULTIPLE_CHOICE)
+
+
+def is_grouping(kind) -> bool:
+    """Whether respondents can be grouped by their answer to an item of type ``kind``."""
+    return kind in GROUPING
+
+
+def is_counted(kind) -> bool:
+    """Whether answers to an item of type ``kind`` are kept counted per value."""
+    return kind in COUNTED
+
+
 def is_listed(kind) -> bool:
     """Whether an answer to an item of type ``kind`` is a list of choice codes."""
     return kind == MULTIPLE_CHOICE

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
+from . import load_cross
 from .counts import TallyCounts
 from .io import CODEBOOK_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
 
@@ -25,6 +26,7 @@ from .io import CODEBOOK_COLUMNS, SCALE_MAX, TALLY_COLUMNS, satisfaction_items
 from .io import META_COLUMNS as META_COLUMNS
 from .kinds import SCORED, scale
 from .ledger import canonical_json
+from .load_cross import answer_counts as answer_counts
 from .load_responses import CHANNEL_COUNTS as CHANNEL_COUNTS
 from .load_responses import RESPONSE_AGENCIES as RESPONSE_AGENCIES
 from .load_responses import channel_counts as channel_counts
@@ -32,6 +34,7 @@ from .load_responses import iter_responses as iter_responses
 from .load_responses import response_agencies as response_agencies
 from .load_responses import response_agencies_sql as response_agencies_sql
 from .load_responses import responses as responses
+from .load_responses import responses_among as responses_among
 from .load_responses import satisfaction_answers as satisfaction_answers
 from .load_sql import (
     LATEST_REVIEW,
@@ -161,10 +164,18 @@ def count_answers(responses, fixes: dict[int, list], scored: dict) -> dict[tuple
 #: a correction moves the tally in the transaction that records it, and a campaign's
 #: corrections and steps are serialised (its chain lock), so the corrections up to that
 #: id are exactly those the rows read reflect.
+#: The cross counts (`analysis.load_cross`) are read with them, as cells keyed
+#: (CROSS, agency_id, group_by, group_value) holding a tuple of counts: the check covers
+#: both tables.
 _STORED = """
-    SELECT 'c', agency_id, item_id, score, n FROM answer_tally WHERE campaign_id = :c
-    UNION ALL SELECT 'm', response_id, NULL, NULL, NULL FROM tally_mark WHERE campaign_id = :c
-    UNION ALL SELECT 'x', max(id), NULL, NULL, NULL FROM response_correction"""
+    SELECT 'c', agency_id, item_id, score, n, NULL, NULL, NULL FROM answer_tally
+    WHERE campaign_id = :c
+    UNION ALL SELECT 'g', agency_id, NULL, NULL, NULL, group_by, group_value, counts
+    FROM cross_tally WHERE campaign_id = :c
+    UNION ALL SELECT 'm', response_id, NULL, NULL, NULL, NULL, NULL, NULL FROM tally_mark
+    WHERE campaign_id = :c
+    UNION ALL SELECT 'x', max(id), NULL, NULL, NULL, NULL, NULL, NULL
+    FROM response_correction"""
 
 
 @dataclass(frozen=True)
@@ -178,10 +189,19 @@ class TallyCheck:
     digest: str  # `tally_digest` of the stored rows
     cells: int  # stored cells with a count
     last_fix: int = 0  # the last correction id the stored tally reflects
+    #: (agency code, item code, value, group_by, group_value, stored n, recounted n) of
+    #: every cross count (`analysis.load_cross`) that differs (item "" counts the group's
+    #: respondents)
+    cross_differences: tuple[tuple, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.cross_differences
+
+    @property
+    def wrong(self) -> int:
+        """How many cells differ, in both tables."""
+        return len(self.differences) + len(self.cross_differences)
 
 
 #: The whole stored tally of a campaign as two strings, its cells' keys and their counts
@@ -192,10 +212,15 @@ _FINGERPRINT = """
     SELECT {concat}(CAST((agency_id * 1048576 + item_id) * 8 + score AS TEXT), ','),
            {concat}(CAST(n AS TEXT), ','),
            (SELECT response_id FROM tally_mark WHERE campaign_id = :c),
-           (SELECT max(id) FROM response_correction)
+           (SELECT max(id) FROM response_correction),
+           (SELECT {concat}(CAST(agency_id AS TEXT) || ' ' || group_by || '=' || group_value
+                            || ':' || {hex}, ',')
+            FROM cross_tally WHERE campaign_id = :c)
     FROM answer_tally WHERE campaign_id = :c"""
-_FINGERPRINTS = {dialect: _FINGERPRINT.format(concat=concat) for dialect, concat in
-                 (("sqlite", "group_concat"), ("postgresql", "string_agg"))}
+_FINGERPRINTS = {dialect: _FINGERPRINT.format(concat=concat, hex=hexed)
+                 for dialect, concat, hexed in (
+                     ("sqlite", "group_concat", "hex(counts)"),
+                     ("postgresql", "string_agg", "encode(counts, 'hex')"))}
 
 
 def tally_fingerprint(conn, campaign_id: int) -> tuple:
@@ -209,10 +234,15 @@ def stored_tally(conn, campaign_id: int) -> tuple[dict[tuple, int], int, int]:
     id), as of one moment."""
     rows = _fetch(conn, _STORED, {"c": campaign_id})[0]
     cells, mark, last_fix = {}, 0, 0
-    for tag, a, i, score, n in rows:
+    size = load_cross.plan(conn, campaign_id).size
+    for tag, a, i, score, n, by, value, stored in rows:
         if tag == "c":
             if n:
                 cells[a, i, score] = n
+        elif tag == "g":
+            counts = tuple(int(c) for c in load_cross.decode(stored, size))
+            if any(counts):
+                cells[load_cross.CROSS, a, by, value] = counts
         elif tag == "m":
             mark = a or 0
         else:
@@ -224,8 +254,9 @@ def recount_tally(conn, campaign_id: int, first: int, last: int, last_fix: int,
                   ids=None) -> dict[tuple, int]:
     """What the tally counts of the campaign's responses with ids in (first, last] (and
     in `ids`, if given), with their corrections up to id `last_fix` applied — by the rule
-    the tally is kept with (`count_answers`): {(agency_id, item_id, score): n}. Streams
-    the responses."""
+    the tally is kept with (`count_answers`): {(agency_id, item_id, score): n}, and the
+    cross counts (`analysis.load_cross`), {(agency_id, item_id, score, group_by, value):
+    n}, in the same dictionary. Streams the responses."""
     scored = dict(_fetch(conn, """
         SELECT i.code, i.id FROM item i JOIN campaign c ON c.version_id = i.version_id
         WHERE c.id = :c AND i.type = :scored""", {"c": campaign_id, "scored": SCORED})[0])
@@ -242,14 +273,42 @@ def recount_tally(conn, campaign_id: int, first: int, last: int, last_fix: int,
             {"c": campaign_id, "first": first, "last": last, "fix": last_fix})[0]:
         fixes.setdefault(rid, []).append(json.loads(changes))
     counts: dict[tuple, int] = {}
+    cross: dict[tuple, np.ndarray] = {}
+    cross_plan = load_cross.plan(conn, campaign_id)
     for rows in _stream(conn, f"""
-            SELECT r.id, r.agency_id, r.answers FROM response r
+            SELECT r.id, r.agency_id, r.channel, r.answers FROM response r
             WHERE {_campaign_of_id_range(conn)} = :c AND r.id > :first
               AND r.id <= :last{among}""",
             {"c": campaign_id, "first": first, "last": last}, 50_000):
-        for key, n in count_answers(rows, fixes, scored).items():
+        tally, rows_ = load_cross.count_kept(rows, fixes, scored, cross_plan)
+        for key, n in tally.items():
             counts[key] = counts.get(key, 0) + n
+        for key, vector in rows_.items():
+            cross[key] = cross[key] + vector if key in cross else vector
+    for (a, by, value), vector in cross.items():
+        counts[load_cross.CROSS, a, by, value] = tuple(int(c) for c in vector)
     return counts
+
+
+def add_cells(cells: dict, other: dict, sign: int = 1) -> None:
+    """Add (sign 1) or take away (-1) the cells of `other` to `cells` (a tally's counts,
+    a cross row's tuple of counts)."""
+    for key, n in other.items():
+        old = cells.get(key, 0)
+        if isinstance(n, tuple):
+            old = old or (0,) * len(n)
+            cells[key] = tuple(a + sign * b for a, b in zip(old, n, strict=True))
+        else:
+            cells[key] = old + sign * n
+
+
+def _plain(n):
+    """A cell's count; a cross row's tuple, or 0 when all its counts are."""
+    return n if not isinstance(n, tuple) or any(n) else 0
+
+
+def _nonzero(n) -> bool:
+    return any(n) if isinstance(n, tuple) else bool(n)
 
 
 def corrected_since(conn, campaign_id: int, after_fix: int, upto_fix: int, last: int
@@ -267,17 +326,26 @@ def corrected_since(conn, campaign_id: int, after_fix: int, upto_fix: int, last:
 
 def tally_digest(conn, cells: dict[tuple, int]) -> str:
     """sha256 (hex) of the tally's rows (agency code, item code, score, n), n > 0, sorted,
-    as canonical JSON: the same counts give the same digest on any database."""
-    return hashlib.sha256(canonical_json(sorted(
-        [*key, n] for key, n in _coded(conn, cells).items() if n)).encode()).hexdigest()
+    as canonical JSON, followed (when there are any) by the cross counts' rows (agency
+    code, item code, score, group_by, group_value, n) likewise: the same counts give the
+    same digest on any database."""
+    coded = _coded(conn, cells)
+    text = canonical_json(sorted([*key, n] for key, n in coded.items() if n and len(key) == 3))
+    cross = sorted([*key[1:], list(n)] for key, n in coded.items()
+                   if len(key) == 4 and _nonzero(n))
+    if cross:
+        text += "\n" + canonical_json(cross)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _coded(conn, cells: dict[tuple, int]) -> dict[tuple, int]:
-    """{(agency_id, item_id, score): n} keyed by codes instead."""
+    """{(agency_id, item_id, score): n} keyed by agency and item codes instead (a cross
+    row's key (CROSS, agency_id, group_by, value) by its agency's code)."""
     agencies = dict(_fetch(conn, "SELECT id, code FROM agency")[0])
     items = dict(_fetch(conn, "SELECT id, code FROM item")[0])
-    return {(agencies.get(a, str(a)), items.get(i, str(i)), s): n
-            for (a, i, s), n in cells.items()}
+    return {((key[0], agencies.get(key[1], str(key[1])), *key[2:]) if len(key) == 4 else
+             (agencies.get(key[0], str(key[0])), items.get(key[1], str(key[1])), key[2])): n
+            for key, n in cells.items()}
 
 
 def compare_tally(conn, campaign_id: int, stored: dict, mark: int, expected: dict, *,
@@ -286,12 +354,20 @@ def compare_tally(conn, campaign_id: int, stored: dict, mark: int, expected: dic
     `digest`, its digest is left empty)."""
     keys = set(stored) | set(expected)
     wrong = {k: (stored.get(k, 0), expected.get(k, 0)) for k in keys
-             if stored.get(k, 0) != expected.get(k, 0)}
+             if _plain(stored.get(k, 0)) != _plain(expected.get(k, 0))}
     coded = _coded(conn, {k: 0 for k in wrong})
-    differences = tuple(sorted(
-        (*code, *wrong[key]) for key, code in zip(wrong, coded, strict=True)))
+    found = [(*code, *wrong[key]) for key, code in zip(wrong, coded, strict=True)]
+    differences = tuple(sorted(d for d in found if len(d) == 5))
+    slots = load_cross.plan(conn, campaign_id).slots
+    cross = tuple(sorted(
+        (agency, item, value, by, group, int(a), int(b))
+        for _, agency, by, group, was, now in (d for d in found if len(d) == 6)
+        for (item, value), a, b in zip(slots, _plain(was) or (0,) * len(slots),
+                                       _plain(now) or (0,) * len(slots), strict=True)
+        if a != b))
     return TallyCheck(campaign_id, mark, differences,
-                      tally_digest(conn, stored) if digest else "", len(stored), last_fix)
+                      tally_digest(conn, stored) if digest else "", len(stored), last_fix,
+                      cross)
 
 
 def check_tally(conn, campaign_id: int) -> TallyCheck:

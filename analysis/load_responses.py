@@ -221,20 +221,54 @@ def iter_responses(conn, campaign_id: int, book: pd.DataFrame,
             {"c": campaign_id, "last": last, "n": chunk_size}).all()
         if not rows:
             return
-        out = []
-        fixes = corrections(conn, campaign_id, rows[0][0], rows[-1][0])
-        for rid, camp, agency, channel, submitted, state, answers in rows:
-            values = json.loads(answers)
-            if rid in fixes:
-                values = apply_corrections(values, fixes[rid])
-            if isinstance(submitted, str):
-                submitted = pd.Timestamp(submitted).to_pydatetime()
-            record = [rid, camp, agency, channel,
-                      submitted.strftime("%Y-%m-%dT%H:%M:%SZ"), state]
-            record.extend(export_value(kind, values.get(code)) for code, kind in kinds)
-            out.append(record)
         last = rows[-1][0]
-        yield pd.DataFrame(out, columns=META_COLUMNS + [code for code, _ in kinds])
+        yield _export_frame(rows, corrections(conn, campaign_id, rows[0][0], rows[-1][0]),
+                            kinds)
+
+
+def _export_frame(rows, fixes: dict, kinds: list) -> pd.DataFrame:
+    """Rows (id, campaign, agency, channel, submitted_at, review state, answers) in the
+    export format, corrections applied."""
+    out = []
+    for rid, camp, agency, channel, submitted, state, answers in rows:
+        values = json.loads(answers)
+        if rid in fixes:
+            values = apply_corrections(values, fixes[rid])
+        if isinstance(submitted, str):
+            submitted = pd.Timestamp(submitted).to_pydatetime()
+        record = [rid, camp, agency, channel, submitted.strftime("%Y-%m-%dT%H:%M:%SZ"), state]
+        record.extend(export_value(kind, values.get(code)) for code, kind in kinds)
+        out.append(record)
+    return pd.DataFrame(out, columns=META_COLUMNS + [code for code, _ in kinds])
+
+
+def responses_among(conn, campaign_id: int, book: pd.DataFrame, *, ids=None,
+                    agency_ids=None, chunk_size: int = 5_000) -> Iterator[pd.DataFrame]:
+    """Some of a campaign's responses in the export format, in id order, a chunk at a
+    time: those with the given ``ids`` (sorted), or all those of the agencies
+    ``agency_ids`` (read through the campaign's agency index) — what a sample needs,
+    never the whole campaign unless asked for."""
+    kinds = list(zip(book["item_code"], book["type"], strict=True))
+    among = "" if agency_ids is None else " AND r.agency_id IN (" + (
+        ",".join(str(int(a)) for a in agency_ids) or "NULL") + ")"
+    select = f"""
+        SELECT r.id, c.code, a.code, r.channel, r.submitted_at,
+               coalesce(rv.state, 'received'), r.answers
+        FROM response r JOIN campaign c ON c.id = r.campaign_id
+        JOIN agency a ON a.id = r.agency_id
+        LEFT JOIN ({LATEST_REVIEW}) rv ON rv.response_id = r.id
+        WHERE r.campaign_id = :c{among}"""
+    if ids is None:
+        rows, _ = _fetch(conn, select + " ORDER BY r.id", {"c": campaign_id})
+        chunks = [rows[k:k + chunk_size] for k in range(0, len(rows), chunk_size)]
+    else:
+        ids = [int(i) for i in ids]
+        chunks = (_fetch(conn, select + " AND r.id IN (" + ",".join(map(
+            str, ids[k:k + chunk_size])) + ") ORDER BY r.id", {"c": campaign_id})[0]
+            for k in range(0, len(ids), chunk_size))
+    for rows in chunks:
+        if rows:
+            yield _export_frame(rows, corrections(conn, ids=[r[0] for r in rows]), kinds)
 
 
 def responses(conn, campaign_id: int, book: pd.DataFrame) -> pd.DataFrame:

@@ -22,8 +22,10 @@ keeps as it accepts each response), then times, in the same run:
   intervals; its peak memory is traced up to --trace-limit responses;
 - raw: for context, the same counts aggregated from the raw responses (json_each),
   which is what a design without a tally would have to do (up to --raw-limit);
-- bd: the results service's breakdown by channel (results.breakdown, no bootstrap,
-  cache empty), which reads every response of the campaign (up to --breakdown-limit).
+- bd ch / bd pr: the results service's breakdown by channel and by a profile question
+  (GIOI_TINH; results.breakdown, no bootstrap, cache empty), from the kept cross counts
+  (`cross_tally`, built here as the application keeps it: every response has a channel,
+  nine in ten answer GIOI_TINH) (up to --breakdown-limit).
 
     .venv/bin/python benchmarks/indices_scale.py [--sizes 100000,1000000,10000000]
 """
@@ -46,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 AGENCIES = 150
+CHANNELS = ("open", "single_use", "paper", "api")
 REFERENCE = """
     SELECT a.code, i.code, sum(CASE WHEN t.score >= 4 THEN t.n ELSE 0 END) * 100.0 /
            sum(t.n) AS idx, sum(t.n) AS n
@@ -85,6 +88,9 @@ def build(size: int, work: Path) -> tuple[Path, int]:
         db.session.commit()
         version = db.session.get(QuestionnaireVersion, campaign.version_id)
         items = [(i.id, i.code) for i in version.satisfaction_items()]
+        from analysis.load_cross import CrossPlan
+
+        plan = CrossPlan.of([(i.code, i.type) for i in version.items])
         agency_ids = [s.agency_id for s in campaign.scope]
         cid = campaign.id
         path = Path(db.engine.url.database)
@@ -95,18 +101,29 @@ def build(size: int, work: Path) -> tuple[Path, int]:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     tally = np.zeros((len(agency_ids), len(items), 6), dtype=np.int64)
+    # The cross counts' vectors per agency and channel, and per agency and GIOI_TINH answer.
+    slots = np.array([plan.scored[code] for _, code in items])
+    by_channel = np.zeros((len(agency_ids), len(CHANNELS), plan.size), dtype=np.int64)
+    by_sex = np.zeros((len(agency_ids), 4, plan.size), dtype=np.int64)  # 0: no answer
     chunk = 200_000
     probs = [0.03, 0.05, 0.04, 0.15, 0.45, 0.28]  # 0 = not applicable, then 1..5
     for start in range(0, size, chunk):
         n = min(chunk, size - start)
         agency_idx = rng.integers(0, len(agency_ids), n)
         scores = rng.choice(6, size=(n, len(items)), p=probs)
+        channel_idx = rng.choice(len(CHANNELS), size=n, p=[0.6, 0.1, 0.2, 0.1])
+        sex = rng.choice(4, size=n, p=[0.1, 0.45, 0.44, 0.01])
         np.add.at(tally, (agency_idx[:, None], np.arange(len(items))[None, :], scores), 1)
+        keep = [(r, agency_idx[r], channel_idx[r], sex[r], scores[r]) for r in range(n)]
+        add_cross(by_channel, by_sex, keep, slots, plan.respondents, 1)
         rows = []
         for r in range(n):
             answers = {code: int(s) for (_, code), s in zip(items, scores[r], strict=True)}
-            rows.append((cid, agency_ids[agency_idx[r]], "open", f"B{start + r:010d}",
-                         "2026-06-01 08:00:00", json.dumps(answers, separators=(",", ":"))))
+            if sex[r]:
+                answers["GIOI_TINH"] = str(sex[r])
+            rows.append((cid, agency_ids[agency_idx[r]], CHANNELS[channel_idx[r]],
+                         f"B{start + r:010d}", "2026-06-01 08:00:00",
+                         json.dumps(answers, separators=(",", ":"), sort_keys=True)))
         conn.executemany("INSERT INTO response (campaign_id, agency_id, channel, receipt_code, "
                          "submitted_at, answers) VALUES (?, ?, ?, ?, ?, ?)", rows)
         conn.commit()
@@ -117,6 +134,8 @@ def build(size: int, work: Path) -> tuple[Path, int]:
     tail = Defaults.TALLY_STEP - 1
     for r in range(n - tail, n):
         np.subtract.at(tally, (agency_idx[r], np.arange(len(items)), scores[r]), 1)
+    add_cross(by_channel, by_sex, [(r, agency_idx[r], channel_idx[r], sex[r], scores[r])
+                                   for r in range(n - tail, n)], slots, plan.respondents, -1)
     last = conn.execute("SELECT max(id) FROM response").fetchone()[0]
     conn.execute("INSERT INTO tally_mark (campaign_id, response_id) VALUES (?, ?)",
                  (cid, last - tail))
@@ -125,10 +144,29 @@ def build(size: int, work: Path) -> tuple[Path, int]:
         [(cid, agency_ids[a], items[i][0], s, int(tally[a, i, s]))
          for a in range(len(agency_ids)) for i in range(len(items)) for s in range(6)
          if tally[a, i, s]])
+    from analysis.load_cross import encode
+
+    conn.executemany(
+        "INSERT INTO cross_tally (campaign_id, agency_id, group_by, group_value, counts) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(cid, agency_ids[a], "channel", CHANNELS[c], encode(by_channel[a, c]))
+         for a in range(len(agency_ids)) for c in range(len(CHANNELS))
+         if by_channel[a, c].any()]
+        + [(cid, agency_ids[a], "GIOI_TINH", str(v), encode(by_sex[a, v]))
+           for a in range(len(agency_ids)) for v in range(1, 4) if by_sex[a, v].any()])
     conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return path, cid
+
+
+def add_cross(by_channel, by_sex, responses, slots, respondents: int, sign: int) -> None:
+    """Add (or take away) responses (index, agency, channel, GIOI_TINH answer, scores) to
+    the cross counts' vectors, as `analysis.load_cross.add_cross` counts them."""
+    for _, a, c, s, scores in responses:
+        for table, group in ((by_channel, c), (by_sex, s)):
+            table[a, group, slots + scores] += sign
+            table[a, group, respondents] += sign
 
 
 def time_app(path: Path, cid: int, sql: str, repeat: int = 7) -> tuple[float, float, int, float]:
@@ -173,10 +211,10 @@ def time_app(path: Path, cid: int, sql: str, repeat: int = 7) -> tuple[float, fl
 
 
 def time_page(size: int, work: Path, trace: bool,
-              breakdown: bool) -> tuple[float, float, float, float]:
+              breakdown: bool) -> tuple[float, float, float, tuple[float, float]]:
     """Seconds of the results service's first view without and with the bootstrap, the
     peak MiB of the latter (NaN when not traced) and the seconds of a breakdown by
-    channel (NaN when not asked for)."""
+    channel and by GIOI_TINH (NaN when not asked for)."""
     os.environ["SURVEY_INSTANCE_PATH"] = str(work / f"inst-{size}")
     from survey_app import create_app
     from survey_app.extensions import db
@@ -200,14 +238,16 @@ def time_page(size: int, work: Path, trace: bool,
             first_view(1000)
             peak = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
-        by_channel = float("nan")
+        split = (float("nan"), float("nan"))
         if breakdown:
-            app.extensions.pop("results_cache", None)
-            t0 = time.perf_counter()
-            results.breakdown([campaign], "channel", bootstrap=0)
-            by_channel = time.perf_counter() - t0
+            split = []
+            for by in ("channel", "GIOI_TINH"):
+                app.extensions.pop("results_cache", None)
+                t0 = time.perf_counter()
+                results.breakdown([campaign], by, bootstrap=0)
+                split.append(time.perf_counter() - t0)
         db.engine.dispose()
-    return plain, booted, peak, by_channel
+    return plain, booted, peak, tuple(split)
 
 
 def time_sql(path: Path, sql: str, cid: int, repeat: int = 3) -> float:
@@ -229,8 +269,7 @@ def main(argv=None) -> int:
     ap.add_argument("--trace-limit", type=int, default=1_000_000,
                     help="largest size whose bootstrap memory is traced (tracing is slow)")
     ap.add_argument("--breakdown-limit", type=int, default=1_000_000,
-                    help="largest size whose breakdown by channel is timed (it reads "
-                         "every response)")
+                    help="largest size whose breakdowns are timed")
     ap.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="survey-indices-"))
@@ -242,10 +281,10 @@ def main(argv=None) -> int:
           "(no interval, mean score, element, service or roll-up)")
     print("page: results.campaign_indices first view without bootstrap; boot: with the "
           "bootstrap (1000 replicates, <= 2000 respondents a group) minus without")
-    print("bd: results.breakdown by channel, without bootstrap")
+    print("bd ch / bd pr: results.breakdown by channel / by GIOI_TINH, without bootstrap")
     print(f"{'responses':>11} {'db MiB':>7} {'build s':>8} {'app s':>7} {'peak MiB':>9} "
           f"{'ref s':>7} {'app/ref':>7} {'page s':>7} {'boot s':>7} {'boot MiB':>9} "
-          f"{'raw s':>7} {'bd s':>7} {'rows':>6}")
+          f"{'raw s':>7} {'bd ch s':>7} {'bd pr s':>7} {'rows':>6}")
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         t0 = time.perf_counter()
@@ -259,7 +298,8 @@ def main(argv=None) -> int:
         results.append((size, app_s, peak, ref_s, booted_s - page_s))
         print(f"{size:>11,} {mib:>7.0f} {built:>8.1f} {app_s:>7.3f} {peak:>9.1f} {ref_s:>7.3f} "
               f"{app_s / ref_s:>7.2f} {page_s:>7.2f} {booted_s - page_s:>7.2f} "
-              f"{boot_peak:>9.1f} {raw_s:>7.2f} {bd_s:>7.2f} {rows:>6}", flush=True)
+              f"{boot_peak:>9.1f} {raw_s:>7.2f} {bd_s[0]:>7.2f} {bd_s[1]:>7.2f} {rows:>6}",
+              flush=True)
         if not args.keep:
             for f in path.parent.glob(path.name + "*"):
                 f.unlink()

@@ -18,6 +18,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from analysis.load_cross import CrossPlan
+
 from .extensions import db
 from .models import QuestionGroup, QuestionnaireVersion
 from .questions import get_type
@@ -81,6 +83,11 @@ class VersionSpec:
     def scored_items(self) -> tuple[tuple[str, int], ...]:
         """(code, id) of the scored (satisfaction) items, which the tally counts."""
         return tuple((i.code, i.id) for i in self.items if get_type(i.type).scored)
+
+    @cached_property
+    def cross_plan(self) -> CrossPlan:
+        """The layout of the cross counts' vectors (`analysis.load_cross`)."""
+        return CrossPlan.of([(i.code, i.type) for i in self.items])
 
     @cached_property
     def answer_rules(self) -> tuple[dict, tuple[str, ...]]:

@@ -362,3 +362,43 @@ def _export(campaign, path, bundle):
     with open(path, "wb") as handle:
         bundle.export_bundle(campaign, handle)
     return path
+
+
+def test_cross_tally_migration_fills_what_the_steps_kept(migration_app):
+    """0017 fills the cross counts of the responses up to each campaign's tally mark
+    (corrections applied) exactly as the steps and corrections keep them."""
+    from analysis import load
+    from survey_app import demo, intake
+    from survey_app.models import Campaign, User
+    from survey_app.services import corrections
+
+    def table(conn) -> list:
+        return conn.execute(text("SELECT campaign_id, agency_id, group_by, group_value, "
+                                 "counts FROM cross_tally ORDER BY 1, 2, 3, 4")).all()
+
+    migration_app.config["TALLY_STEP"] = 3
+    with migration_app.app_context():
+        upgrade()
+        demo.seed("correct horse battery")
+        campaign = db.session.query(Campaign).filter_by(code="demo").one()
+        for k in range(7):
+            answers = {"TC1": k % 6, "TC2": 5, "GIOI_TINH": str(k % 2 + 1), "UT1": k % 3 + 1}
+            if k % 3:
+                answers["KENH_TT"] = ["1", str(k % 4 + 2)]
+            intake.record(campaign=campaign, agency=campaign.agencies[k % 2],
+                          channel="api" if k % 2 else "paper", answers=answers)
+            db.session.commit()
+        admin = db.session.query(User).filter_by(username="admin").one()
+        corrections.correct(2, {"GIOI_TINH": "1", "TC2": "1"}, "Sửa lỗi nhập", admin)
+        db.session.commit()
+        campaign_id = campaign.id
+        with db.engine.connect() as conn:
+            kept = table(conn)
+            assert kept and load.check_tally(conn, campaign_id).ok
+        db.session.remove()
+        downgrade(revision="0016")
+        upgrade()
+        with db.engine.connect() as conn:
+            assert [tuple(r[:4]) + (bytes(r[4]),) for r in table(conn)] == \
+                [tuple(r[:4]) + (bytes(r[4]),) for r in kept]
+            assert load.check_tally(conn, campaign_id).ok

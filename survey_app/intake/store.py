@@ -12,13 +12,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from analysis import ledger as chain
-from analysis.load import MARK_SQL, count_answers
+from analysis.load import MARK_SQL
+from analysis.load_cross import DTYPE, count_kept, decode
 
 from .. import ledger, rawsql
 from ..extensions import db
@@ -169,7 +171,7 @@ def repeated_submission(target: Target, token: str | None, device: str | None,
 # writer; PostgreSQL: under the campaign's chain lock), so no response is left behind the
 # mark; a step and a correction hold the same lock.
 _MARK = Statement(MARK_SQL)
-_TAIL = Statement("SELECT id, agency_id, answers FROM response "
+_TAIL = Statement("SELECT id, agency_id, channel, answers FROM response "
                   "WHERE id > :mark AND +campaign_id = :c ORDER BY id")
 _TAIL_CORRECTIONS = Statement("SELECT response_id, changes FROM response_correction "
                               "WHERE response_id > :mark ORDER BY id")
@@ -178,6 +180,34 @@ ADD_TALLY = Statement("""
     VALUES (:campaign_id, :agency_id, :item_id, :score, :n)
     ON CONFLICT (campaign_id, agency_id, item_id, score) DO UPDATE
     SET n = answer_tally.n + excluded.n""")
+_SET_CROSS = Statement("""
+    INSERT INTO cross_tally (campaign_id, agency_id, group_by, group_value, counts)
+    VALUES (:c, :a, :b, :v, :n)
+    ON CONFLICT (campaign_id, agency_id, group_by, group_value) DO UPDATE
+    SET counts = excluded.counts""")
+
+
+def add_cross(campaign_id: int, keys: list, counts: np.ndarray, on: Cursor) -> None:
+    """Add count vectors (the rows of `counts`, keyed (agency_id, group_by, group_value)
+    by `keys`; see `analysis.load_cross`) to the campaign's cross counts: the rows of
+    those agencies are read, added to and written back — a handful a response. The caller
+    holds the campaign's chain lock (a step or a correction)."""
+    if not keys:
+        return
+    size = counts.shape[1]
+    agencies = sorted({a for a, _, _ in keys})
+    stored = {(a, b, v): counts for a, b, v, counts in on.execute(Statement(
+        "SELECT agency_id, group_by, group_value, counts FROM cross_tally "
+        "WHERE campaign_id = :c AND agency_id IN (" + ",".join(map(str, agencies)) + ")"),
+        {"c": campaign_id}).fetchall()}
+    counts = counts.copy()
+    for k, key in enumerate(keys):
+        if key in stored:
+            counts[k] += decode(stored[key], size)
+    encoded = counts.astype(DTYPE)
+    rows = [{"c": campaign_id, "a": a, "b": b, "v": v, "n": encoded[k].tobytes()}
+            for k, (a, b, v) in enumerate(keys)]
+    _SET_CROSS.executemany(rows, on=on)
 _SET_MARK = Statement("""
     INSERT INTO tally_mark (campaign_id, response_id) VALUES (:c, :m)
     ON CONFLICT (campaign_id) DO UPDATE SET response_id = excluded.response_id""")
@@ -203,10 +233,11 @@ def tally_step(campaign_id: int, version, mark: int | None = None,
     fixes: dict[int, list] = {}
     for rid, changes in _TAIL_CORRECTIONS.execute({"mark": mark}, on=sql).fetchall():
         fixes.setdefault(rid, []).append(json.loads(changes))
-    counts = count_answers(rows, fixes, dict(version.scored_items))
+    counts, cross = count_kept(rows, fixes, dict(version.scored_items), version.cross_plan)
     ADD_TALLY.executemany([
         {"campaign_id": campaign_id, "agency_id": a, "item_id": i, "score": v, "n": n}
         for (a, i, v), n in sorted(counts.items())], on=sql)
+    add_cross(campaign_id, list(cross.keys), cross.matrix(), sql)
     _SET_MARK.execute({"c": campaign_id, "m": rows[-1][0]}, on=sql)
     return len(rows)
 

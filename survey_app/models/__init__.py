@@ -17,6 +17,7 @@ from .questionnaires import Item, QuestionGroup, Questionnaire, QuestionnaireVer
 from .responses import (
     AnswerTally,
     CommentRelease,
+    CrossTally,
     FormBatch,
     IssuedForm,
     PaperEntry,
@@ -44,6 +45,7 @@ __all__ = [
     "Campaign",
     "CampaignAgency",
     "CommentRelease",
+    "CrossTally",
     "FormBatch",
     "IssuedForm",
     "Item",

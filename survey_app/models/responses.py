@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -185,6 +186,27 @@ class AnswerTally(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), primary_key=True)
     score: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CrossTally(db.Model):
+    """The answers of a campaign's responses per agency and group, the group being the
+    channel (``group_by`` "channel") or an answer to a profile question (``group_by`` its
+    code): what breakdowns and the report's profile and priority tables read. ``counts``
+    is a vector of 32-bit integers laid out from the questionnaire
+    (`analysis.load_cross.CrossPlan`: each scored item's answers per score, the group's
+    respondents, each priority item's answers per value), so a submission touches a few
+    rows. Kept with AnswerTally, in the same steps and up to the same mark
+    (`intake.store.tally_step`), and checked with it (`analysis.load.check_tally`).
+    """
+
+    __tablename__ = "cross_tally"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+    group_by: Mapped[str] = mapped_column(String(40), primary_key=True)
+    group_value: Mapped[str] = mapped_column(Text, primary_key=True)
+    counts: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class TallyMark(db.Model):

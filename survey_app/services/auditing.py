@@ -91,7 +91,7 @@ def record_checkpoint(campaign: Campaign, reason: str = "manual"
     audit.record("ledger.checkpoint", "campaign", campaign.code, None,
                  {"seq": cp.seq, "digest": digest, "reason": reason,
                   "tally_mark": check.mark, "tally_digest": cp.tally_digest,
-                  "tally_differences": len(check.differences)})
+                  "tally_differences": check.wrong})
     return cp, digest
 
 

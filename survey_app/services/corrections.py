@@ -11,15 +11,21 @@ verify` needs to replay it) and an audit-log row.
 
 from __future__ import annotations
 
+import numpy as np
 from flask_babel import gettext as _
+
+from analysis.load_cross import add_cross
+from analysis.load_sql import apply_corrections
 
 from .. import ledger
 from ..extensions import db
 from ..intake import validate as validate_answers
 from ..intake.store import ADD_TALLY, tally_mark
+from ..intake.store import add_cross as add_cross_rows
 from ..models import Response, ResponseCorrection, User, canonical_json, utcnow
 from ..questions import get_type
 from ..rawsql import Statement
+from ..survey_form import spec
 from . import ServiceError, audit
 from .agencies import subtree_ids
 from .campaigns import CampaignArchived, ensure_writable
@@ -115,7 +121,7 @@ def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorr
                              previous=canonical_json(previous), reason=reason,
                              corrected_by_id=user.id, corrected_at=now)
     db.session.add(row)
-    _move_tally(response, items, previous, new)
+    _move_tally(response, items, current, previous, new)
     ledger.append(response.campaign_id, "correction", response.receipt_code, {
         "kind": "correction", "response_id": response.id, "receipt": response.receipt_code,
         "changes": {code: {"from": previous[code], "to": new[code]} for code in new},
@@ -126,13 +132,25 @@ def correct(response_id, changes: dict, reason: str, user: User) -> ResponseCorr
     return row
 
 
-def _move_tally(response: Response, items: dict, previous: dict, new: dict) -> None:
-    """The tally counts effective satisfaction answers (0 = not applicable included). A
+def _move_tally(response: Response, items: dict, current: dict, previous: dict,
+                new: dict) -> None:
+    """The tally counts effective satisfaction answers (0 = not applicable included), the
+    cross counts them by channel and profile answer, with the other answers' own counts
+    (`analysis.load_cross`): both move from `current` to the corrected answers. A
     response after the campaign's tally mark is not counted yet: the step that counts it
     will read this correction (both under the campaign's chain lock)."""
     sql = ledger.lock_chain(response.campaign_id)
     if response.id > tally_mark(response.campaign_id, sql):
         return
+    cross: dict[tuple, list] = {}
+    plan = spec(response.campaign.version_id).cross_plan
+    add_cross(cross, response.agency_id, response.channel, current, plan, -1)
+    add_cross(cross, response.agency_id, response.channel,
+              apply_corrections(current, [new]), plan, 1)
+    moved = [key for key, counts in cross.items() if any(counts)]
+    add_cross_rows(response.campaign_id, moved,
+                   np.array([cross[key] for key in moved], dtype="int64").reshape(
+                       len(moved), plan.size), sql)
     for code, after in new.items():
         item = items[code]
         if not get_type(item.type).scored:

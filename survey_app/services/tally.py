@@ -40,15 +40,25 @@ def check(campaign: Campaign) -> TallyCheck:
 
 def difference_lines(campaign: Campaign, result: TallyCheck, limit: int | None = None
                      ) -> list[str]:
-    """One Vietnamese line per differing cell."""
-    shown = result.differences if limit is None else result.differences[:limit]
-    lines = [_("Đợt %(c)s, cơ quan %(a)s, câu %(i)s, điểm %(s)d: bảng đếm ghi %(stored)d, "
-               "đếm lại từ phiếu được %(recount)d.", c=campaign.code, a=agency, i=item,
-               s=score, stored=stored, recount=recount)
-             for agency, item, score, stored, recount in shown]
-    if limit is not None and len(result.differences) > limit:
-        lines.append(_("… và %(n)d ô khác.", n=len(result.differences) - limit))
+    """One Vietnamese line per differing cell (the tally's, then the cross counts')."""
+    every = [*result.differences, *result.cross_differences]
+    shown = every if limit is None else every[:limit]
+    lines = [_line(campaign, *cell) for cell in shown]
+    if limit is not None and len(every) > limit:
+        lines.append(_("… và %(n)d ô khác.", n=len(every) - limit))
     return lines
+
+
+def _line(campaign: Campaign, agency, item, score, *rest) -> str:
+    if len(rest) == 2:
+        stored, recount = rest
+        return _("Đợt %(c)s, cơ quan %(a)s, câu %(i)s, điểm %(s)d: bảng đếm ghi %(stored)d, "
+                 "đếm lại từ phiếu được %(recount)d.", c=campaign.code, a=agency, i=item,
+                 s=score, stored=stored, recount=recount)
+    by, value, stored, recount = rest
+    return _("Đợt %(c)s, cơ quan %(a)s, nhóm %(by)s = %(v)s, câu %(i)s, điểm %(s)d: bảng "
+             "đếm chéo ghi %(stored)d, đếm lại từ phiếu được %(recount)d.", c=campaign.code,
+             a=agency, by=by, v=value, i=item, s=score, stored=stored, recount=recount)
 
 
 def summary(campaign: Campaign, result: TallyCheck) -> str:
@@ -56,7 +66,7 @@ def summary(campaign: Campaign, result: TallyCheck) -> str:
         return _("Đợt %(c)s: bảng đếm khớp với %(n)d ô đếm lại từ phiếu (đến phiếu số "
                  "%(m)d).", c=campaign.code, n=result.cells, m=result.mark)
     return _("Đợt %(c)s: bảng đếm KHÔNG khớp với phiếu ở %(n)d ô.", c=campaign.code,
-             n=len(result.differences))
+             n=result.wrong)
 
 
 # --- the results pages' cheap path ---------------------------------------------------------
@@ -114,9 +124,8 @@ def verified(campaign: Campaign, *, digest: bool = False) -> TallyCheck:
 def _shift(conn, campaign_id: int, cells: dict, sign: int, first: int, last: int,
            last_fix: int, ids=None) -> None:
     """Add (sign 1) or take away (-1) what the tally counts of those responses."""
-    for key, n in loader.recount_tally(conn, campaign_id, first, last, last_fix,
-                                       ids=ids).items():
-        cells[key] = cells.get(key, 0) + sign * n
+    loader.add_cells(cells, loader.recount_tally(conn, campaign_id, first, last, last_fix,
+                                                 ids=ids), sign)
 
 
 def _anchored(conn, campaign: Campaign, stored: dict, mark: int, last_fix: int
@@ -154,5 +163,5 @@ def guard(campaign: Campaign) -> None:
         raise TallyMismatch(
             _("Không hiển thị kết quả đợt %(c)s: bảng đếm câu trả lời không khớp với các "
               "phiếu đã nhận (%(n)d ô). Hãy báo quản trị viên chạy `flask check-tally`.",
-              c=campaign.code, n=len(result.differences)),
+              c=campaign.code, n=result.wrong),
             details=difference_lines(campaign, result, limit=20))
