@@ -1,7 +1,7 @@
 """comment element: a released comment may be filed under the element it speaks of
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 14:00:00.000000
 
 The official report counts the released comments by element (Tiếp cận dịch vụ, Thủ tục
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0017'
-down_revision = '0016'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
