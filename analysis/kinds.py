@@ -66,12 +66,6 @@ def is_priority(kind) -> bool:
     return kind == PRIORITY
 
 
-def groups(kind) -> bool:
-    """Whether an answer to an item of type ``kind`` puts the respondent in a group (a
-    profile question: results may be broken down by it)."""
-    return kind in (SINGLE_CHOICE, MULTIPLE_CHOICE)
-
-
 def is_free_text(kind) -> bool:
     """Whether items of type ``kind`` are answered in the respondent's own words."""
     return kind == TEXT

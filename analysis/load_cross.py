@@ -303,3 +303,49 @@ def answer_counts(conn, campaign_ids, *, agency_codes=None,
     frame = pd.DataFrame([(*k, n) for k, n in sorted(summed.items()) if n > 0],
                          columns=ANSWER_COUNT_COLUMNS)
     return frame.astype({"agency_code": str, "item_code": str, "value": str, "n": "int64"})
+
+
+def commented_counts(conn, campaign_ids, items: list[str], *, agency_codes=None,
+                     exclude_rejected: bool = False) -> dict[str, int]:
+    """Responses with a written comment (a non-blank answer to one of the free-text
+    ``items``) per agency code, the stored answers tested by the database (JSON picked
+    out, never parsed here); the few corrected responses, and with ``exclude_rejected``
+    the rejected ones, are then read and counted as they stand."""
+    if not items or not campaign_ids or any('"' in c or "\\" in c for c in items):
+        return {}
+    if conn.dialect.name == "postgresql":
+        tests = [f"btrim(coalesce(r.answers::json ->> :i{k}, '')) <> ''"
+                 for k in range(len(items))]
+        params = {f"i{k}": code for k, code in enumerate(items)}
+    else:
+        tests = [f"trim(coalesce(json_extract(r.answers, :i{k}), '')) <> ''"
+                 for k in range(len(items))]
+        params = {f"i{k}": f'$."{code}"' for k, code in enumerate(items)}
+    ids = ",".join(str(int(c)) for c in campaign_ids)
+    written = "(" + " OR ".join(tests) + ")"
+    rows, _ = _fetch(conn, f"""
+        SELECT a.code, count(*) FROM response r JOIN agency a ON a.id = r.agency_id
+        WHERE r.campaign_id IN ({ids}) AND {written} GROUP BY a.code""", params)
+    counts = {code: int(n) for code, n in rows}
+    # Responses whose comment a correction changed, or rejected ones: as they stand.
+    special, _ = _fetch(conn, f"""
+        SELECT r.id, a.code, r.answers, {written} FROM response r
+        JOIN agency a ON a.id = r.agency_id
+        WHERE r.campaign_id IN ({ids}) AND (r.id IN (SELECT response_id FROM
+              response_correction) {"OR r.id IN (SELECT response_id FROM (" + LATEST_REVIEW
+              + ") lr WHERE lr.state = 'rejected')" if exclude_rejected else ""})""",
+                         params)
+    if special:
+        fixes = corrections(conn, ids=[r[0] for r in special])
+        rejected = set()
+        if exclude_rejected:
+            states, _ = _fetch(conn, LATEST_REVIEW)
+            rejected = {rid for rid, state in states if state == "rejected"}
+        for rid, code, stored, counted in special:
+            answers = apply_corrections(json.loads(stored), fixes.get(rid, []))
+            now = rid not in rejected and any(str(answers.get(c) or "").strip()
+                                              for c in items)
+            counts[code] = counts.get(code, 0) - bool(counted) + now
+    if agency_codes is not None:
+        counts = {c: n for c, n in counts.items() if c in set(agency_codes)}
+    return {c: n for c, n in counts.items() if n > 0}

@@ -11,7 +11,7 @@ from . import official as off
 from .disclosure import DEFAULT_MIN_CELL, legend
 from .indices import MIN_N_FOR_RANKING, SERVICE_CODE
 from .io import choice_labels, satisfaction_items
-from .kinds import groups, is_listed, is_priority, is_scored
+from .kinds import is_counted, is_grouping, is_listed, is_priority, is_scored
 from .report import summary_table
 from .tables import Column, Table
 
@@ -109,7 +109,7 @@ def subtree_table(subtrees: pd.DataFrame, codebook: pd.DataFrame,
 def answer_counts(responses: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
     """Answers per (agency_code, item_code, value) to the priority and profile items of
     responses in the export format (a list answer is "a;b"); ``n`` the count."""
-    wanted = codebook[codebook["type"].map(lambda k: is_priority(k) or groups(k))]
+    wanted = codebook[codebook["type"].map(is_counted)]
     frames = []
     for item in wanted.itertuples():
         if item.item_code not in responses.columns:
@@ -143,7 +143,7 @@ def priorities_table(counts: pd.DataFrame, codebook: pd.DataFrame) -> Table | No
 
 def profile_table(counts: pd.DataFrame, codebook: pd.DataFrame,
                   min_cell: int = DEFAULT_MIN_CELL) -> Table | None:
-    items = codebook[codebook["type"].map(lambda k: groups(k) and not is_scored(k))]
+    items = codebook[codebook["type"].map(lambda k: is_grouping(k) and not is_scored(k))]
     if items.empty:
         return None
     frame = pd.DataFrame([{"item_code": i.item_code, "text": i.text_vi,

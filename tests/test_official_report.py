@@ -370,3 +370,26 @@ def test_the_form_gives_each_format(answered, client, login):
         assert f"bao-cao-tinh.{fmt}" in resp.headers["Content-Disposition"]
     resp = post(client, {"kind": "province", "campaign": "demo", "format": "odt"})
     assert resp.status_code == 400 and "Chọn định dạng tệp" in resp.text
+
+
+def test_comment_counts_follow_corrections_and_rejections(answered, db, runner, tmp_path):
+    from results_helpers import reject
+
+    from survey_app.models import Response, User
+    from survey_app.services import corrections
+
+    for text in ("Một", "Hai", "Ba"):
+        answer(answered, db, "demo", "P-MYLAM", full_answers(4, Y_KIEN=text))
+    commented = [r for r in db.session.scalars(select(Response).order_by(Response.id))
+                 if r.answer_dict.get("Y_KIEN")]
+    admin = db.session.scalar(select(User).filter_by(username="admin"))
+    corrections.correct(commented[0].id, {"Y_KIEN": None}, "nhập nhầm", admin)
+    db.session.commit()
+    number = db.session.scalars(select(Response.id).order_by(Response.id)).all().index(
+        commented[1].id)
+    reject(db, number)
+    db.session.commit()
+    _, tables = read(make(runner, tmp_path, "--campaign", "demo"))
+    assert tables["Số phiếu có ý kiến góp ý theo cơ quan"][1:] == [["UBND phường Mỹ Lâm", "1"]]
+    _, tables = read(make(runner, tmp_path, "--campaign", "demo", "--include-rejected"))
+    assert tables["Số phiếu có ý kiến góp ý theo cơ quan"][1:] == [["UBND phường Mỹ Lâm", "2"]]

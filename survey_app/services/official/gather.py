@@ -13,7 +13,8 @@ import pandas as pd
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+
+from analysis import load_cross
 
 from ...extensions import db
 from ...models import (
@@ -121,34 +122,17 @@ def _covered(campaigns: list[Campaign]) -> set[str]:
         .where(CampaignAgency.campaign_id.in_([c.id for c in campaigns]))))
 
 
-def _answers(campaigns: list[Campaign], items: list[Item], visible: set[str] | None,
+def _answers(campaigns: list[Campaign], visible: set[str] | None,
              exclude_rejected: bool) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Answers to the priority and profile items per (agency, item, value), and the
-    comments written per agency (responses with a free-text answer)."""
-    wanted = {i.code for i in items}
-    free = {i.code for i in campaigns[0].version.items if get_type(i.type).free_text}
-    rejected = _rejected_ids(campaigns) if exclude_rejected else set()
-    counts: Counter = Counter()
-    commented: Counter = Counter()
-    query = (select(Response).options(selectinload(Response.corrections),
-                                      joinedload(Response.agency))
-             .where(Response.campaign_id.in_([c.id for c in campaigns]))
-             .execution_options(yield_per=2000))
-    for response in db.session.scalars(query):
-        code = response.agency.code
-        if response.id in rejected or (visible is not None and code not in visible):
-            continue
-        answers = response.effective_answers
-        if any(str(answers.get(c) or "").strip() for c in free):
-            commented[code] += 1
-        for item_code, value in answers.items():
-            if item_code not in wanted or value in (None, "", []):
-                continue
-            for one in value if isinstance(value, list) else [value]:
-                counts[(code, item_code, str(one))] += 1
-    frame = pd.DataFrame([(*k, n) for k, n in counts.items()],
-                         columns=["agency_code", "item_code", "value", "n"])
-    return frame, dict(commented)
+    """Answers to the priority and profile items per (agency, item, value), from the kept
+    counts; and the responses with a written comment per agency."""
+    conn = db.session.connection()
+    ids = [c.id for c in campaigns]
+    free = [i.code for i in campaigns[0].version.items if get_type(i.type).free_text]
+    return (load_cross.answer_counts(conn, ids, agency_codes=visible,
+                                     exclude_rejected=exclude_rejected),
+            load_cross.commented_counts(conn, ids, free, agency_codes=visible,
+                                        exclude_rejected=exclude_rejected))
 
 
 def _rejected_ids(campaigns: list[Campaign]) -> set[int]:
@@ -246,8 +230,7 @@ def gather(order: Order) -> Gathered:
     items = [i for i in order.campaigns[0].version.items
              if get_type(i.type).groups or (get_type(i.type).numeric
                                              and not get_type(i.type).scored)]
-    answers, comment_counts = _answers(order.campaigns, items, visible,
-                                       order.exclude_rejected)
+    answers, comment_counts = _answers(order.campaigns, visible, order.exclude_rejected)
     recon, flag_counts = _quality(order.campaigns, visible)
     reviews, reasons = _reviews(order.campaigns, visible)
     return Gathered(
