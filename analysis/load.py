@@ -42,8 +42,10 @@ from .load_sql import (
     _fetch,
     _frame,
     _stream,
+    add_scored,
     apply_corrections,
     corrections,
+    effective_answers,
 )
 from .load_sql import pyformat as pyformat
 
@@ -149,13 +151,7 @@ def count_answers(responses, fixes: dict[int, list], scored: dict) -> dict[tuple
     to the keys wanted. Shared by the readers and the submission that folds a step."""
     counts: dict[tuple, int] = {}
     for rid, group, stored in responses:
-        answers = json.loads(stored)
-        if rid in fixes:
-            answers = apply_corrections(answers, fixes[rid])
-        for code, value in answers.items():
-            key = scored.get(code)
-            if key is not None and type(value) is int and 0 <= value <= SCALE_MAX:
-                counts[group, key, value] = counts.get((group, key, value), 0) + 1
+        add_scored(counts, group, effective_answers(rid, stored, fixes), scored)
     return counts
 
 

@@ -28,8 +28,10 @@ from .load_sql import (
     LATEST_REVIEW,
     _campaign_of_id_range,
     _fetch,
+    add_scored,
     apply_corrections,
     corrections,
+    effective_answers,
 )
 
 #: The group variable of a breakdown by channel (a response column, not an item).
@@ -168,13 +170,8 @@ def count_kept(responses, fixes: dict[int, list], scored: dict, plan: CrossPlan
     tally: dict[tuple, int] = {}
     cross = CrossCounts(plan)
     for rid, agency, channel, stored in responses:
-        answers = json.loads(stored)
-        if rid in fixes:
-            answers = apply_corrections(answers, fixes[rid])
-        for code, value in answers.items():
-            key = scored.get(code)
-            if key is not None and type(value) is int and 0 <= value <= SCALE_MAX:
-                tally[agency, key, value] = tally.get((agency, key, value), 0) + 1
+        answers = effective_answers(rid, stored, fixes)
+        add_scored(tally, agency, answers, scored)
         cross.add(agency, channel, answers)
     return tally, cross
 

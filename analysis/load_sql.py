@@ -31,6 +31,23 @@ def apply_corrections(answers: dict, changes: list[dict]) -> dict:
     return out
 
 
+def effective_answers(rid: int, stored: str, fixes: dict[int, list]) -> dict:
+    """A response's answers as they stand: stored (JSON) with its corrections applied."""
+    answers = json.loads(stored)
+    return apply_corrections(answers, fixes[rid]) if rid in fixes else answers
+
+
+def add_scored(counts: dict, group, answers: dict, scored: dict) -> None:
+    """Count one response's scored answers into `counts`: {(group, scored[item], score):
+    n}, a score 0 ("not applicable") to 5."""
+    from .io import SCALE_MAX
+
+    for code, value in answers.items():
+        key = scored.get(code)
+        if key is not None and type(value) is int and 0 <= value <= SCALE_MAX:
+            counts[group, key, value] = counts.get((group, key, value), 0) + 1
+
+
 def _campaign_of_id_range(conn) -> str:
     """The campaign condition of a query that reads a range of response ids.
 

@@ -11,7 +11,12 @@ stores them: tally, ledger and all), then times in the same run:
   intervals every report starts from; report/ref is the report's overhead as a ratio;
 - where the report's time goes (gathering, content, writing) for the DOCX.
 
+With --scale N (e.g. 1000000) the campaign is instead the synthetic one of
+benchmarks/indices_scale.py (150 communes, N responses with their tally and kept counts,
+written straight into the database), and the report's parts are timed one by one.
+
     .venv/bin/python benchmarks/report_speed.py [--responses 300] [--runs 3]
+    .venv/bin/python benchmarks/report_speed.py --scale 1000000
 """
 
 from __future__ import annotations
@@ -76,11 +81,74 @@ def best(fn, runs: int) -> tuple[float, object]:
     return min(times), out
 
 
+def parts(order) -> list[tuple[str, float]]:
+    """The report's parts, each timed on its own (caches emptied first)."""
+    from survey_app.services import official
+    from survey_app.services.official import gather as g
+
+    clear_caches()
+    out = []
+    start = time.perf_counter()
+    gathered = official.gather(order)
+    out.append(("gather", time.perf_counter() - start))
+    for name, fn in (("  of which indices", lambda: g.res.combined_indices(
+                         order.campaigns, exclude_rejected=True, **g._options(order))),
+                     ("  of which answers", lambda: g._answers(order.campaigns, None, True)),
+                     ("  of which quality", lambda: g._quality(order.campaigns, None))):
+        clear_caches()
+        start = time.perf_counter()
+        fn()
+        out.append((name, time.perf_counter() - start))
+    start = time.perf_counter()
+    charts = official.charts(gathered)
+    out.append(("charts", time.perf_counter() - start))
+    start = time.perf_counter()
+    document = official.content.build(gathered, charts)
+    out.append(("content", time.perf_counter() - start))
+    for fmt, writer in (("docx", official.docx_writer), ("pdf", official.pdf_writer),
+                        ("xlsx", official.xlsx_writer)):
+        start = time.perf_counter()
+        writer.write(document)
+        out.append((f"write {fmt}", time.perf_counter() - start))
+    return out
+
+
+def at_scale(size: int) -> None:
+    import os
+
+    import indices_scale
+
+    work = Path(tempfile.mkdtemp(prefix="report-scale-"))
+    start = time.perf_counter()
+    indices_scale.build(size, work)
+    print(f"built {size} responses in {time.perf_counter() - start:.0f} s")
+    os.environ["SURVEY_INSTANCE_PATH"] = str(work / f"inst-{size}")
+    from survey_app import create_app
+    from survey_app.services import official, results
+
+    app = create_app({"SECRET_KEY": "bench"})
+    with app.app_context():
+        campaign = results.get("bench")
+        order = official.Order(kind="province", campaigns=[campaign])
+        clear_caches()
+        start = time.perf_counter()
+        data = official.render(order, "docx")
+        print(f"docx at {size}             {time.perf_counter() - start:.2f} s "
+              f"({len(data) // 1024} KiB), a first request")
+        for name, took in parts(order):
+            print(f"{name:<25} {took:.2f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--responses", type=int, default=300)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--scale", type=int, help="time the report of N synthetic responses")
     args = ap.parse_args()
+    if args.scale:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        at_scale(args.scale)
+        return
     from survey_app import create_app
 
     scratch = Path(tempfile.mkdtemp(prefix="report-bench-"))
@@ -103,19 +171,8 @@ def main() -> None:
             took, data = best(lambda f=fmt: official.render(order, f), args.runs)
             print(f"{fmt:<25} {took:.2f} s   ({len(data) // 1024} KiB; report/ref "
                   f"{took / ref:.1f})")
-        clear_caches()
-        start = time.perf_counter()
-        gathered = official.gather(order)
-        gathered_at = time.perf_counter()
-        charts = official.charts(gathered)
-        charted_at = time.perf_counter()
-        document = official.content.build(gathered, charts)
-        built_at = time.perf_counter()
-        official.docx_writer.write(document)
-        done = time.perf_counter()
-        print(f"docx parts                gather {gathered_at - start:.2f} s, charts "
-              f"{charted_at - gathered_at:.2f} s, content {built_at - charted_at:.2f} s, "
-              f"write {done - built_at:.2f} s")
+        for name, took in parts(order):
+            print(f"{name:<25} {took:.2f} s")
         db.session.remove()
 
 

@@ -59,3 +59,20 @@ def reject(db, response_number: int, reason: str = "phiếu giả") -> None:
     response = db.session.scalars(select(Response).order_by(Response.id)).all()[response_number]
     db.session.add(ResponseReview(response_id=response.id, state="rejected", reason=reason))
     db.session.commit()
+
+
+def second_round(app, db) -> None:
+    """Campaign `dot2` over X-SONDUONG and P-MYLAM, each answered twice with every item 5."""
+    from datetime import timedelta
+
+    from web_helpers import full_answers
+
+    from survey_app.services import campaigns
+
+    campaigns.create_campaign(code="dot2", name="Đợt 2", period="2026-H2", version_ref="sipas",
+                              opens=today(), closes=today() + timedelta(days=30),
+                              agency_codes=["X-SONDUONG", "P-MYLAM"])
+    db.session.commit()
+    for agency in ("X-SONDUONG", "P-MYLAM"):
+        for _ in range(2):
+            answer(app, db, "dot2", agency, full_answers(5))

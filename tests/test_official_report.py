@@ -268,19 +268,9 @@ def test_verify_checks_an_agencys_own_report(answered, runner, tmp_path):
 
 
 def test_a_change_across_different_scopes_carries_a_caveat(answered, runner, tmp_path, db):
-    from datetime import timedelta
+    from results_helpers import second_round
 
-    from results_helpers import today
-
-    from survey_app.services import campaigns
-
-    campaigns.create_campaign(code="dot2", name="Đợt 2", period="2026-H2", version_ref="sipas",
-                              opens=today(), closes=today() + timedelta(days=30),
-                              agency_codes=["X-SONDUONG", "P-MYLAM"])
-    db.session.commit()
-    for agency in ("X-SONDUONG", "P-MYLAM"):
-        for _ in range(2):
-            answer(answered, db, "dot2", agency, full_answers(5))
+    second_round(answered, db)
     paragraphs, tables = read(make(runner, tmp_path, "--campaign", "dot2", "--baseline",
                                    "demo"))
     assert any(p.startswith("Lưu ý: phạm vi hai kỳ khác nhau") for p in paragraphs)

@@ -245,15 +245,9 @@ def test_breakdown_by_profile_and_channel(answered, client, login, runner, tmp_p
 
 
 def test_change_between_two_campaigns(answered, client, login, db, app):
-    from survey_app.services import campaigns
+    from results_helpers import second_round
 
-    campaigns.create_campaign(code="dot2", name="Đợt 2", period="2026-H2", version_ref="sipas",
-                              opens=today(), closes=today() + timedelta(days=30),
-                              agency_codes=["X-SONDUONG", "P-MYLAM"])
-    db.session.commit()
-    for agency in ("X-SONDUONG", "P-MYLAM"):
-        for _ in range(2):
-            answer(app, db, "dot2", agency, full_answers(5))
+    second_round(app, db)
     login("admin")
     html = client.get("/results/dot2?compare=demo").text
     assert "So sánh với đợt" in html
