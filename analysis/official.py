@@ -27,7 +27,6 @@ RANKING_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 #: The answer of a priority item that says "improve this first".
 TOP_PRIORITY = 3
-PRIORITY_VALUES = {3: "Rất nhiều", 2: "Nhiều", 1: "Ít"}
 
 
 def ranking_groups(indices: pd.DataFrame, kinds: dict[str, str],

@@ -15,6 +15,7 @@ from datetime import datetime
 import pandas as pd
 
 import analysis
+from analysis import official_tables
 
 from ..printing import fonts
 from . import results as res
@@ -116,9 +117,9 @@ def method_lines(results: res.Results) -> list[str]:
 # --- tables shared by the HTML view, the workbook and the PDF --------------------------------
 
 def elements_rows(results: res.Results) -> list[list]:
-    """The whole scope: one row per element, then the service index."""
-    return [["" if r.level == "service" else r.code, r.name, int(r.n), r.index, r.ci_low,
-             r.ci_high, r.mean_score] for r in results.element_rows().itertuples()]
+    """The whole scope: one row per element, then the service index (the official
+    report's builder: one definition of the table)."""
+    return official_tables.elements_table(results.overall, results.codebook).rows
 
 
 def ranking_rows(results: res.Results, summary: pd.DataFrame | None = None,
@@ -135,9 +136,7 @@ def ranking_rows(results: res.Results, summary: pd.DataFrame | None = None,
 
 
 def criteria_rows(results: res.Results) -> list[list]:
-    return [[r.code, r.text, int(r.n), int(r.satisfied) if not pd.isna(r.satisfied) else 0,
-             r.index, r.ci_low, r.ci_high, r.mean_score]
-            for r in results.criteria().itertuples()]
+    return official_tables.criteria_table(results.overall, results.codebook).rows
 
 
 def _count(value):

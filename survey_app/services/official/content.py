@@ -28,13 +28,18 @@ def _setting(name: str, default: str) -> str:
     return str(current_app.config.get(name) or default)
 
 
+def _province(g: Gathered) -> str:
+    """The province's body as the agency tree names it ("UBND tỉnh Tuyên Quang"), or ""."""
+    root = next((c for c, p in g.parents.items() if p is None and g.kinds[c] == "province"),
+                None)
+    return g.names.get(root, "") if root else ""
+
+
 def heading(g: Gathered, today: datetime) -> Heading:
     """Decree 30/2020/NĐ-CP: the issuing body under its superior, the number, the place
     and date (days below 10 and months below 3 written with a leading zero), the kind."""
     order = g.order
-    root = next((c for c, p in g.parents.items() if p is None and g.kinds[c] == "province"),
-                None)
-    province = g.names.get(root, "") if root else ""
+    province = _province(g)
     if order.kind == "agency":
         agency = order.agency
         parent_code = g.parents.get(agency.code)
@@ -70,10 +75,8 @@ def _table(key, title, columns, rows, note="") -> Table:
 def scope_section(g: Gathered) -> Section:
     r, order = g.results, g.order
     section = Section("I. PHẠM VI VÀ PHƯƠNG PHÁP KHẢO SÁT")
-    root = next((c for c, k in g.kinds.items() if k == "province"), None)
     scope = off.scope_label(g.covered, g.serving if order.agency is None else g.covered,
-                            g.names, "" if root is None else g.names[root].replace(
-                                "UBND tỉnh", "").strip())
+                            g.names, _province(g).replace("UBND tỉnh", "").strip())
     if order.agency is not None:  # the code closes the line: the verifier reads it
         scope = (f"{order.agency.name} và {len(g.covered) - 1} đơn vị trực thuộc"
                  if len(g.covered) > 1 else order.agency.name) + f" (mã {order.agency.code})"

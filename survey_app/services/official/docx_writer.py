@@ -50,21 +50,13 @@ def _para(container, text="", size=14, *, bold=False, italic=False, underline=Fa
     return p
 
 
-def _cell_text(cell, lines, size, align=WD_ALIGN_PARAGRAPH.CENTER, style=None):
-    """A layout cell's lines, each (text, bold, italic, underline); with `style` (a table's
-    cells: one paragraph style carries the font, so each run sets only what differs)."""
+def _cell_text(cell, lines, size, align=WD_ALIGN_PARAGRAPH.CENTER):
+    """A layout cell's lines, each (text, bold, italic, underline)."""
     first = True
     for text, bold, italic, underline in lines:
         p = cell.paragraphs[0] if first else cell.add_paragraph()
         first = False
         p.alignment = align
-        if style is not None:
-            p._p.style = style  # the style's id, set in the XML (no look-up by name)
-            if text:
-                run = p.add_run(text)
-                if bold:
-                    run.bold = True
-            continue
         p.paragraph_format.space_after = Pt(0)
         if text:
             _font(p.add_run(text), size, bold, italic, underline)

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -22,13 +21,12 @@ from ...models import (
     Campaign,
     CampaignAgency,
     CommentRelease,
-    Item,
     Response,
     ResponseReview,
     Reverification,
 )
 from ...questions import get_type
-from .. import ServiceError, flags, reconciliation
+from .. import ServiceError, agencies, flags, reconciliation
 from .. import results as res
 from ..labels import OUTCOME_LABELS, STATE_LABELS
 
@@ -72,7 +70,6 @@ class Gathered:
     covered: set[str]
     serving: set[str]
     answers: pd.DataFrame           # agency_code, item_code, value, n
-    items: list[Item]
     comments: list[tuple[str, str | None, str]]  # agency name, element, released text
     comment_counts: dict[str, int]          # agency code → comments written
     reconciliation: list[dict]
@@ -133,14 +130,6 @@ def _answers(campaigns: list[Campaign], visible: set[str] | None,
                                      exclude_rejected=exclude_rejected),
             load_cross.commented_counts(conn, ids, free, agency_codes=visible,
                                         exclude_rejected=exclude_rejected))
-
-
-def _rejected_ids(campaigns: list[Campaign]) -> set[int]:
-    latest = (select(func.max(ResponseReview.id)).join(Response)
-              .where(Response.campaign_id.in_([c.id for c in campaigns]))
-              .group_by(ResponseReview.response_id))
-    return set(db.session.scalars(select(ResponseReview.response_id).where(
-        ResponseReview.id.in_(latest), ResponseReview.state == "rejected")))
 
 
 def _reviews(campaigns, visible) -> tuple[dict[str, int], list[tuple[str, int]]]:
@@ -226,10 +215,8 @@ def gather(order: Order) -> Gathered:
                                       exclude_rejected=order.exclude_rejected, **options)
     visible = None
     if scope is not None:
-        visible = {c for c in kinds if _under(c, scope, parents)}
-    items = [i for i in order.campaigns[0].version.items
-             if get_type(i.type).groups or (get_type(i.type).numeric
-                                             and not get_type(i.type).scored)]
+        visible = set(db.session.scalars(select(Agency.code).where(
+            Agency.id.in_(agencies.subtree_ids(order.agency)))))
     answers, comment_counts = _answers(order.campaigns, visible, order.exclude_rejected)
     recon, flag_counts = _quality(order.campaigns, visible)
     reviews, reasons = _reviews(order.campaigns, visible)
@@ -237,19 +224,7 @@ def gather(order: Order) -> Gathered:
         order=order, results=results, before=before, kinds=kinds, names=names,
         parents=parents, covered=covered if visible is None else covered & visible,
         serving=_serving(kinds, max(c.closes_at.date() for c in order.campaigns)),
-        answers=answers, items=items, comments=_comments(order.campaigns, visible),
+        answers=answers, comments=_comments(order.campaigns, visible),
         comment_counts=comment_counts,
         reconciliation=recon, flag_counts=flag_counts, reviews=reviews,
         rejected_reasons=reasons, outcomes=_outcomes(order.campaigns, visible))
-
-
-def _under(code: str, scope: str, parents: dict) -> bool:
-    while code is not None:
-        if code == scope:
-            return True
-        code = parents.get(code)
-    return False
-
-
-def min_cell() -> int:
-    return res.min_cell() if current_app else 5
