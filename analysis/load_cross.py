@@ -16,7 +16,6 @@ read, corrections moving them, and checked with it (`analysis.load.check_tally`)
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +28,6 @@ from .load_sql import (
     _campaign_of_id_range,
     _fetch,
     add_scored,
-    apply_corrections,
     corrections,
     effective_answers,
 )
@@ -325,24 +323,18 @@ def commented_counts(conn, campaign_ids, items: list[str], *, agency_codes=None,
         WHERE r.campaign_id IN ({ids}) AND {written} GROUP BY a.code""", params)
     counts = {code: int(n) for code, n in rows}
     # Responses whose comment a correction changed, or rejected ones: as they stand.
+    rejected = (f"r.id IN (SELECT response_id FROM ({LATEST_REVIEW}) lr "
+                "WHERE lr.state = 'rejected')") if exclude_rejected else "1 = 0"
     special, _ = _fetch(conn, f"""
-        SELECT r.id, a.code, r.answers, {written} FROM response r
+        SELECT r.id, a.code, r.answers, {written}, {rejected} FROM response r
         JOIN agency a ON a.id = r.agency_id
         WHERE r.campaign_id IN ({ids}) AND (r.id IN (SELECT response_id FROM
-              response_correction) {"OR r.id IN (SELECT response_id FROM (" + LATEST_REVIEW
-              + ") lr WHERE lr.state = 'rejected')" if exclude_rejected else ""})""",
-                         params)
-    if special:
-        fixes = corrections(conn, ids=[r[0] for r in special])
-        rejected = set()
-        if exclude_rejected:
-            states, _ = _fetch(conn, LATEST_REVIEW)
-            rejected = {rid for rid, state in states if state == "rejected"}
-        for rid, code, stored, counted in special:
-            answers = apply_corrections(json.loads(stored), fixes.get(rid, []))
-            now = rid not in rejected and any(str(answers.get(c) or "").strip()
-                                              for c in items)
-            counts[code] = counts.get(code, 0) - bool(counted) + now
+              response_correction) OR {rejected})""", params)
+    fixes = corrections(conn, ids=[r[0] for r in special]) if special else {}
+    for rid, code, stored, counted, dropped in special:
+        answers = effective_answers(rid, stored, fixes)
+        now = not dropped and any(str(answers.get(c) or "").strip() for c in items)
+        counts[code] = counts.get(code, 0) - bool(counted) + now
     if agency_codes is not None:
         counts = {c: n for c, n in counts.items() if c in set(agency_codes)}
     return {c: n for c, n in counts.items() if n > 0}
