@@ -21,6 +21,7 @@ from .counts import _ancestor_pairs, _check_tree
 from .indices import SERVICE_CODE, indices_table
 from .io import TALLY_COLUMNS, satisfaction_items
 from .samples import IdSample, RespondentSample, export_seq, sample_keys
+from .stored import group_key
 
 __all__ = [
     "IdSample",
@@ -99,24 +100,80 @@ def ancestor_lists(agencies: pd.DataFrame) -> dict[str, list[str]]:
     return {code: list(group["ancestor"]) for code, group in pairs.groupby("agency_code", sort=False)}
 
 
+INTERVAL_COLUMNS = ["agency_code", "level", "code", "index", "ci_low", "ci_high"]
+
+
+def _interval_frame(rows) -> pd.DataFrame:
+    """Interval rows ``(group, level, code, index, ci_low, ci_high)`` as a family's table."""
+    return pd.DataFrame(rows, columns=INTERVAL_COLUMNS).astype(
+        {"index": "float64", "ci_low": "float64", "ci_high": "float64"})
+
+
 def family_intervals(sample: IdSample, answers, codebook: pd.DataFrame, n_boot: int,
-                     seed: int) -> dict[str, pd.DataFrame]:
+                     seed: int, store=None, keys_out: dict | None = None
+                     ) -> dict[str, pd.DataFrame]:
     """Element and service intervals of every family of ``sample`` by respondent
     bootstrap (:func:`analysis.bootstrap_groups`), keyed by ``agency_code``.
     ``answers(ids)`` gives the satisfaction answers of the chosen respondents (sorted ids,
     one row each, NaN = no 1..5 answer): read from the database by the application, from
     an audit bundle's ledger by the auditor. It is asked a few groups at a time, so that
-    the groups already read are bootstrapped while the next ones are read."""
+    the groups already read are bootstrapped while the next ones are read.
+
+    With a ``store`` (:mod:`analysis.stored`), a group whose result is kept under the
+    digest of its inputs is taken from it, neither read nor bootstrapped; the others are
+    computed and handed to the store. ``keys_out`` receives each family's group keys."""
     chosen = sample.ids()
     elements = satisfaction_items(codebook)["element_code"].astype("str").to_numpy()
+    columns = INTERVAL_COLUMNS
+    revised = None if store is None else \
+        np.fromiter(store.revisions, dtype="int64", count=len(store.revisions))
     out = {}
     for family in sample.families():
         groups = sample.groups(family, chosen)
-        if groups:
-            out[family] = bootstrap_batches(
-                _answer_batches(groups, chosen, answers), elements, n_boot=n_boot, seed=seed
-            ).rename(columns={"group": "agency_code"})
+        if not groups:
+            continue
+        keys, kept = {}, {}
+        if store is not None:
+            keys = {g: group_key(g, chosen[p], store.revisions, seed=seed, n_boot=n_boot,
+                                 elements=elements, revised=revised)
+                    for g, p in groups.items()}
+            found = store.lookup(list(keys.values()))
+            kept = {g: found[k] for g, k in keys.items() if k in found}
+            if keys_out is not None:
+                keys_out[family] = keys
+        todo = {g: p for g, p in groups.items() if g not in kept}
+        computed = bootstrap_batches(_answer_batches(todo, chosen, answers), elements,
+                                     n_boot=n_boot, seed=seed).rename(
+            columns={"group": "agency_code"}) if todo else pd.DataFrame(columns=columns)
+        if store is not None and todo:
+            store.save({keys[g]: [tuple(r) for r in rows[columns[1:]].itertuples(index=False)]
+                        for g, rows in computed.groupby("agency_code", sort=False)})
+        if kept:
+            computed = pd.concat([computed, _interval_frame(
+                [(g, *row) for g, rows in kept.items() for row in rows])], ignore_index=True)
+            order = {g: i for i, g in enumerate(sorted(groups))}
+            computed = computed.sort_values("agency_code", key=lambda c: c.map(order),
+                                            kind="stable").reset_index(drop=True)
+        out[family] = computed.astype({"index": "float64", "ci_low": "float64",
+                                       "ci_high": "float64"})
     return out
+
+
+def _planned_intervals(store) -> tuple[dict, pd.DataFrame] | None:
+    """The intervals and sampled groups of a computation whose plan (each family's group
+    keys, the sampled groups) the store kept for data it names as unchanged, when every
+    group's result is still kept; else None."""
+    plan = store.lookup_plan()
+    if plan is None:
+        return None
+    wanted = [k for keys in plan["keys"].values() for k in keys.values()]
+    found = store.lookup(wanted)
+    if len(found) < len(set(wanted)):
+        return None
+    intervals = {family: _interval_frame([(g, *row) for g in sorted(keys)
+                                          for row in found[keys[g]]])
+                 for family, keys in plan["keys"].items()}
+    return intervals, pd.DataFrame(**plan["capped"])
 
 
 #: Respondents whose answers are asked for at a time by :func:`family_intervals`.
@@ -206,7 +263,8 @@ ALL_CODE = "*"
 
 
 def campaign_tables(cells, codebook: pd.DataFrame, tree: pd.DataFrame, responding: list,
-                    n_boot: int, seed: int, cap: int | None, id_chunks, answers) -> dict:
+                    n_boot: int, seed: int, cap: int | None, id_chunks, answers,
+                    store=None) -> dict:
     """Every indices table of a campaign (or several taken together) from its counts:
     each agency's own (``own``), each agency's subtree rolled up (``subtree``) and, when
     the responding agencies have several roots, the whole under :data:`ALL_CODE`
@@ -218,7 +276,8 @@ def campaign_tables(cells, codebook: pd.DataFrame, tree: pd.DataFrame, respondin
     yields ``(campaign_index, ids, agency_codes)`` of the counted responses (by id, one
     campaign after another) and ``answers(ids)`` their satisfaction answers
     (:func:`family_intervals`). The application reads both from the database, the
-    auditor's ``verify --report`` from an audit bundle's ledger: one computation."""
+    auditor's ``verify --report`` from an audit bundle's ledger: one computation. The
+    application passes its ``store`` of intervals kept (:mod:`analysis.stored`)."""
     ancestors = ancestor_lists(tree)
     cells = cells.with_agencies(responding)
     members: dict[str, set] = {}
@@ -231,13 +290,21 @@ def campaign_tables(cells, codebook: pd.DataFrame, tree: pd.DataFrame, respondin
     boot_own = boot_subtree = boot_all = None
     capped = pd.DataFrame(columns=["family", "group", "sampled", "total"])
     if n_boot and responding:
-        pooled_of = {c: [a for a in ancestors[c] if a in pooled] for c in responding}
-        sample = IdSample(cap=cap, seed=seed)
-        for k, ids, agencies in id_chunks():
-            _add_families(sample, ids, export_seq(ids, k), agencies,
-                          pooled_of if pooled else None, several_roots)
-        intervals = family_intervals(sample, answers, codebook, n_boot, seed)
-        capped = sample.capped()
+        planned = _planned_intervals(store) if store is not None else None
+        if planned is None:
+            pooled_of = {c: [a for a in ancestors[c] if a in pooled] for c in responding}
+            sample = IdSample(cap=cap, seed=seed)
+            for k, ids, agencies in id_chunks():
+                _add_families(sample, ids, export_seq(ids, k), agencies,
+                              pooled_of if pooled else None, several_roots)
+            keys: dict = {}
+            intervals = family_intervals(sample, answers, codebook, n_boot, seed, store, keys)
+            capped = sample.capped()
+            if store is not None:
+                store.save_plan({"keys": keys,
+                                 "capped": capped.to_dict(orient="split", index=False)})
+        else:  # nothing changed since a computation the store kept: no respondent read
+            intervals, capped = planned
 
         def sampled(family):
             return set(capped.loc[capped["family"] == family, "group"])

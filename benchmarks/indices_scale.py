@@ -20,6 +20,10 @@ keeps as it accepts each response), then times, in the same run:
   2000 respondents a group, as the pages use): "boot" is the difference, the
   respondent bootstrap of every agency's and the province's element and service
   intervals; its peak memory is traced up to --trace-limit responses;
+- kept / +new: the same first view with the bootstrap in a new process once the groups'
+  intervals are kept (`derived_result`, as the first view or the nightly `flask
+  checkpoint` leaves them), and after one new response in each agency (only the groups
+  whose sampled respondents changed are bootstrapped again);
 - raw: for context, the same counts aggregated from the raw responses (json_each),
   which is what a design without a tally would have to do (up to --raw-limit);
 - bd ch / bd pr: the results service's breakdown by channel and by a profile question
@@ -210,11 +214,12 @@ def time_app(path: Path, cid: int, sql: str, repeat: int = 7) -> tuple[float, fl
     return best, peak, rows, best_ref
 
 
-def time_page(size: int, work: Path, trace: bool,
-              breakdown: bool) -> tuple[float, float, float, tuple[float, float]]:
-    """Seconds of the results service's first view without and with the bootstrap, the
-    peak MiB of the latter (NaN when not traced) and the seconds of a breakdown by
-    channel and by GIOI_TINH (NaN when not asked for)."""
+def time_page(size: int, work: Path, trace: bool, breakdown: bool) -> dict:
+    """Seconds of the results service's first view without the bootstrap (``plain``),
+    with it and nothing kept (``booted``), with the intervals kept (``kept``) and after a
+    new response in each agency (``changed``); the peak MiB of the bootstrap (NaN when
+    not traced) and the seconds of a breakdown by channel and by GIOI_TINH (NaN when not
+    asked for)."""
     os.environ["SURVEY_INSTANCE_PATH"] = str(work / f"inst-{size}")
     from survey_app import create_app
     from survey_app.extensions import db
@@ -224,21 +229,27 @@ def time_page(size: int, work: Path, trace: bool,
     with app.app_context():
         campaign = results.get("bench")
 
-        def first_view(bootstrap: int) -> float:
+        def first_view(bootstrap: int, forget: bool = True) -> float:
             app.extensions.pop("results_cache", None)
+            if forget:
+                db.session.execute(db.text("DELETE FROM derived_result"))
+                db.session.commit()
             t0 = time.perf_counter()
             results.campaign_indices(campaign, bootstrap=bootstrap, seed=0, cap=2000)
+            db.session.commit()
             return time.perf_counter() - t0
 
-        plain = min(first_view(0) for _ in range(2))
-        booted = first_view(1000)
-        peak = float("nan")
+        out = {"plain": min(first_view(0) for _ in range(2)), "booted": first_view(1000),
+               "peak": float("nan"), "split": (float("nan"), float("nan"))}
         if trace:
             tracemalloc.start()
             first_view(1000)
-            peak = tracemalloc.get_traced_memory()[1] / 2**20
+            out["peak"] = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
-        split = (float("nan"), float("nan"))
+        first_view(1000)
+        out["kept"] = min(first_view(1000, forget=False) for _ in range(2))
+        add_one_each(Path(db.engine.url.database), campaign.id)
+        out["changed"] = first_view(1000, forget=False)
         if breakdown:
             split = []
             for by in ("channel", "GIOI_TINH"):
@@ -246,8 +257,29 @@ def time_page(size: int, work: Path, trace: bool,
                 t0 = time.perf_counter()
                 results.breakdown([campaign], by, bootstrap=0)
                 split.append(time.perf_counter() - t0)
+            out["split"] = tuple(split)
         db.engine.dispose()
-    return plain, booted, peak, tuple(split)
+    return out
+
+
+def add_one_each(path: Path, cid: int) -> None:
+    """One more response in each agency of the campaign, after the tally's mark (counted
+    from its answers when read, as the application's latest responses are)."""
+    conn = sqlite3.connect(path)
+    items = [code for (code,) in conn.execute(
+        "SELECT i.code FROM item i JOIN campaign c ON c.version_id = i.version_id "
+        "WHERE c.id = ? AND i.type = 'satisfaction' ORDER BY i.position", (cid,))]
+    agencies = [a for (a,) in conn.execute(
+        "SELECT agency_id FROM campaign_agency WHERE campaign_id = ?", (cid,))]
+    rng = np.random.default_rng(2)
+    conn.executemany(
+        "INSERT INTO response (campaign_id, agency_id, channel, receipt_code, submitted_at, "
+        "answers) VALUES (?, ?, 'open', ?, '2026-06-02 08:00:00', ?)",
+        [(cid, a, f"N{k:010d}", json.dumps({c: int(rng.integers(1, 6)) for c in items},
+                                           separators=(",", ":"), sort_keys=True))
+         for k, a in enumerate(agencies)])
+    conn.commit()
+    conn.close()
 
 
 def time_sql(path: Path, sql: str, cid: int, repeat: int = 3) -> float:
@@ -281,24 +313,28 @@ def main(argv=None) -> int:
           "(no interval, mean score, element, service or roll-up)")
     print("page: results.campaign_indices first view without bootstrap; boot: with the "
           "bootstrap (1000 replicates, <= 2000 respondents a group) minus without")
+    print("kept s: the first view with the bootstrap in a new process, intervals kept; "
+          "+new s: the same after one new response in each agency")
     print("bd ch / bd pr: results.breakdown by channel / by GIOI_TINH, without bootstrap")
     print(f"{'responses':>11} {'db MiB':>7} {'build s':>8} {'app s':>7} {'peak MiB':>9} "
           f"{'ref s':>7} {'app/ref':>7} {'page s':>7} {'boot s':>7} {'boot MiB':>9} "
-          f"{'raw s':>7} {'bd ch s':>7} {'bd pr s':>7} {'rows':>6}")
+          f"{'kept s':>7} {'+new s':>7} {'raw s':>7} {'bd ch s':>7} {'bd pr s':>7} "
+          f"{'rows':>6}")
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         t0 = time.perf_counter()
         path, cid = build(size, work)
         built = time.perf_counter() - t0
         app_s, peak, rows, ref_s = time_app(path, cid, REFERENCE)
-        page_s, booted_s, boot_peak, bd_s = time_page(size, work, size <= args.trace_limit,
-                                                      size <= args.breakdown_limit)
+        page = time_page(size, work, size <= args.trace_limit, size <= args.breakdown_limit)
+        page_s, booted_s, bd_s = page["plain"], page["booted"], page["split"]
         raw_s = time_sql(path, RAW, cid, repeat=1) if size <= args.raw_limit else float("nan")
         mib = path.stat().st_size / 2**20
         results.append((size, app_s, peak, ref_s, booted_s - page_s))
         print(f"{size:>11,} {mib:>7.0f} {built:>8.1f} {app_s:>7.3f} {peak:>9.1f} {ref_s:>7.3f} "
               f"{app_s / ref_s:>7.2f} {page_s:>7.2f} {booted_s - page_s:>7.2f} "
-              f"{boot_peak:>9.1f} {raw_s:>7.2f} {bd_s[0]:>7.2f} {bd_s[1]:>7.2f} {rows:>6}",
+              f"{page['peak']:>9.1f} {page['kept']:>7.2f} {page['changed']:>7.2f} "
+              f"{raw_s:>7.2f} {bd_s[0]:>7.2f} {bd_s[1]:>7.2f} {rows:>6}",
               flush=True)
         if not args.keep:
             for f in path.parent.glob(path.name + "*"):

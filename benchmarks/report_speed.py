@@ -13,10 +13,14 @@ stores them: tally, ledger and all), then times in the same run:
 
 With --scale N (e.g. 1000000) the campaign is instead the synthetic one of
 benchmarks/indices_scale.py (150 communes, N responses with their tally and kept counts,
-written straight into the database), and the report's parts are timed one by one.
+written straight into the database): the report is timed after the nightly `flask
+checkpoint` (which checks the tally and computes the intervals and flag counts ahead),
+as a report of a closed round is made, and its parts one by one; with --cold, first
+also with nothing kept and no checkpoint (the first report of a process on a round
+never checkpointed).
 
     .venv/bin/python benchmarks/report_speed.py [--responses 300] [--runs 3]
-    .venv/bin/python benchmarks/report_speed.py --scale 1000000
+    .venv/bin/python benchmarks/report_speed.py --scale 1000000 [--cold]
 """
 
 from __future__ import annotations
@@ -63,12 +67,19 @@ def seed(app, responses: int, rng: random.Random) -> None:
         db.session.commit()
 
 
-def clear_caches() -> None:
+def clear_caches(kept: bool = False) -> None:
+    """Empty the process's caches and, unless ``kept``, the results kept in the database
+    (`derived_result`): a first request."""
+    from survey_app.extensions import db
+    from survey_app.models import DerivedResult
     from survey_app.services import flags
     from survey_app.services.results import cache
 
     cache._cache().entries.clear()
     flags._CACHE.clear()
+    if not kept:
+        db.session.execute(DerivedResult.__table__.delete())
+        db.session.commit()
 
 
 def best(fn, runs: int) -> tuple[float, object]:
@@ -81,15 +92,16 @@ def best(fn, runs: int) -> tuple[float, object]:
     return min(times), out
 
 
-def parts(order) -> list[tuple[str, float]]:
-    """The report's parts, each timed on its own (caches emptied first)."""
+def parts(order, kept: bool = False) -> list[tuple[str, float]]:
+    """The report's parts, each timed on its own (caches emptied first; the results kept
+    in the database too, unless ``kept``)."""
     import importlib
 
     from survey_app.services import official
 
     g = importlib.import_module("survey_app.services.official.gather")  # the module
 
-    clear_caches()
+    clear_caches(kept)
     out = []
     start = time.perf_counter()
     gathered = official.gather(order)
@@ -98,7 +110,7 @@ def parts(order) -> list[tuple[str, float]]:
                          order.campaigns, exclude_rejected=True, **g._options(order))),
                      ("  of which answers", lambda: g._answers(order.campaigns, None, True)),
                      ("  of which quality", lambda: g._quality(order.campaigns, None))):
-        clear_caches()
+        clear_caches(kept)
         start = time.perf_counter()
         fn()
         out.append((name, time.perf_counter() - start))
@@ -116,7 +128,7 @@ def parts(order) -> list[tuple[str, float]]:
     return out
 
 
-def at_scale(size: int) -> None:
+def at_scale(size: int, cold: bool) -> None:
     import os
 
     import indices_scale
@@ -127,18 +139,30 @@ def at_scale(size: int) -> None:
     print(f"built {size} responses in {time.perf_counter() - start:.0f} s")
     os.environ["SURVEY_INSTANCE_PATH"] = str(work / f"inst-{size}")
     from survey_app import create_app
+    from survey_app.extensions import db
     from survey_app.services import official, results
 
     app = create_app({"SECRET_KEY": "bench"})
     with app.app_context():
-        campaign = results.get("bench")
-        order = official.Order(kind="province", campaigns=[campaign])
-        clear_caches()
+        def order():
+            return official.Order(kind="province", campaigns=[results.get("bench")])
+
+        def report(label: str) -> None:
+            clear_caches(kept=True)
+            start = time.perf_counter()
+            data = official.render(order(), "docx")
+            print(f"docx at {size}, {label:<34} {time.perf_counter() - start:6.2f} s "
+                  f"({len(data) // 1024} KiB)", flush=True)
+
+        if cold:
+            report("nothing kept, no checkpoint")
         start = time.perf_counter()
-        data = official.render(order, "docx")
-        print(f"docx at {size}             {time.perf_counter() - start:.2f} s "
-              f"({len(data) // 1024} KiB), a first request")
-        for name, took in parts(order):
+        result = app.test_cli_runner().invoke(args=["checkpoint", "--campaign", "bench"])
+        assert result.exit_code == 0, result.output
+        print(f"flask checkpoint (tally check, intervals, flags) {time.perf_counter() - start:6.2f} s")
+        db.session.remove()
+        report("after the nightly checkpoint")
+        for name, took in parts(order(), kept=True):
             print(f"{name:<25} {took:.2f} s")
 
 
@@ -147,10 +171,12 @@ def main() -> None:
     ap.add_argument("--responses", type=int, default=300)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--scale", type=int, help="time the report of N synthetic responses")
+    ap.add_argument("--cold", action="store_true",
+                    help="with --scale, first time a report with nothing kept (minutes)")
     args = ap.parse_args()
     if args.scale:
         sys.path.insert(0, str(ROOT / "benchmarks"))
-        at_scale(args.scale)
+        at_scale(args.scale, args.cold)
         return
     from survey_app import create_app
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from ..cli import transactional
 from ..extensions import db
 from ..models import Campaign
-from ..services import ServiceError, auditing, campaigns, contacts, results, tally
+from ..services import ServiceError, auditing, campaigns, contacts, results, tally, warmup
+from ..services.formatting import number
 from ..services.bundle import export_bundle
 from . import bp
 
@@ -27,7 +28,9 @@ def checkpoint_command(campaign_code):
     """Record ledger checkpoints: run daily (cron); also marks each campaign's close.
 
     A campaign gets a checkpoint when its ledger grew since the last one, and one
-    marked 'close' once its closing time has passed. Prints each digest to keep."""
+    marked 'close' once its closing time has passed. Prints each digest to keep. Then
+    computes ahead what the next results page or report of each campaign not archived
+    needs (intervals, quality-flag counts) and keeps it."""
     failed = False
     for campaign, cp, digest in auditing.scheduled_checkpoints(campaign_code):
         click.echo(f"{campaign.code}: {cp.reason}, {cp.seq} mục — {digest}")
@@ -36,6 +39,11 @@ def checkpoint_command(campaign_code):
         for line in tally.difference_lines(campaign, cp.tally_check):
             click.echo(f"  {line}", err=True)
         failed = failed or not cp.tally_check.ok
+    db.session.commit()  # the checkpoints stand whatever follows
+    if not failed:
+        ready = warmup.prepare(_unarchived(campaign_code))
+        click.echo(_("Đã tính sẵn khoảng tin cậy và cờ chất lượng (%(s)s giây); xoá %(n)s kết "
+                     "quả cũ.", s=number(ready["seconds"], 1), n=ready["removed"]))
     if failed:
         # The checkpoints stay recorded (the ledger's chain does not depend on the
         # tally); the exit status tells cron that the tally needs looking at.
@@ -43,6 +51,13 @@ def checkpoint_command(campaign_code):
         click.echo(_("Lỗi: bảng đếm không khớp với phiếu; mốc kiểm tra của sổ cái vẫn "
                      "được ghi, nhưng không kèm mã bảng đếm."), err=True)
         sys.exit(1)
+
+
+def _unarchived(campaign_code: str | None) -> list[Campaign]:
+    if campaign_code:
+        return [campaigns.get_campaign(campaign_code)]
+    return list(db.session.scalars(select(Campaign).where(Campaign.archived_at.is_(None))
+                                   .order_by(Campaign.code)))
 
 
 @bp.cli.command("check-tally")

@@ -12,6 +12,7 @@ from .agencies import Agency
 from .append_only import APPEND_ONLY_TABLES, append_only_ddl
 from .base import AGENCY_KINDS, CHANNELS, REVIEW_STATES, ROLES, utcnow
 from .campaigns import Campaign, CampaignAgency
+from .derived import DerivedResult
 from .ledger import PLACE_CHECK, LedgerCheckpoint, LedgerEntry, LedgerHead
 from .questionnaires import Item, QuestionGroup, Questionnaire, QuestionnaireVersion
 from .responses import (
@@ -46,6 +47,7 @@ __all__ = [
     "CampaignAgency",
     "CommentRelease",
     "CrossTally",
+    "DerivedResult",
     "FormBatch",
     "IssuedForm",
     "Item",

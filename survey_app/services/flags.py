@@ -5,7 +5,7 @@ set of responses is unchanged; and their details worded in the page's language."
 from __future__ import annotations
 
 import threading
-from dataclasses import fields
+from dataclasses import asdict, fields
 
 import pandas as pd
 from flask import current_app
@@ -17,6 +17,7 @@ from analysis import load_audit, quality
 
 from ..extensions import db
 from ..models import Campaign, Response
+from . import derived
 from .formatting import number
 
 #: Each kind of flag detail (`analysis.quality.DETAIL_TEXT`) in Vietnamese; its numbers
@@ -56,18 +57,23 @@ def thresholds() -> quality.Thresholds:
     return quality.Thresholds(**overrides)
 
 
-def campaign_flags(campaign: Campaign, *, cached: bool = True
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(quality frame, flag table) of the campaign. Responses are append-only, so their
-    count and largest id identify the set: the result is reused until one arrives.
-    Callers must not modify the returned frames."""
-    limits = thresholds()
+def _identity(campaign: Campaign, limits: quality.Thresholds) -> tuple:
+    """What the flags of a campaign are a function of: its set of responses (append-only,
+    so their count and largest id identify it; the last receipt, random, tells apart two
+    databases with the same ids) and the thresholds."""
     count, last = db.session.execute(
         select(func.count(Response.id), func.max(Response.id))
         .where(Response.campaign_id == campaign.id)).one()
-    # The last receipt (random) tells apart two databases with the same ids (tests, copies).
     receipt = db.session.scalar(select(Response.receipt_code).where(Response.id == last))
-    key = (str(db.engine.url), campaign.id, count, last, receipt, limits)
+    return (campaign.id, count, last, receipt, limits)
+
+
+def campaign_flags(campaign: Campaign, *, cached: bool = True
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(quality frame, flag table) of the campaign, reused until a response arrives.
+    Callers must not modify the returned frames."""
+    limits = thresholds()
+    key = (str(db.engine.url), *_identity(campaign, limits))
     if cached:
         with _LOCK:
             hit = _CACHE.get(key)
@@ -94,6 +100,19 @@ def summary(campaign: Campaign) -> dict[str, pd.DataFrame]:
         "collector": quality.flag_counts(table, frame, by=["collector"]),
         "agency_collector": quality.flag_counts(table, frame, by=["agency_code", "collector"]),
     }
+
+
+def agency_counts(campaign: Campaign) -> pd.DataFrame:
+    """``summary(campaign)["agency"]``, kept in the database (`derived`) while the
+    campaign's responses and the thresholds stay the same: the official report of a
+    closed round (or one the nightly `flask checkpoint` has seen) does not read every
+    response again to count its flags."""
+    limits = thresholds()
+    identity = ["flag-counts/1", *_identity(campaign, limits)[:4], asdict(limits)]
+    frame = pd.DataFrame(**derived.kept(
+        "flags", identity,
+        lambda: summary(campaign)["agency"].to_dict(orient="split", index=False)))
+    return frame.astype({c: "str" if c == "agency_code" else "int64" for c in frame})
 
 
 def detail_text(kind: str, args: dict) -> str:

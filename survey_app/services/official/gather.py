@@ -26,7 +26,7 @@ from ...models import (
     Reverification,
 )
 from ...questions import get_type
-from .. import ServiceError, agencies, flags, reconciliation
+from .. import ServiceError, agencies, derived, flags, reconciliation
 from .. import results as res
 from ..labels import OUTCOME_LABELS, STATE_LABELS
 
@@ -126,10 +126,13 @@ def _answers(campaigns: list[Campaign], visible: set[str] | None,
     conn = db.session.connection()
     ids = [c.id for c in campaigns]
     free = [i.code for i in campaigns[0].version.items if get_type(i.type).free_text]
+    # Finding the comments reads every response: kept while the responses stand as they are.
+    commented = derived.kept(
+        "comments", ["commented/1", derived.responses_identity(ids), free, exclude_rejected],
+        lambda: load_cross.commented_counts(conn, ids, free, exclude_rejected=exclude_rejected))
     return (load_cross.answer_counts(conn, ids, agency_codes=visible,
                                      exclude_rejected=exclude_rejected),
-            load_cross.commented_counts(conn, ids, free, agency_codes=visible,
-                                        exclude_rejected=exclude_rejected))
+            {c: n for c, n in commented.items() if visible is None or c in visible})
 
 
 def _reviews(campaigns, visible) -> tuple[dict[str, int], list[tuple[str, int]]]:
@@ -185,7 +188,7 @@ def _quality(campaigns, visible) -> tuple[list[dict], pd.DataFrame]:
     for campaign in campaigns:
         rows += [r for r in reconciliation.reconcile(campaign).by_agency
                  if visible is None or r["agency_code"] in visible]
-        table = flags.summary(campaign)["agency"]
+        table = flags.agency_counts(campaign)
         frames.append(table if visible is None else table[table["agency_code"].isin(visible)])
     merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(merged):

@@ -17,7 +17,7 @@ from analysis import report as rep
 
 from ...extensions import db
 from ...models import Campaign, Response
-from .. import ServiceError
+from .. import ServiceError, derived
 from ..campaigns import get_campaign
 
 CHUNK_SIZE = 20_000
@@ -119,9 +119,15 @@ def _compute(campaigns: tuple, exclude_rejected: bool, n_boot: int, seed: int,
                                                         exclude_rejected=exclude_rejected):
                 yield k, ids, agencies
 
+    # Groups whose respondents did not change since any earlier computation (another
+    # process, worker or report) take their intervals from the store (`derived`).
     tables = rep.campaign_tables(
         cells, book, tree, responding, n_boot, seed, cap, id_chunks,
-        lambda ids: load.satisfaction_answers(conn, ids, book))
+        lambda ids: load.satisfaction_answers(conn, ids, book),
+        store=derived.IntervalStore(
+            [c["id"] for c in campaigns], exclude_rejected=exclude_rejected, n_boot=n_boot,
+            seed=seed, cap=cap, version_ids=[c["version_id"] for c in campaigns])
+        if n_boot else None)
     ancestors, members = tables["ancestors"], tables["members"]
     own, subtree, total, capped = (tables[k] for k in ("own", "subtree", "total", "capped"))
     return _Full(campaigns=campaigns, codebook=book, tree=tree, ancestors=ancestors,
