@@ -16,8 +16,8 @@ from ..cli import transactional
 from ..extensions import db
 from ..models import Campaign
 from ..services import ServiceError, auditing, campaigns, contacts, results, tally, warmup
-from ..services.formatting import number
 from ..services.bundle import export_bundle
+from ..services.formatting import number
 from . import bp
 
 
