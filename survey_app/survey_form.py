@@ -190,7 +190,7 @@ def sections(version, form, lang: str) -> list[dict]:
             rows.append({"item": item, "field": form[item.code], "type": item.type,
                          "choices": qtype.form_choices(item, lang), "text": item.text(lang),
                          "scored": qtype.scored, "multiple": qtype.multiple,
-                         "free_text": qtype.free_text})
+                         "free_text": qtype.free_text, "row": qtype.row})
         out.append({"group": group, "name": group.name(lang), "rows": rows})
     return out
 

@@ -7,6 +7,7 @@ import os
 import time
 
 import pytest
+from browser_helpers import live_url, open_browser, survey  # noqa: F401  (browser tests' fixtures)
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 from web_helpers import PASSWORD, sign_in

@@ -161,7 +161,7 @@ def test_missing_required_shows_errors_and_keeps_answers(scope, client, db):
     resp = answer_form(client, scope["path"], answers)
     assert resp.status_code == 400
     html = resp.text
-    assert re.search(r'<fieldset class="q satisfaction bad" id="q-CC3"', html)
+    assert re.search(r'<fieldset class="q row bad" id="q-CC3"', html)
     assert 'id="e-CC3"' in html and "Vui lòng chọn" in html
     assert 'name="TC1" value="4" checked' in html  # given answers are kept
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html

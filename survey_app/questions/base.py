@@ -129,6 +129,9 @@ class QuestionType:
     #: Each answer puts the respondent in a group (a profile question): results can be
     #: broken down by it.
     groups = False
+    #: Answered by one mark on a short scale: the citizen's form lays the answers out as
+    #: one row of equal targets (a phone shows a question in two lines and a row).
+    row = False
 
     def text(self, lang: str, key: str):
         """An entry of the type's label table in `lang` (falling back to Vietnamese)."""
@@ -145,9 +148,10 @@ class QuestionType:
         lang = lang_of(lang)
         return [(c["code"], c["label"].get(lang) or c["label"]["vi"]) for c in item.choices]
 
-    def form_choices(self, item, lang: str) -> list[tuple[str, str]]:
-        """The choices as the citizen's form labels them."""
-        return self.choices(item, lang)
+    def form_choices(self, item, lang: str) -> list[tuple[str, str, str]]:
+        """The choices as the citizen's form labels them: (value, mark, words), the mark
+        a short sign shown large before the words ("4" before "Hài lòng"), or ""."""
+        return [(value, "", label) for value, label in self.choices(item, lang)]
 
     def field(self, item, lang: str):
         return RadioField(item.code, choices=select(self.choices(item, lang)),

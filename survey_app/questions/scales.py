@@ -16,6 +16,7 @@ class Scale(QuestionType):
     order: tuple[int, ...] = ()
     pattern = ""
     numeric = True
+    row = True
 
     def choices(self, item, lang):
         labels = self.text(lang, "values")
@@ -36,9 +37,9 @@ class Satisfaction(Scale):
     order, pattern = (1, 2, 3, 4, 5, 0), "[0-5]"
 
     def form_choices(self, item, lang):
-        """Each answer after its number ("4 Hài lòng"); "not applicable" has none."""
-        return [(v, f"{v} {label}" if v != "0" else label)
-                for v, label in self.choices(item, lang)]
+        """Each answer's words under its number ("4", "Hài lòng"); "not applicable" has
+        none."""
+        return [(v, v if v != "0" else "", label) for v, label in self.choices(item, lang)]
     labels = {
         "vi": {
             "title": "Mức độ hài lòng (1–5, không áp dụng)",
