@@ -160,7 +160,8 @@ def test_phone_width_targets_fonts_and_weight(survey, live_url, open_browser):
             .map(e => ({name: e.name, type: e.initiatorType, bytes: e.transferSize}));
     """)
     stylesheets = driver.execute_script(
-        "return [...document.querySelectorAll('link[rel=stylesheet]')].map(l => l.href);")
+        "return [...document.querySelectorAll('link[rel=stylesheet], script[src]')]"
+        ".map(l => l.href || l.src);")
     # Chromium asks for /favicon.ico on its own (not the page's doing, and not always in
     # time to be listed here): left out.
     fetched = [e for e in fetched if not e["name"].endswith("/favicon.ico")]
