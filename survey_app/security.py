@@ -120,4 +120,5 @@ def init_app(app: Flask) -> None:
     def _inject():
         from flask_babel import get_locale
 
-        return {"current_lang": str(get_locale()), "g": g}
+        # A citizen's page in a loaded translation is in that language (`citizen`).
+        return {"current_lang": str(g.get("survey_lang") or get_locale()), "g": g}

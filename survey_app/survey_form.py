@@ -22,7 +22,8 @@ from analysis.load_cross import CrossPlan
 
 from .extensions import db
 from .models import QuestionGroup, QuestionnaireVersion
-from .questions import get_type
+from .questions import REQUIRED_MESSAGE, get_type
+from .wording import Wording, fallback, revision, said, word
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,11 @@ class ItemSpec:
     options: dict
 
     def text(self, lang: str) -> str:
-        return self.text_en if lang == "en" and self.text_en else self.text_vi
+        return self.text_in(lang)[0]
+
+    def text_in(self, lang: str) -> tuple[str, str]:
+        """(the item's text for a page in `lang`, the language it is actually in)."""
+        return _in(lang, said(lang, self.code, "text"), self.text_en, self.text_vi)
 
     @property
     def choices(self) -> list[dict]:
@@ -52,7 +57,10 @@ class GroupSpec:
     items: tuple[ItemSpec, ...]
 
     def name(self, lang: str) -> str:
-        return self.name_en if lang == "en" and self.name_en else self.name_vi
+        return self.name_in(lang)[0]
+
+    def name_in(self, lang: str) -> tuple[str, str]:
+        return _in(lang, said(lang, "", f"group.{self.code}"), self.name_en, self.name_vi)
 
 
 @dataclass(frozen=True)
@@ -66,10 +74,21 @@ class VersionSpec:
     items: tuple[ItemSpec, ...] = field(default=())
 
     def title(self, lang: str) -> str:
-        return self.title_en if lang == "en" and self.title_en else self.title_vi
+        return self.title_in(lang)[0]
+
+    def title_in(self, lang: str) -> tuple[str, str]:
+        return _in(lang, said(lang, "", "title"), self.title_en, self.title_vi)
 
     def intro(self, lang: str) -> str:
-        return self.intro_en if lang == "en" and self.intro_en else self.intro_vi
+        return self.intro_in(lang)[0]
+
+    def intro_in(self, lang: str) -> tuple[str, str]:
+        return _in(lang, said(lang, "", "intro"), self.intro_en, self.intro_vi)
+
+    @cached_property
+    def has_english(self) -> bool:
+        """The version has English texts of its own (so the form offers English)."""
+        return bool(self.title_en or any(i.text_en for i in self.items))
 
     def satisfaction_items(self) -> list[ItemSpec]:
         return [i for i in self.items if get_type(i.type).scored]
@@ -101,9 +120,19 @@ class VersionSpec:
         return frozenset(i.code for i in self.items if get_type(i.type).multiple)
 
 
+def _in(lang: str, translated: str | None, english: str, vietnamese: str) -> tuple[str, str]:
+    """A text in the page's language where there is one, else the Vietnamese, with the
+    language it is in (so that a page can mark what is not in its own language)."""
+    if translated:
+        return translated, str(lang)
+    if lang == "en" and english:
+        return english, "en"
+    return vietnamese, "vi"
+
+
 _SPECS: dict[int, VersionSpec] = {}
 _CLASS_CACHE: dict[tuple, type] = {}
-_HTML_CACHE: dict[tuple[int, str], Markup] = {}
+_HTML_CACHE: dict[tuple[int, str, str], Markup] = {}
 
 
 def answer_rules(items) -> tuple[dict, tuple[str, ...]]:
@@ -147,7 +176,7 @@ class SurveyFormBase(FlaskForm):
 
 def survey_form_class(version, lang: str, base=SurveyFormBase) -> type:
     """The WTForms class for a version (ORM object or spec) in a language."""
-    key = (version.id, lang, base.__name__)
+    key = (version.id, str(lang), revision(lang), base.__name__)
     cls = _CLASS_CACHE.get(key)
     if cls is None:
         attrs = {item.code: get_type(item.type).field(item, lang) for item in version.items}
@@ -168,36 +197,68 @@ def collect_answers(form, version) -> dict:
 
 def bound_form_with_errors(version, lang: str, errors: dict[str, str]):
     """The posted form, answers kept, with each error beside its question."""
-    from .questions import REQUIRED_MESSAGE
-
     form = survey_form_class(version, lang)(meta={"csrf": False})
     required = {i.code for i in version.items if i.required}
+    if isinstance(lang, Wording):
+        missing_message = word("required_error", lang)
+    else:
+        missing_message = REQUIRED_MESSAGE["en" if lang == "en" else "vi"]
     for code, message in errors.items():
         if code in form:
             missing = code in required and not form[code].raw_data
-            form[code].errors = [REQUIRED_MESSAGE["en" if lang == "en" else "vi"]
-                                 if missing else message]
+            form[code].errors = [missing_message if missing else message]
     return form
 
 
 def sections(version, form, lang: str) -> list[dict]:
-    """Groups with their items and bound fields, in order, for the templates."""
+    """Groups with their items and bound fields, in order, for the templates.
+
+    A row's `text_lang` (a section's `name_lang`) is the language its text is actually in:
+    Vietnamese where the page's language has no text for it, which the page marks
+    (`lang` attribute, `wording.in_lang`). A choice's label in Vietnamese on a page in
+    another language comes marked already (`wording.fallback`, safe HTML)."""
     out = []
     for group in version.groups:
         rows = []
         for item in group.items:
             qtype = get_type(item.type)
+            text, text_lang = _text_in(item, lang)
             rows.append({"item": item, "field": form[item.code], "type": item.type,
-                         "choices": qtype.form_choices(item, lang), "text": item.text(lang),
-                         "scored": qtype.scored, "multiple": qtype.multiple,
-                         "free_text": qtype.free_text, "row": qtype.row})
-        out.append({"group": group, "name": group.name(lang), "rows": rows})
+                         "choices": _choices(qtype, item, lang), "text": text,
+                         "text_lang": text_lang, "scored": qtype.scored,
+                         "multiple": qtype.multiple, "free_text": qtype.free_text,
+                         "row": qtype.row})
+        name, name_lang = _name_in(group, lang)
+        out.append({"group": group, "name": name, "name_lang": name_lang, "rows": rows})
     return out
+
+
+def _text_in(item, lang: str) -> tuple[str, str]:
+    if hasattr(item, "text_in"):
+        return item.text_in(lang)
+    return _in(lang, said(lang, item.code, "text"), item.text_en, item.text_vi)
+
+
+def _name_in(group, lang: str) -> tuple[str, str]:
+    if hasattr(group, "name_in"):
+        return group.name_in(lang)
+    return _in(lang, said(lang, "", f"group.{group.code}"), group.name_en, group.name_vi)
+
+
+def _choices(qtype, item, lang: str) -> list[tuple[str, str, str]]:
+    """The form's choices (value, mark, words); words that are the Vietnamese ones on a
+    page in another language are marked as Vietnamese."""
+    shown = qtype.form_choices(item, lang)
+    if lang == "vi":
+        return shown
+    source = {value: words for value, _, words in qtype.form_choices(item, "vi")}
+    return [(value, mark, fallback(words) if words == source.get(value) else words)
+            for value, mark, words in shown]
 
 
 def pristine_questions(version: VersionSpec, lang: str) -> Markup:
     """The questions of an untouched form, rendered once per version and language."""
-    key = (version.id, lang)
+    key = (version.id, str(lang), revision(lang))
     html = _HTML_CACHE.get(key)
     if html is None:
         form = survey_form_class(version, lang)(formdata=None, meta={"csrf": False})
@@ -205,3 +266,12 @@ def pristine_questions(version: VersionSpec, lang: str) -> Markup:
                                       sections=sections(version, form, lang)))
         _HTML_CACHE[key] = html
     return html
+
+
+def forget_translations(version_id: int) -> None:
+    """Drop this process's rendered questions and form classes of a version's
+    translations (a language loaded again or removed). Other processes never serve a
+    stale one: the caches are keyed by the translation's revision."""
+    for cache in (_HTML_CACHE, _CLASS_CACHE):
+        for key in [k for k in cache if k[0] == version_id and k[1] not in ("vi", "en")]:
+            cache.pop(key, None)

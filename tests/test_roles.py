@@ -27,6 +27,9 @@ MATRIX = [
     ("GET", "/admin/questionnaires/1/edit", READERS),
     ("POST", "/admin/questionnaires/1/edit", ADMIN),
     ("POST", "/admin/questionnaires/upload", ADMIN),
+    ("GET", "/admin/questionnaires/1/translation.csv", READERS),
+    ("POST", "/admin/questionnaires/1/translations", ADMIN),
+    ("POST", "/admin/questionnaires/1/translations/tyz/remove", ADMIN),
     ("GET", "/admin/campaigns", READERS),
     ("GET", "/admin/campaigns/demo", READERS),
     ("POST", "/admin/campaigns/demo", ADMIN),
@@ -131,6 +134,12 @@ def test_matrix_covers_every_protected_route(app):
         "/admin/questionnaires/<int:version_id>/definition.json":
             "/admin/questionnaires/1/definition.json",
         "/admin/questionnaires/<int:version_id>/edit": "/admin/questionnaires/1/edit",
+        "/admin/questionnaires/<int:version_id>/translation.csv":
+            "/admin/questionnaires/1/translation.csv",
+        "/admin/questionnaires/<int:version_id>/translations":
+            "/admin/questionnaires/1/translations",
+        "/admin/questionnaires/<int:version_id>/translations/<lang>/remove":
+            "/admin/questionnaires/1/translations/tyz/remove",
         "/admin/campaigns/<code>": "/admin/campaigns/demo",
         "/admin/campaigns/<code>/archive": "/admin/campaigns/demo/archive",
         "/admin/users/<int:user_id>/edit": "/admin/users/1/edit",

@@ -9,11 +9,11 @@ import json
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
+from ..citizen import language_choices, page_language
 from ..extensions import db
 from ..models import (
     Agency,
@@ -27,8 +27,8 @@ from ..models import (
     Response as SurveyResponse,
 )
 from ..security import roles_required
-from ..services import ServiceError, agencies, campaigns, questionnaires, users
-from ..survey_form import sections, survey_form_class
+from ..services import ServiceError, agencies, campaigns, questionnaires, translations, users
+from ..survey_form import sections, spec, survey_form_class
 from .forms import (
     KIND_LABELS,
     ROLE_LABELS,
@@ -183,20 +183,22 @@ def _version_or_404(version_id: int) -> QuestionnaireVersion:
 @roles_required(*READ)
 def questionnaire_view(version_id: int):
     version = _version_or_404(version_id)
-    return render_template("admin/questionnaire.html", version=version)
+    return render_template("admin/questionnaire.html", version=version,
+                           **translation_page(version))
 
 
 @bp.get("/questionnaires/<int:version_id>/preview")
 @roles_required(*READ)
 def questionnaire_preview(version_id: int):
     """The version exactly as a citizen's phone shows it, without a working submit."""
-    version = _version_or_404(version_id)
-    lang = str(get_locale())
+    version = spec(_version_or_404(version_id).id)
+    lang, available = page_language(version.id)  # `?lang=` previews a translation
     form = survey_form_class(version, lang)(formdata=None, meta={"csrf": False})
     return render_template("survey/form.html", version=version, form=form,
                            sections=sections(version, form, lang), preview=True,
                            agency_name=_("(tên cơ quan)"), campaign_name=_("(tên đợt khảo sát)"),
-                           action=None)
+                           action=None, page_lang=lang,
+                           languages=language_choices(version, lang, available))
 
 
 @bp.get("/questionnaires/<int:version_id>/definition.json")
@@ -310,7 +312,8 @@ def campaign_view(code: str):
         .where(SurveyResponse.campaign_id == campaign.id)
         .group_by(SurveyResponse.agency_id)).all())
     return render_template("admin/campaign.html", campaign=campaign, form=form, counts=counts,
-                           to_local=campaigns.to_local)
+                           to_local=campaigns.to_local,
+                           poster_langs=translations.loaded(campaign.version_id))
 
 
 @bp.route("/campaigns/<code>/archive", methods=["GET", "POST"])
@@ -420,4 +423,11 @@ def _may_write() -> bool:
 
 # Views and CLI commands registered on `bp` from other modules; imported last because they
 # import `bp`.
-from . import commands, issuance, issuance_commands  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    commands,
+    issuance,
+    issuance_commands,
+    translation_commands,
+    translation_pages,
+)
+from .translation_pages import translation_page  # noqa: E402

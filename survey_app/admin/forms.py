@@ -111,6 +111,7 @@ class IssueForm(FlaskForm):
     count = CountField(_l("Số phiếu"), validators=[Optional()])
     collector = StringField(_l("Người nhận phiếu (người đi phát)"))
     deadline = DayField(_l("Hạn nộp lại"), validators=[Optional()])
+    lang = SelectField(_l("In bằng ngôn ngữ"), validate_choice=False)
     # Shown only while PUBLIC_BASE_URL is not a public https address.
     allow_local_url = BooleanField(ALLOW_LOCAL_LABEL)
 
@@ -118,3 +119,13 @@ class IssueForm(FlaskForm):
 class VoidForm(FlaskForm):
     reason = StringField(_l("Lý do hủy"),
                          validators=[Length(max=500, message=_l("Lý do tối đa 500 ký tự."))])
+
+
+class TranslationUploadForm(FlaskForm):
+    lang = StringField(_l("Mã ngôn ngữ (ISO 639, ví dụ tyz)"),
+                       validators=[InputRequired(), Length(max=8)])
+    file = FileField(_l("Tệp bản dịch (CSV)"), validators=[FileRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something, with its CSRF token and nothing else."""

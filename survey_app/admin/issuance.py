@@ -15,10 +15,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from .. import languages
 from ..extensions import db
 from ..models import Agency, CampaignAgency, IssuedForm
 from ..security import roles_required
-from ..services import ServiceError, agencies, issuance
+from ..services import ServiceError, agencies, issuance, translations
 from . import READ, WRITE, _campaign_or_404, _refused, bp
 from .forms import ALLOW_LOCAL_LABEL, IssueForm, VoidForm
 
@@ -60,8 +61,12 @@ def poster(code: str, agency_code: str, fmt: str):
         return render_template("admin/poster_confirm.html", campaign=scope.campaign,
                                scope=scope, fmt=fmt, url=issuance.open_url(scope),
                                label=ALLOW_LOCAL_LABEL), 400
-    return _download(issuance.poster(scope, fmt), MIMETYPES[fmt],
-                     f"poster-{code}-{agency_code}.{fmt}")
+    try:
+        body = issuance.poster(scope, fmt, request.args.get("lang"))
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".campaign_view", code=code))
+    return _download(body, MIMETYPES[fmt], f"poster-{code}-{agency_code}.{fmt}")
 
 
 def _issue_form(campaign) -> IssueForm:
@@ -73,6 +78,9 @@ def _issue_form(campaign) -> IssueForm:
         SelectChoice(c, f"{c} — {n}") for c, n in scope]
     if request.method == "GET" and request.args.get("agency"):
         form.agency.data = request.args["agency"]
+    form.lang.choices = [SelectChoice("", languages.name("vi"))] + [
+        SelectChoice(code, languages.name(code))
+        for code, _rev in translations.loaded(campaign.version_id)]
     return form
 
 
@@ -100,9 +108,10 @@ def issue(code: str):
                                             form.collector.data or "", form.deadline.data)
         # Refused here, the whole issuance is rolled back (no batch, no numbers taken).
         issuance.check_print_url(form.allow_local_url.data, ALLOW_LOCAL_HOW)
+        lang = translations.for_print(campaign.version, form.lang.data)
     except ServiceError as exc:
         return _refused(exc, "admin/issue.html", campaign=campaign, form=form)
-    pdf, csv_text = issuance.forms_files(batch, forms)
+    pdf, csv_text = issuance.forms_files(batch, forms, lang)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("forms.pdf", pdf)

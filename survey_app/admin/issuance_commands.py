@@ -10,22 +10,26 @@ import click
 
 from ..cli import ALLOW_LOCAL_HELP, ALLOW_LOCAL_HOW, _date, _output_path, _stage, transactional
 from ..extensions import db
-from ..services import ServiceError, issuance
+from ..services import ServiceError, issuance, translations
 from . import bp
+
+LANG_HELP = ("Print in a language the questionnaire is translated into (ISO 639 code, "
+             "e.g. tyz); its QR code opens the form in that language.")
 
 
 @bp.cli.command("poster")
 @click.option("--campaign", "campaign_code", required=True, help="Campaign code.")
 @click.option("--agency", "agency_code", required=True, help="Agency code (in scope).")
 @click.option("--out", required=True, help="Output file: .pdf, .png or .svg.")
+@click.option("--lang", help=LANG_HELP)
 @click.option("--allow-local-url", is_flag=True, help=ALLOW_LOCAL_HELP)
 @transactional
-def poster(campaign_code, agency_code, out, allow_local_url):
+def poster(campaign_code, agency_code, out, lang, allow_local_url):
     """Write the A4 poster (QR code and short link) of an agency's open link."""
     path = _output_path(out, issuance.POSTER_FORMATS, "--out")
     _, agency, scope = issuance.get_scope(campaign_code, agency_code)
     issuance.check_print_url(allow_local_url, ALLOW_LOCAL_HOW)
-    staged = _stage(path, issuance.poster(scope, path.suffix.lower().lstrip(".")))
+    staged = _stage(path, issuance.poster(scope, path.suffix.lower().lstrip("."), lang))
     mask = os.umask(0o022)
     os.umask(mask)
     try:
@@ -45,9 +49,10 @@ def poster(campaign_code, agency_code, out, allow_local_url):
 @click.option("--out", required=True, help="PDF to print: one numbered form per serial.")
 @click.option("--csv", "csv_out", help="Also write serial,url as CSV (the links are secret).")
 @click.option("--deadline", help="Day the forms are due back, YYYY-MM-DD.")
+@click.option("--lang", help=LANG_HELP)
 @click.option("--allow-local-url", is_flag=True, help=ALLOW_LOCAL_HELP)
 @transactional
-def issue_forms(campaign_code, agency_code, count, collector, out, csv_out, deadline,
+def issue_forms(campaign_code, agency_code, count, collector, out, csv_out, deadline, lang,
                 allow_local_url):
     """Issue numbered paper forms, each with its own single-use link."""
     pdf_path = _output_path(out, ("pdf",), "--out")
@@ -64,7 +69,8 @@ def issue_forms(campaign_code, agency_code, count, collector, out, csv_out, dead
     # After the batch's own checks (so that their reasons come first); refused, the
     # transaction is rolled back: no batch, no form, the numbering untouched.
     issuance.check_print_url(allow_local_url, ALLOW_LOCAL_HOW)
-    pdf, csv_text = issuance.forms_files(batch, forms)
+    pdf, csv_text = issuance.forms_files(
+        batch, forms, translations.for_print(campaign.version, lang))
     # The links exist only in these files: the batch is committed only once both are
     # written, and the files appear under their names only once it is committed.
     staged = [(_stage(pdf_path, pdf), pdf_path)]

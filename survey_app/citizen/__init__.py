@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -18,12 +19,11 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
-from .. import intake
+from .. import intake, wording
 from ..extensions import csrf, db
 from ..security import ERROR_TEXT
-from ..services import ServiceError, contacts
+from ..services import ServiceError, contacts, translations
 from ..survey_form import (
     bound_form_with_errors,
     pristine_questions,
@@ -34,8 +34,52 @@ from . import pages
 
 bp = Blueprint("citizen", __name__)
 
-EXPIRED_NOTICE = _l("Phiên trả lời đã hết hạn. Các câu trả lời vẫn được giữ; vui lòng bấm "
-                    "\"Gửi phiếu\" lần nữa.")
+
+def page_language(version_id: int):
+    """The language of a citizen's page of the version: `?lang=` or the `lang` cookie —
+    Vietnamese, English or a translation loaded for the version (a `wording.Wording`);
+    anything else gives Vietnamese. Kept in `g.survey_lang` for the templates' `word` and
+    `in_lang`; returns (language, the version's loaded translations)."""
+    available = translations.loaded(version_id)
+    wanted = request.args.get("lang") or request.cookies.get("lang")
+    if wanted in current_app.config["LANGUAGES"]:
+        lang = str(get_locale())
+    else:
+        lang = translations.page_language(version_id, wanted, available)
+    g.survey_lang = lang
+    return lang, available
+
+
+def language_choices(version, lang: str, available) -> list[dict]:
+    """The languages the page is offered in, by their own names, but the page's own."""
+    offered = [("vi", "Tiếng Việt")] + ([("en", "English")] if version.has_english else [])
+    offered += [(code, translations.own_name(version.id, code, rev)) for code, rev in available]
+    return [{"code": code, "name": name} for code, name in offered if code != str(lang)]
+
+
+@bp.app_template_global("word")
+def _word(key: str, plain: bool = False):
+    """A fixed word of the citizen's pages in the page's language (`wording.word`)."""
+    return wording.word(key, g.get("survey_lang") or str(get_locale()), plain)
+
+
+@bp.app_template_global("in_lang")
+def _in_lang(text: str, text_lang: str):
+    """A text marked when it is not in the page's language (`wording.in_lang`)."""
+    return wording.in_lang(text, text_lang, g.get("survey_lang") or str(get_locale()))
+
+
+@bp.after_request
+def _keep_language(response):
+    """A translation chosen with `?lang=` is kept in the `lang` cookie, as Vietnamese and
+    English are (`security`): the answer's POST and the thank-you page keep it."""
+    lang = g.get("survey_lang")
+    if isinstance(lang, wording.Wording) and request.args.get("lang") \
+            and request.cookies.get("lang") != lang:
+        response.set_cookie("lang", lang.code, max_age=365 * 86400, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+                            httponly=True)
+    return response
 
 
 def _message(title: str, text: str, status: int):
@@ -57,17 +101,18 @@ def _refused(exc: ServiceError):
     return _message(_("Không nhận phiếu"), _(exc.message), 410)
 
 
-def _untouched_page(target, lang: str) -> tuple[bytes, bytes]:
+def _untouched_page(target, lang: str, available) -> tuple[bytes, bytes]:
     """The survey page before any answer, as bytes around the form token (cached)."""
     cache = pages.page_cache(current_app)
-    key = pages.page_key(target, lang)
+    key = pages.page_key(target, lang, available)
     parts = cache.get(key)
     if parts is None:
         version = spec(target.campaign.version_id)
         parts = cache.put(key, render_template(
             "survey/form.html", version=version, form=None, preview=False, sections=None,
             questions_html=pristine_questions(version, lang), agency_name=target.agency.name,
-            campaign_name=target.campaign.name, csrf_value=pages.TOKEN_MARK))
+            campaign_name=target.campaign.name, csrf_value=pages.TOKEN_MARK, page_lang=lang,
+            languages=language_choices(version, lang, available)))
     return parts
 
 
@@ -76,18 +121,19 @@ def _render_form(target, form=None, status: int = 200, notice: str | None = None
     """The survey page: untouched (from the cache, only the token fresh) or, after a
     refused submission, with the answers kept and each error beside its question."""
     app = current_app._get_current_object()
-    lang = str(get_locale())
+    lang, available = page_language(target.campaign.version_id)
     device = request.cookies.get(pages.DEVICE_COOKIE)
     new_device = None if device else pages.new_device_id()
     token = token or pages.issue_token(app, device or new_device)
     if form is None:
-        head, tail = _untouched_page(target, lang)
+        head, tail = _untouched_page(target, lang, available)
         resp = make_response(head + token.encode() + tail, status)
     else:
         version = spec(target.campaign.version_id)
         resp = make_response(render_template(
             "survey/form.html", version=version, form=form, preview=False,
             sections=sections(version, form, lang), agency_name=target.agency.name,
+            page_lang=lang, languages=language_choices(version, lang, available),
             campaign_name=target.campaign.name, notice=notice, csrf_value=token,
             contact_error=contact_error,
             recheck_consent=request.form.get(contacts.CONSENT_FIELD) == "y",
@@ -103,14 +149,14 @@ def _submit(target):
     the receipt's redirect."""
     app = current_app._get_current_object()
     version = spec(target.campaign.version_id)
-    lang = str(get_locale())
+    lang, _available = page_language(version.id)
     token = request.form.get(pages.TOKEN_FIELD)
     device = request.cookies.get(pages.DEVICE_COOKIE)
     opened_at = pages.shown_at(app, token, device)
     if opened_at is None:
         # No token, a forged one, another browser's, or too old: the answers are kept.
         form = bound_form_with_errors(version, lang, {})
-        return _render_form(target, form, 400, notice=str(EXPIRED_NOTICE))
+        return _render_form(target, form, 400, notice=wording.word("expired", lang))
     raw, duplicates = intake.raw_answers(version, request.form.items(multi=True))
     contact_error = None
     try:
@@ -148,13 +194,17 @@ def _submit(target):
 def _with_errors(target, errors: dict, contact_error: str | None, token: str):
     """The posted form again, answers kept, each error beside its question."""
     version = spec(target.campaign.version_id)
-    form = bound_form_with_errors(version, str(get_locale()), errors)
+    lang, _available = page_language(version.id)
+    form = bound_form_with_errors(version, lang, errors)
     return _render_form(target, form, 400, contact_error=contact_error, token=token)
 
 
 def _receipt(target, response):
-    """The answer to a stored submission (or a repeat of one): its thank-you page."""
-    resp = redirect(url_for(".thanks", code=response.receipt_code), 303)
+    """The answer to a stored submission (or a repeat of one): its thank-you page (in
+    the page's translation, if it was in one)."""
+    lang = g.get("survey_lang")
+    resp = redirect(url_for(".thanks", code=response.receipt_code,
+                            lang=lang.code if isinstance(lang, wording.Wording) else None), 303)
     if target.open_code:
         resp.headers.add("Set-Cookie", pages.answered_cookie(
             current_app, target.open_code, response.receipt_code, target.campaign.closes_at))
@@ -217,6 +267,8 @@ def single_use(token: str):
 @bp.get("/cam-on/<code>")
 def thanks(code: str):
     response = intake.by_receipt(code) if code != "-" else None
+    if response is not None:
+        page_language(response.campaign.version_id)
     return render_template("survey/thanks.html", response=response)
 
 

@@ -25,7 +25,7 @@ from werkzeug.http import parse_cookie
 from .. import intake, rawsql
 from ..extensions import db
 from ..security import security_headers
-from ..services import contacts
+from ..services import contacts, translations
 from ..survey_form import loaded_spec
 from . import pages
 
@@ -78,13 +78,16 @@ class CitizenFastPath:
         app = self.app
         cookies = cookie_values(environ.get("HTTP_COOKIE"))
         lang = cookies.get("lang")
-        if lang not in app.config["LANGUAGES"]:
-            lang = app.config["BABEL_DEFAULT_LOCALE"]
         with rawsql.own_connection(self.engine):
             target = self._open_target(kind, code, cookies)
             if target is None:
                 return None
-            parts = pages.page_cache(app).get(pages.page_key(target, lang))
+            # The chooser lists the loaded translations: a page cached before another
+            # process loaded one is never served again.
+            available = translations.loaded(target.campaign.version_id)
+            if lang not in app.config["LANGUAGES"]:
+                lang = translations.page_code(lang, available)
+            parts = pages.page_cache(app).get(pages.page_key(target, lang, available))
             if parts is None:
                 return None
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]

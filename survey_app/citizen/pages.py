@@ -145,6 +145,9 @@ def page_cache(app: Flask) -> PageCache:
     return cache
 
 
-def page_key(target, lang: str) -> tuple:
+def page_key(target, lang: str, available: tuple) -> tuple:
+    """`available`: the version's loaded translations with their revisions (the page
+    offers them, and shows one of them in its revision)."""
     campaign = target.campaign
-    return (campaign.version_id, lang, campaign.id, campaign.name, target.agency.name)
+    return (campaign.version_id, str(lang), available, campaign.id, campaign.name,
+            target.agency.name)

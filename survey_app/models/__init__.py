@@ -28,6 +28,7 @@ from .responses import (
     TallyMark,
 )
 from .reverification import REVERIFY_OUTCOMES, RecheckContact, Reverification, ReverifyDraw
+from .translations import QuestionnaireTranslation, TranslationText
 from .users import AccountLink, ApiKey, AuditLog, RecoveryCode, User
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "PaperEntry",
     "QuestionGroup",
     "Questionnaire",
+    "QuestionnaireTranslation",
     "QuestionnaireVersion",
     "RecheckContact",
     "RecoveryCode",
@@ -66,6 +68,7 @@ __all__ = [
     "Reverification",
     "ReverifyDraw",
     "TallyMark",
+    "TranslationText",
     "User",
     "append_only_ddl",
     "canonical_json",

@@ -24,6 +24,7 @@ from reportlab.platypus import (
 )
 
 from ..questions import REGISTRY, Block, DefinitionItem, Grid, get_type
+from ..wording import said
 from . import fonts
 
 PAGE_W, PAGE_H = A4
@@ -248,10 +249,10 @@ def questionnaire(definition: Mapping, st: Styles, labels: Mapping,
                   lang: str) -> list[Flowable]:
     """Flowables for the questionnaire body (title, intro, groups, items)."""
     story: list[Flowable] = []
-    title = loc(definition.get("title"), lang)
+    title = said(lang, "", "title") or loc(definition.get("title"), lang)
     if title:
         story.append(Paragraph(esc(title), st.title))
-    intro = loc(definition.get("intro"), lang)
+    intro = said(lang, "", "intro") or loc(definition.get("intro"), lang)
     if intro:
         story.append(Paragraph(esc(intro), st.body))
     story.append(Spacer(1, 2 * mm))
@@ -263,7 +264,8 @@ def questionnaire(definition: Mapping, st: Styles, labels: Mapping,
         if not group_items:
             continue
         if group is not None:
-            name = loc(group.get("name"), lang) or str(group.get("code", ""))
+            name = (said(lang, "", f"group.{group.get('code')}") or loc(group.get("name"), lang)
+                    or str(group.get("code", "")))
             story.append(CondPageBreak(35 * mm))
             story.append(Paragraph(f"{_roman(number)}. {esc(name)}", st.group))
             number += 1

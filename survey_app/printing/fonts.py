@@ -8,6 +8,7 @@ free, and is almost always available: either from the system package
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import threading
@@ -182,3 +183,17 @@ def _register_family(family: str, paths: tuple[Path, ...]) -> tuple[str, str, st
     for (bold, italic), name in zip(((0, 0), (1, 0), (0, 1), (1, 1)), names, strict=True):
         addMapping(family, bold, italic, name)
     return names
+
+
+def missing_letters(text: str) -> list[str]:
+    """The letters of `text` that DejaVu Sans (the forms' and posters' font) cannot draw:
+    a language written with them cannot be printed (they would come out as empty boxes)."""
+    glyphs = _charmap()
+    return sorted({c for c in text if not c.isspace() and ord(c) not in glyphs})
+
+
+@functools.cache
+def _charmap() -> frozenset[int]:
+    from reportlab.pdfbase.ttfonts import TTFontFile
+
+    return frozenset(TTFontFile(os.fspath(font_paths()[0])).charToGlyph)

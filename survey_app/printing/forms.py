@@ -33,6 +33,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from ..wording import Wording, said
 from .body import (
     BOX,
     CONTENT_W,
@@ -79,6 +80,14 @@ LABELS: dict[str, dict[str, object]] = {
                         "MTTQ auditors and erased after the check.",
     },
 }
+
+
+def printed_words(lang: str) -> Mapping:
+    """The form's own words in `lang`: a loaded translation's where it gives them
+    ("print.<key>"), else Vietnamese; English from the table above."""
+    if lang in LABELS and not isinstance(lang, Wording):
+        return LABELS[lang]
+    return {key: said(lang, "", f"print.{key}") or text for key, text in LABELS["vi"].items()}
 
 
 class _QRCode(Flowable):
@@ -221,7 +230,7 @@ def render_forms_pdf(definition: Mapping, forms: Iterable[tuple[str, str]], *,
     forms = [(str(serial), str(url)) for serial, url in forms]
     if not forms:
         raise ValueError("no forms to render")
-    labels = LABELS.get(lang, LABELS["vi"])
+    labels = printed_words(lang)
     st = Styles()
 
     # Headers differ per form (serial, QR); size them first so the shared
@@ -244,7 +253,7 @@ def render_forms_pdf(definition: Mapping, forms: Iterable[tuple[str, str]], *,
         rightMargin=MARGIN_X - FRAME_PADDING,
         topMargin=MARGIN_TOP - FRAME_PADDING,
         bottomMargin=MARGIN_BOTTOM - FRAME_PADDING,
-        title=f"{loc(definition.get('title'), lang)} – {campaign_name}",
+        title=f"{said(lang, '', 'title') or loc(definition.get('title'), lang)} – {campaign_name}",
         author=agency_name,
         invariant=True,
     )

@@ -22,6 +22,9 @@ INSTRUCTIONS = (
     "2. Trả lời khoảng 2 phút. Phiếu không ghi tên.",
 )
 SHORT_URL_LABEL = "Hoặc nhập địa chỉ:"
+#: The poster's words by key, as a questionnaire's translation names them ("poster.<key>").
+WORDS = {"title": TITLE, "scan": INSTRUCTIONS[0], "time": INSTRUCTIONS[1],
+         "url": SHORT_URL_LABEL}
 
 PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
 MARGIN_MM = 15.0
@@ -91,17 +94,17 @@ def _fit(text: str, bold: bool, max_pt: float, min_pt: float,
 
 
 def _layout(agency_name: str, campaign_name: str, url: str,
-            short_url: str) -> _Layout:
+            short_url: str, words: dict[str, str] = WORDS) -> _Layout:
     text_w = PAGE_W_MM - 2 * MARGIN_MM
     blocks_top = [  # (text, bold, max_pt, min_pt, max_lines, space_after_mm)
-        (TITLE, True, 28, 20, 1, 4),
+        (words["title"], True, 28, 20, 1, 4),
         (agency_name, True, 20, 12, 3, 2),
         (campaign_name, False, 16, 10, 3, 0),
     ]
     blocks_bottom = [
-        (INSTRUCTIONS[0], False, 16, 10, 2, 1),
-        (INSTRUCTIONS[1], False, 16, 10, 2, 5),
-        (SHORT_URL_LABEL, False, 13, 10, 1, 1),
+        (words["scan"], False, 16, 10, 2, 1),
+        (words["time"], False, 16, 10, 2, 5),
+        (words["url"], False, 13, 10, 1, 1),
         (short_url, True, 30, 14, 1, 0),
     ]
 
@@ -263,20 +266,22 @@ def _render_svg(layout: _Layout, title: str) -> bytes:
 
 
 def render_poster(*, agency_name: str, campaign_name: str, url: str,
-                  short_url: str, fmt: str) -> bytes:
+                  short_url: str, fmt: str, words: dict[str, str] | None = None) -> bytes:
     """Render the campaign poster as ``fmt`` ∈ {"pdf", "png", "svg"}.
 
     A4 portrait: Vietnamese title, agency and campaign names, a ~12 cm QR
     code of *url*, two instruction lines and *short_url* in large type for
-    people who type it in by hand.  Returns the file's bytes.
+    people who type it in by hand.  Returns the file's bytes.  *words*: the
+    poster's words (`WORDS`' keys) in another language, where given.
     """
     fmt_key = fmt.lower() if isinstance(fmt, str) else fmt
     if fmt_key not in FORMATS:
         raise ValueError(
             f"unknown poster format {fmt!r}; expected one of {', '.join(FORMATS)}"
         )
-    layout = _layout(agency_name, campaign_name, url, short_url)
-    title = f"{TITLE} – {agency_name}"
+    words = {**WORDS, **(words or {})}
+    layout = _layout(agency_name, campaign_name, url, short_url, words)
+    title = f"{words['title']} – {agency_name}"
     if fmt_key == "pdf":
         return _render_pdf(layout, title)
     if fmt_key == "png":

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from wtforms import RadioField, SelectChoice
 from wtforms.validators import InputRequired, Optional
 
+from ..wording import Wording, said
+
 REQUIRED_MESSAGE = {"vi": "Vui lòng chọn một câu trả lời.", "en": "Please choose an answer."}
 
 #: Control characters have no place in a comment (and would blur the ledger's field
@@ -100,6 +102,9 @@ class DefinitionItem:
                         if k not in ("code", "group", "type", "required", "text")}
 
     def text(self, lang: str) -> str:
+        translated = said(lang, self.code, "text")
+        if translated:
+            return translated
         text = self.data.get("text")
         if isinstance(text, Mapping):
             return str(text.get(lang) or text.get("vi") or "")
@@ -113,7 +118,10 @@ class QuestionType:
     the defaults suit a question answered by one of the item's choices.
 
     `labels` is the type's one table of words per language ("vi", "en"): at least
-    "title" (what the type is, for administrators)."""
+    "title" (what the type is, for administrators). `respondent_words` names its entries
+    a respondent reads (on the form or on paper), which a questionnaire's translation
+    gives in its language (part "type.<name>.<entry>[.<value>]"); "values" names the
+    answers, so a translation must give them."""
 
     name = ""
     labels: dict[str, dict] = {"vi": {"title": ""}, "en": {"title": ""}}
@@ -132,11 +140,30 @@ class QuestionType:
     #: Answered by one mark on a short scale: the citizen's form lays the answers out as
     #: one row of equal targets (a phone shows a question in two lines and a row).
     row = False
+    respondent_words: tuple[str, ...] = ("hint",)
 
     def text(self, lang: str, key: str):
-        """An entry of the type's label table in `lang` (falling back to Vietnamese)."""
+        """An entry of the type's label table in `lang` (falling back to Vietnamese); in a
+        loaded translation (`wording.Wording`), the translation's words where it has them."""
+        if isinstance(lang, Wording) and key in self.respondent_words:
+            source = self.labels["vi"].get(key, "")
+            part = f"type.{self.name}.{key}"
+            if isinstance(source, Mapping):
+                return {k: said(lang, "", f"{part}.{k}") or v for k, v in source.items()}
+            return said(lang, "", part) or source
         table = self.labels.get(lang_of(lang)) or {}
         return table[key] if key in table else self.labels["vi"].get(key, "")
+
+    def translatable(self) -> dict[str, str]:
+        """The type's words a translation gives: Vietnamese by part key."""
+        out = {}
+        for key in self.respondent_words:
+            source = self.labels["vi"].get(key)
+            if isinstance(source, Mapping):
+                out.update({f"type.{self.name}.{key}.{k}": str(v) for k, v in source.items()})
+            elif source:
+                out[f"type.{self.name}.{key}"] = str(source)
+        return out
 
     @property
     def label(self) -> str:
@@ -145,8 +172,9 @@ class QuestionType:
     # -- the citizen's form and a submitted value --
 
     def choices(self, item, lang: str) -> list[tuple[str, str]]:
-        lang = lang_of(lang)
-        return [(c["code"], c["label"].get(lang) or c["label"]["vi"]) for c in item.choices]
+        table = lang_of(lang)
+        return [(c["code"], said(lang, item.code, f"choice.{c['code']}")
+                 or c["label"].get(table) or c["label"]["vi"]) for c in item.choices]
 
     def form_choices(self, item, lang: str) -> list[tuple[str, str, str]]:
         """The choices as the citizen's form labels them: (value, mark, words), the mark
@@ -159,7 +187,8 @@ class QuestionType:
 
     def validators(self, item, lang):
         if item.required:
-            return [InputRequired(message=REQUIRED_MESSAGE[lang_of(lang)])]
+            return [InputRequired(message=said(lang, "", "form.required_error")
+                                  or REQUIRED_MESSAGE[lang_of(lang)])]
         return [Optional()]
 
     def to_value(self, data):

@@ -33,6 +33,7 @@ class Scale(QuestionType):
 @register
 class Satisfaction(Scale):
     name, scored = "satisfaction", True
+    respondent_words = ("values", "marks", "legend")
     #: 0 is "not applicable".
     order, pattern = (1, 2, 3, 4, 5, 0), "[0-5]"
 
@@ -98,6 +99,7 @@ class Satisfaction(Scale):
 @register
 class Priority(Scale):
     name, order, pattern = "priority", (3, 2, 1), "[1-3]"
+    respondent_words = ("values", "hint")
     labels = {
         "vi": {
             "title": "Mức ưu tiên (Rất nhiều / Nhiều / Ít)",

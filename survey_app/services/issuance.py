@@ -34,7 +34,8 @@ from ..models import (
     utcnow,
 )
 from ..printing.poster import FORMATS as POSTER_FORMATS
-from . import ServiceError, audit
+from ..wording import said
+from . import ServiceError, audit, translations
 from .agencies import get_by_code
 from .campaigns import LOCAL_TZ, ensure_writable, get_campaign
 
@@ -353,21 +354,33 @@ def register_csv(campaign: Campaign) -> str:
 
 # --- printed matter ---------------------------------------------------------------------
 
-def poster(scope: CampaignAgency, fmt: str) -> bytes:
-    """The A4 poster of a campaign×agency's open link as pdf, png or svg."""
+def poster(scope: CampaignAgency, fmt: str, lang: str | None = None) -> bytes:
+    """The A4 poster of a campaign×agency's open link as pdf, png or svg; in a language
+    the questionnaire is translated into, its QR code opens the form in that language."""
     if fmt not in POSTER_FORMATS:
         raise ServiceError(_("Định dạng áp phích '%(fmt)s' không hỗ trợ (chỉ: %(choices)s).",
                              fmt=fmt, choices=", ".join(POSTER_FORMATS)))
-    url = open_url(scope)
+    language = translations.for_print(scope.campaign.version, lang)
+    url = in_language(open_url(scope), language)
+    words = {key: said(language, "", f"poster.{key}") or text
+             for key, text in printing.poster.WORDS.items()}
     return printing.render_poster(agency_name=scope.agency.name,
                                   campaign_name=scope.campaign.name,
-                                  url=url, short_url=url, fmt=fmt)
+                                  url=url, short_url=url, fmt=fmt, words=words)
 
 
-def forms_files(batch: FormBatch, forms: list[tuple[str, str]]) -> tuple[bytes, str]:
+def in_language(url: str, lang: str) -> str:
+    """A survey link that opens the form in `lang` (as is for Vietnamese)."""
+    return url if lang == "vi" else f"{url}?lang={lang}"
+
+
+def forms_files(batch: FormBatch, forms: list[tuple[str, str]],
+                lang: str = "vi") -> tuple[bytes, str]:
     """The printable PDF (one questionnaire per serial, each with its QR) and the
-    serial,url CSV of a batch just issued."""
+    serial,url CSV of a batch just issued; `lang` as `translations.for_print` gives it
+    (the QR codes open the form in that language)."""
+    forms = [(serial, in_language(url, lang)) for serial, url in forms]
     pdf = printing.render_forms_pdf(batch.campaign.version.to_definition(), forms,
                                     agency_name=batch.agency.name,
-                                    campaign_name=batch.campaign.name)
+                                    campaign_name=batch.campaign.name, lang=lang)
     return pdf, printing.forms_csv(forms)
