@@ -103,7 +103,7 @@ class VersionSpec:
 
 _SPECS: dict[int, VersionSpec] = {}
 _CLASS_CACHE: dict[tuple, type] = {}
-_HTML_CACHE: dict[tuple[int, str], Markup] = {}
+_HTML_CACHE: dict[tuple[int, str], tuple[str, Markup]] = {}
 
 
 def answer_rules(items) -> tuple[dict, tuple[str, ...]]:
@@ -180,8 +180,9 @@ def bound_form_with_errors(version, lang: str, errors: dict[str, str]):
     return form
 
 
-def sections(version, form, lang: str) -> list[dict]:
-    """Groups with their items and bound fields, in order, for the templates."""
+def sections(version, form, lang: str, audio=None) -> list[dict]:
+    """Groups with their items and bound fields, in order, for the templates. `audio`:
+    the read-aloud clips (`speech.store.Clips`), whose `url(code)` is a question's."""
     out = []
     for group in version.groups:
         rows = []
@@ -190,18 +191,21 @@ def sections(version, form, lang: str) -> list[dict]:
             rows.append({"item": item, "field": form[item.code], "type": item.type,
                          "choices": qtype.form_choices(item, lang), "text": item.text(lang),
                          "scored": qtype.scored, "multiple": qtype.multiple,
-                         "free_text": qtype.free_text})
+                         "free_text": qtype.free_text,
+                         "audio": audio.url(item.code) if audio else None})
         out.append({"group": group, "name": group.name(lang), "rows": rows})
     return out
 
 
-def pristine_questions(version: VersionSpec, lang: str) -> Markup:
-    """The questions of an untouched form, rendered once per version and language."""
+def pristine_questions(version: VersionSpec, lang: str, audio=None) -> Markup:
+    """The questions of an untouched form, rendered once per version, language and set
+    of read-aloud clips (`audio`, whose `stamp` changes with them)."""
     key = (version.id, lang)
-    html = _HTML_CACHE.get(key)
-    if html is None:
+    stamp = audio.stamp if audio else ""
+    cached = _HTML_CACHE.get(key)
+    if cached is None or cached[0] != stamp:
         form = survey_form_class(version, lang)(formdata=None, meta={"csrf": False})
-        html = Markup(render_template("survey/_questions.html",
-                                      sections=sections(version, form, lang)))
-        _HTML_CACHE[key] = html
-    return html
+        cached = (stamp, Markup(render_template("survey/_questions.html",
+                                                sections=sections(version, form, lang, audio))))
+        _HTML_CACHE[key] = cached
+    return cached[1]

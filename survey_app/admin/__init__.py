@@ -28,6 +28,8 @@ from ..models import (
 )
 from ..security import roles_required
 from ..services import ServiceError, agencies, campaigns, questionnaires, users
+from ..speech.store import store_of
+from ..speech.texts import INTRO
 from ..survey_form import sections, survey_form_class
 from .forms import (
     KIND_LABELS,
@@ -193,8 +195,10 @@ def questionnaire_preview(version_id: int):
     version = _version_or_404(version_id)
     lang = str(get_locale())
     form = survey_form_class(version, lang)(formdata=None, meta={"csrf": False})
+    clips = store_of().clips(version.id, lang)
     return render_template("survey/form.html", version=version, form=form,
-                           sections=sections(version, form, lang), preview=True,
+                           sections=sections(version, form, lang, clips), preview=True,
+                           intro_audio=clips.url(INTRO),
                            agency_name=_("(tên cơ quan)"), campaign_name=_("(tên đợt khảo sát)"),
                            action=None)
 

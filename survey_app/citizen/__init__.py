@@ -7,6 +7,8 @@ the visitor's cookies.
 
 from __future__ import annotations
 
+import io
+
 from flask import (
     Blueprint,
     current_app,
@@ -14,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -24,6 +27,8 @@ from .. import intake
 from ..extensions import csrf, db
 from ..security import ERROR_TEXT
 from ..services import ServiceError, contacts
+from ..speech.store import store_of
+from ..speech.texts import INTRO
 from ..survey_form import (
     bound_form_with_errors,
     pristine_questions,
@@ -33,6 +38,9 @@ from ..survey_form import (
 from . import pages
 
 bp = Blueprint("citizen", __name__)
+
+#: A year: a clip's address changes with its content (`speech.store`).
+AUDIO_MAX_AGE = 365 * 86400
 
 EXPIRED_NOTICE = _l("Phiên trả lời đã hết hạn. Các câu trả lời vẫn được giữ; vui lòng bấm "
                     "\"Gửi phiếu\" lần nữa.")
@@ -59,14 +67,17 @@ def _refused(exc: ServiceError):
 
 def _untouched_page(target, lang: str) -> tuple[bytes, bytes]:
     """The survey page before any answer, as bytes around the form token (cached)."""
-    cache = pages.page_cache(current_app)
-    key = pages.page_key(target, lang)
+    app = current_app._get_current_object()
+    cache = pages.page_cache(app)
+    key = pages.page_key(app, target, lang)
     parts = cache.get(key)
     if parts is None:
         version = spec(target.campaign.version_id)
+        audio = store_of(app).clips(version.id, lang)
         parts = cache.put(key, render_template(
             "survey/form.html", version=version, form=None, preview=False, sections=None,
-            questions_html=pristine_questions(version, lang), agency_name=target.agency.name,
+            questions_html=pristine_questions(version, lang, audio),
+            intro_audio=audio.url(INTRO), agency_name=target.agency.name,
             campaign_name=target.campaign.name, csrf_value=pages.TOKEN_MARK))
     return parts
 
@@ -85,9 +96,11 @@ def _render_form(target, form=None, status: int = 200, notice: str | None = None
         resp = make_response(head + token.encode() + tail, status)
     else:
         version = spec(target.campaign.version_id)
+        audio = store_of(app).clips(version.id, lang)
         resp = make_response(render_template(
             "survey/form.html", version=version, form=form, preview=False,
-            sections=sections(version, form, lang), agency_name=target.agency.name,
+            sections=sections(version, form, lang, audio), intro_audio=audio.url(INTRO),
+            agency_name=target.agency.name,
             campaign_name=target.campaign.name, notice=notice, csrf_value=token,
             contact_error=contact_error,
             recheck_consent=request.form.get(contacts.CONSENT_FIELD) == "y",
@@ -218,6 +231,25 @@ def single_use(token: str):
 def thanks(code: str):
     response = intake.by_receipt(code) if code != "-" else None
     return render_template("survey/thanks.html", response=response)
+
+
+@bp.get("/nghe/<int:version_id>/<lang>/<name>")
+def audio(version_id: int, lang: str, name: str):
+    """A read-aloud clip. Its name holds its content's digest, so it never changes: the
+    browser may keep it for a year without asking again."""
+    clip = store_of(current_app).read(version_id, lang, name)
+    if clip is None:
+        return _message(_("Không tìm thấy tệp âm thanh"),
+                        _("Tệp âm thanh này không có hoặc đã được thay bằng tệp mới; vui "
+                          "lòng tải lại trang khảo sát."), 404)
+    # Sent from memory (a clip is a few KB): no file stays open when a phone stops
+    # listening half-way through.
+    resp = send_file(io.BytesIO(clip.data), mimetype=clip.mimetype, conditional=True,
+                     etag=clip.digest, max_age=AUDIO_MAX_AGE, download_name=name,
+                     last_modified=clip.modified)
+    resp.cache_control.public = True
+    resp.cache_control.immutable = True
+    return resp
 
 
 @bp.get("/bien-nhan")

@@ -84,7 +84,7 @@ class CitizenFastPath:
             target = self._open_target(kind, code, cookies)
             if target is None:
                 return None
-            parts = pages.page_cache(app).get(pages.page_key(target, lang))
+            parts = pages.page_cache(app).get(pages.page_key(app, target, lang))
             if parts is None:
                 return None
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]

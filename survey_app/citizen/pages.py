@@ -28,6 +28,7 @@ from werkzeug.http import dump_cookie
 
 from ..extensions import limiter
 from ..models import utcnow
+from ..speech.store import store_of
 
 DEVICE_COOKIE = "sv_dev"
 TOKEN_FIELD = "csrf_token"
@@ -145,6 +146,10 @@ def page_cache(app: Flask) -> PageCache:
     return cache
 
 
-def page_key(target, lang: str) -> tuple:
+def page_key(app: Flask, target, lang: str) -> tuple:
+    """Everything the untouched page shows: the version, the language, the campaign and
+    agency names, and which read-aloud clips it links to (known in memory; see
+    `speech.store`)."""
     campaign = target.campaign
-    return (campaign.version_id, lang, campaign.id, campaign.name, target.agency.name)
+    return (campaign.version_id, lang, campaign.id, campaign.name, target.agency.name,
+            store_of(app).clips(campaign.version_id, lang).stamp)
