@@ -424,4 +424,4 @@ def _may_write() -> bool:
 
 # Views and CLI commands registered on `bp` from other modules; imported last because they
 # import `bp`.
-from . import commands, issuance, issuance_commands  # noqa: E402,F401
+from . import audio, commands, issuance, issuance_commands  # noqa: E402,F401
