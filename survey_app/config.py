@@ -58,6 +58,17 @@ class Defaults:
     # answer…) hide a group of fewer respondents than this, and whatever would give it
     # away from the totals (analysis.disclosure).
     MIN_CELL = 5
+    # Read-aloud audio (survey_app/speech): the engine that voices a questionnaire (its
+    # name in speech.engine.ENGINES), the Ogg Opus bitrate of every clip (speech in mono
+    # at 10 kbit/s: a question read with its answers is 5–15 KB), the largest recording
+    # an administrator may upload, the folder of the clips (empty: instance/audio), and
+    # how often a process looks again (one stat of a file) for clips made by another
+    # process: the survey page is otherwise served from memory.
+    SPEECH_ENGINE = "espeak-ng"
+    AUDIO_BITRATE_KBPS = 10
+    AUDIO_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    AUDIO_FOLDER = ""
+    AUDIO_RECHECK_SECONDS = 60
     # Quality flags for the auditor: overrides of analysis.quality.Thresholds, e.g.
     # {"speeder_ratio": 0.4, "burst_count": 8}. Unknown names are refused at use.
     QUALITY_THRESHOLDS: dict = {}

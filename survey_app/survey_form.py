@@ -132,7 +132,7 @@ def _in(lang: str, translated: str | None, english: str, vietnamese: str) -> tup
 
 _SPECS: dict[int, VersionSpec] = {}
 _CLASS_CACHE: dict[tuple, type] = {}
-_HTML_CACHE: dict[tuple[int, str, str], Markup] = {}
+_HTML_CACHE: dict[tuple[int, str, str], tuple[str, Markup]] = {}
 
 
 def answer_rules(items) -> tuple[dict, tuple[str, ...]]:
@@ -210,8 +210,9 @@ def bound_form_with_errors(version, lang: str, errors: dict[str, str]):
     return form
 
 
-def sections(version, form, lang: str) -> list[dict]:
-    """Groups with their items and bound fields, in order, for the templates.
+def sections(version, form, lang: str, audio=None) -> list[dict]:
+    """Groups with their items and bound fields, in order, for the templates. `audio`:
+    the read-aloud clips (`speech.store.Clips`), whose `url(code)` is a question's.
 
     A row's `text_lang` (a section's `name_lang`) is the language its text is actually in:
     Vietnamese where the page's language has no text for it, which the page marks
@@ -227,7 +228,8 @@ def sections(version, form, lang: str) -> list[dict]:
                          "choices": _choices(qtype, item, lang), "text": text,
                          "text_lang": text_lang, "scored": qtype.scored,
                          "multiple": qtype.multiple, "free_text": qtype.free_text,
-                         "row": qtype.row})
+                         "row": qtype.row,
+                         "audio": audio.url(item.code) if audio else None})
         name, name_lang = _name_in(group, lang)
         out.append({"group": group, "name": name, "name_lang": name_lang, "rows": rows})
     return out
@@ -256,16 +258,19 @@ def _choices(qtype, item, lang: str) -> list[tuple[str, str, str]]:
             for value, mark, words in shown]
 
 
-def pristine_questions(version: VersionSpec, lang: str) -> Markup:
-    """The questions of an untouched form, rendered once per version and language."""
+def pristine_questions(version: VersionSpec, lang: str, audio=None) -> Markup:
+    """The questions of an untouched form, rendered once per version, language (and its
+    translation's revision) and set of read-aloud clips (`audio`, whose `stamp` changes
+    with them)."""
     key = (version.id, str(lang), revision(lang))
-    html = _HTML_CACHE.get(key)
-    if html is None:
+    stamp = audio.stamp if audio else ""
+    cached = _HTML_CACHE.get(key)
+    if cached is None or cached[0] != stamp:
         form = survey_form_class(version, lang)(formdata=None, meta={"csrf": False})
-        html = Markup(render_template("survey/_questions.html",
-                                      sections=sections(version, form, lang)))
-        _HTML_CACHE[key] = html
-    return html
+        cached = (stamp, Markup(render_template(
+            "survey/_questions.html", sections=sections(version, form, lang, audio))))
+        _HTML_CACHE[key] = cached
+    return cached[1]
 
 
 def forget_translations(version_id: int) -> None:

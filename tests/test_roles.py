@@ -30,6 +30,10 @@ MATRIX = [
     ("GET", "/admin/questionnaires/1/translation.csv", READERS),
     ("POST", "/admin/questionnaires/1/translations", ADMIN),
     ("POST", "/admin/questionnaires/1/translations/tyz/remove", ADMIN),
+    ("GET", "/admin/questionnaires/1/audio", READERS),
+    ("POST", "/admin/questionnaires/1/audio/make", ADMIN),
+    ("POST", "/admin/questionnaires/1/audio/upload", ADMIN),
+    ("POST", "/admin/questionnaires/1/audio/remove", ADMIN),
     ("GET", "/admin/campaigns", READERS),
     ("GET", "/admin/campaigns/demo", READERS),
     ("POST", "/admin/campaigns/demo", ADMIN),
@@ -140,6 +144,13 @@ def test_matrix_covers_every_protected_route(app):
             "/admin/questionnaires/1/translations",
         "/admin/questionnaires/<int:version_id>/translations/<lang>/remove":
             "/admin/questionnaires/1/translations/tyz/remove",
+        "/admin/questionnaires/<int:version_id>/audio": "/admin/questionnaires/1/audio",
+        "/admin/questionnaires/<int:version_id>/audio/make":
+            "/admin/questionnaires/1/audio/make",
+        "/admin/questionnaires/<int:version_id>/audio/upload":
+            "/admin/questionnaires/1/audio/upload",
+        "/admin/questionnaires/<int:version_id>/audio/remove":
+            "/admin/questionnaires/1/audio/remove",
         "/admin/campaigns/<code>": "/admin/campaigns/demo",
         "/admin/campaigns/<code>/archive": "/admin/campaigns/demo/archive",
         "/admin/users/<int:user_id>/edit": "/admin/users/1/edit",

@@ -28,6 +28,8 @@ from ..models import (
 )
 from ..security import roles_required
 from ..services import ServiceError, agencies, campaigns, questionnaires, translations, users
+from ..speech.store import store_of
+from ..speech.texts import INTRO
 from ..survey_form import sections, spec, survey_form_class
 from .forms import (
     KIND_LABELS,
@@ -194,8 +196,10 @@ def questionnaire_preview(version_id: int):
     version = spec(_version_or_404(version_id).id)
     lang, available = page_language(version.id)  # `?lang=` previews a translation
     form = survey_form_class(version, lang)(formdata=None, meta={"csrf": False})
+    clips = store_of().clips(version.id, lang)
     return render_template("survey/form.html", version=version, form=form,
-                           sections=sections(version, form, lang), preview=True,
+                           sections=sections(version, form, lang, clips), preview=True,
+                           intro_audio=clips.url(INTRO),
                            agency_name=_("(tên cơ quan)"), campaign_name=_("(tên đợt khảo sát)"),
                            action=None, page_lang=lang,
                            languages=language_choices(version, lang, available))
@@ -424,6 +428,7 @@ def _may_write() -> bool:
 # Views and CLI commands registered on `bp` from other modules; imported last because they
 # import `bp`.
 from . import (  # noqa: E402,F401
+    audio,
     commands,
     issuance,
     issuance_commands,

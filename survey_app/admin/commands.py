@@ -14,7 +14,16 @@ from sqlalchemy import select
 from ..cli import _date, _read_text, transactional
 from ..extensions import db
 from ..models import ROLES, Agency
-from ..services import ServiceError, agencies, api_keys, campaigns, questionnaires, twofactor, users
+from ..services import (
+    ServiceError,
+    agencies,
+    api_keys,
+    audio,
+    campaigns,
+    questionnaires,
+    twofactor,
+    users,
+)
 from . import bp
 
 # --- agencies and questionnaires ----------------------------------------------------------
@@ -48,6 +57,23 @@ def load_questionnaire(file):
     version = questionnaires.load_file(file)
     click.echo(f"Đã nạp phiếu {version.name}: {len(version.items)} câu hỏi, "
                f"{len(version.satisfaction_items())} câu hài lòng.")
+
+
+@bp.cli.command("make-audio")
+@click.option("--questionnaire", "version_ref", default="sipas",
+              help="Questionnaire code, optionally with version: sipas or sipas:2.")
+@click.option("--lang", default="vi", help="ISO 639 code of the language to voice (vi, en).")
+@transactional
+def make_audio(version_ref, lang):
+    """Make the read-aloud clips of a questionnaire version in a language with the speech
+    engine (once per version and language; later runs remake only what changed)."""
+    version = questionnaires.get_version(version_ref)
+    made = audio.make_audio(version, lang)
+    click.echo(_("Âm thanh %(version)s (%(lang)s): tạo %(made)d tệp, giữ nguyên %(kept)d, "
+                 "%(recorded)d phần dùng bản ghi âm; tổng %(kb)d KB, tệp lớn nhất %(largest)d "
+                 "byte.", version=version.name, lang=made.lang, made=made.made,
+                 kept=made.kept, recorded=made.recorded, kb=made.total_bytes // 1024,
+                 largest=made.largest))
 
 
 # --- campaigns ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -129,3 +130,18 @@ class TranslationUploadForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that changes something, with its CSRF token and nothing else."""
+
+
+class AudioForm(FlaskForm):
+    """A button on the audio page: make the clips of a language, or remove a part's."""
+
+    lang = HiddenField()
+    part = HiddenField()
+
+
+class AudioUploadForm(AudioForm):
+    # What the file holds is checked from its bytes (speech.codec), not from this list:
+    # it only helps the file picker.
+    file = FileField(_l("Tệp ghi âm"), validators=[FileRequired(_l("Chưa chọn tệp âm thanh."))])
+
+    ACCEPT = ".opus,.ogg,.oga,.mp3,.wav,.flac,audio/*"

@@ -7,6 +7,8 @@ the visitor's cookies.
 
 from __future__ import annotations
 
+import io
+
 from flask import (
     Blueprint,
     current_app,
@@ -15,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -24,6 +27,8 @@ from .. import intake, wording
 from ..extensions import csrf, db
 from ..security import ERROR_TEXT
 from ..services import ServiceError, contacts, translations
+from ..speech.store import store_of
+from ..speech.texts import INTRO
 from ..survey_form import (
     bound_form_with_errors,
     pristine_questions,
@@ -82,6 +87,20 @@ def _keep_language(response):
     return response
 
 
+#: A year: a clip's address changes with its content (`speech.store`).
+AUDIO_MAX_AGE = 365 * 86400
+#: `?nghe=1`: the page with a read-aloud player for each question (when its clips are
+#: made). The page without them stays light; it links to this one.
+LISTEN_PARAM = "nghe"
+
+
+def _clips(version_id: int, lang: str):
+    """(the clips the page plays, the clips there are): the first only when the citizen
+    asked to listen (`?nghe=1`)."""
+    clips = store_of().clips(version_id, lang)
+    return (clips if clips and request.args.get(LISTEN_PARAM) == "1" else None), clips
+
+
 def _message(title: str, text: str, status: int):
     return render_template("survey/message.html", title=title, text=text), status
 
@@ -103,14 +122,18 @@ def _refused(exc: ServiceError):
 
 def _untouched_page(target, lang: str, available) -> tuple[bytes, bytes]:
     """The survey page before any answer, as bytes around the form token (cached)."""
-    cache = pages.page_cache(current_app)
-    key = pages.page_key(target, lang, available)
+    app = current_app._get_current_object()
+    cache = pages.page_cache(app)
+    audio, clips = _clips(target.campaign.version_id, lang)
+    key = pages.page_key(app, target, lang, available, listen=audio is not None)
     parts = cache.get(key)
     if parts is None:
         version = spec(target.campaign.version_id)
         parts = cache.put(key, render_template(
             "survey/form.html", version=version, form=None, preview=False, sections=None,
-            questions_html=pristine_questions(version, lang), agency_name=target.agency.name,
+            questions_html=pristine_questions(version, lang, audio),
+            intro_audio=audio.url(INTRO) if audio else None, listen=bool(clips),
+            agency_name=target.agency.name,
             campaign_name=target.campaign.name, csrf_value=pages.TOKEN_MARK, page_lang=lang,
             languages=language_choices(version, lang, available)))
     return parts
@@ -130,10 +153,13 @@ def _render_form(target, form=None, status: int = 200, notice: str | None = None
         resp = make_response(head + token.encode() + tail, status)
     else:
         version = spec(target.campaign.version_id)
+        audio, clips = _clips(version.id, lang)
         resp = make_response(render_template(
             "survey/form.html", version=version, form=form, preview=False,
-            sections=sections(version, form, lang), agency_name=target.agency.name,
-            page_lang=lang, languages=language_choices(version, lang, available),
+            sections=sections(version, form, lang, audio), listen=bool(clips),
+            intro_audio=audio.url(INTRO) if audio else None,
+            agency_name=target.agency.name, page_lang=lang,
+            languages=language_choices(version, lang, available),
             campaign_name=target.campaign.name, notice=notice, csrf_value=token,
             contact_error=contact_error,
             recheck_consent=request.form.get(contacts.CONSENT_FIELD) == "y",
@@ -270,6 +296,25 @@ def thanks(code: str):
     if response is not None:
         page_language(response.campaign.version_id)
     return render_template("survey/thanks.html", response=response)
+
+
+@bp.get("/nghe/<int:version_id>/<lang>/<name>")
+def audio(version_id: int, lang: str, name: str):
+    """A read-aloud clip. Its name holds its content's digest, so it never changes: the
+    browser may keep it for a year without asking again."""
+    clip = store_of(current_app).read(version_id, lang, name)
+    if clip is None:
+        return _message(_("Không tìm thấy tệp âm thanh"),
+                        _("Tệp âm thanh này không có hoặc đã được thay bằng tệp mới; vui "
+                          "lòng tải lại trang khảo sát."), 404)
+    # Sent from memory (a clip is a few KB): no file stays open when a phone stops
+    # listening half-way through.
+    resp = send_file(io.BytesIO(clip.data), mimetype=clip.mimetype, conditional=True,
+                     etag=clip.digest, max_age=AUDIO_MAX_AGE, download_name=name,
+                     last_modified=clip.modified)
+    resp.cache_control.public = True
+    resp.cache_control.immutable = True
+    return resp
 
 
 @bp.get("/bien-nhan")

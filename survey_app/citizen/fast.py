@@ -87,7 +87,7 @@ class CitizenFastPath:
             available = translations.loaded(target.campaign.version_id)
             if lang not in app.config["LANGUAGES"]:
                 lang = translations.page_code(lang, available)
-            parts = pages.page_cache(app).get(pages.page_key(target, lang, available))
+            parts = pages.page_cache(app).get(pages.page_key(app, target, lang, available))
             if parts is None:
                 return None
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]

@@ -28,6 +28,7 @@ from werkzeug.http import dump_cookie
 
 from ..extensions import limiter
 from ..models import utcnow
+from ..speech.store import store_of
 
 DEVICE_COOKIE = "sv_dev"
 TOKEN_FIELD = "csrf_token"
@@ -145,9 +146,11 @@ def page_cache(app: Flask) -> PageCache:
     return cache
 
 
-def page_key(target, lang: str, available: tuple) -> tuple:
-    """`available`: the version's loaded translations with their revisions (the page
-    offers them, and shows one of them in its revision)."""
+def page_key(app: Flask, target, lang: str, available: tuple, listen: bool = False) -> tuple:
+    """Everything the untouched page shows: the version, the language, the version's
+    loaded translations with their revisions (the page offers them, and shows one of them
+    in its revision), the campaign and agency names, which read-aloud clips there are
+    (known in memory; see `speech.store`) and whether it plays them (`?nghe=1`)."""
     campaign = target.campaign
     return (campaign.version_id, str(lang), available, campaign.id, campaign.name,
-            target.agency.name)
+            target.agency.name, store_of(app).clips(campaign.version_id, lang).stamp, listen)
