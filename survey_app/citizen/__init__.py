@@ -45,7 +45,7 @@ def page_language(version_id: int):
     Vietnamese, English or a translation loaded for the version (a `wording.Wording`);
     anything else gives Vietnamese. Kept in `g.survey_lang` for the templates' `word` and
     `in_lang`; returns (language, the version's loaded translations)."""
-    available = translations.loaded(version_id)
+    available = translations.offered(version_id, current_app)
     wanted = request.args.get("lang") or request.cookies.get("lang")
     if wanted in current_app.config["LANGUAGES"]:
         lang = str(get_locale())

@@ -83,8 +83,8 @@ class CitizenFastPath:
             if target is None:
                 return None
             # The chooser lists the loaded translations: a page cached before another
-            # process loaded one is never served again.
-            available = translations.loaded(target.campaign.version_id)
+            # process loaded one is not served once this one has seen it (`offered`).
+            available = translations.offered(target.campaign.version_id, app)
             if lang not in app.config["LANGUAGES"]:
                 lang = translations.page_code(lang, available)
             parts = pages.page_cache(app).get(pages.page_key(app, target, lang, available))

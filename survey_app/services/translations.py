@@ -18,8 +18,10 @@ import hashlib
 import io
 import json
 import re
+import time
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
@@ -107,6 +109,26 @@ def loaded(version_id: int) -> tuple[tuple[str, str], ...]:
     """(language, revision) of each translation loaded for the version (one small query:
     the citizen's page asks it on every request, so other processes' loads show at once)."""
     return tuple((lang, rev) for lang, rev in _LOADED.execute({"version": version_id}).fetchall())
+
+
+#: How long a process's citizen pages take the loaded translations as they last read them:
+#: a load in another process shows on them within this many seconds (in this one, at once).
+OFFERED_RECHECK_SECONDS = 5.0
+
+
+def offered(version_id: int, app) -> tuple[tuple[str, str], ...]:
+    """`loaded(version_id)` for the citizen's pages, read again at most every
+    OFFERED_RECHECK_SECONDS in a process: the untouched page is served without a query."""
+    memo = app.extensions.setdefault("translations_offered", {})
+    now = time.monotonic()
+    found = memo.get(version_id)
+    if found is None or now - found[0] > OFFERED_RECHECK_SECONDS:
+        found = memo[version_id] = (now, loaded(version_id))
+    return found[1]
+
+
+def _forget_offered(version_id: int) -> None:
+    current_app.extensions.get("translations_offered", {}).pop(version_id, None)
 
 
 def wording(version_id: int, lang: str, revision: str) -> Wording:
@@ -284,6 +306,7 @@ def load(version: QuestionnaireVersion, code: str, data: bytes) -> Questionnaire
     audit.record("questionnaire.translation", "questionnaire_version", version.name, before,
                  _summary(row))
     forget_translations(version.id)
+    _forget_offered(version.id)
     return row
 
 
@@ -301,6 +324,7 @@ def remove(version: QuestionnaireVersion, code: str) -> None:
     audit.record("questionnaire.translation.remove", "questionnaire_version", version.name,
                  before, None)
     forget_translations(version.id)
+    _forget_offered(version.id)
 
 
 def summaries(version: QuestionnaireVersion) -> list[dict]:
