@@ -23,6 +23,7 @@ from browser_helpers import (
     CHROMIUM,
     WAIT_S,
     By,
+    Keys,
     choices,
     click_answers,
     needs_browser,
@@ -167,6 +168,22 @@ def test_no_wcag_violation_with_the_read_aloud_players(demo, survey, live_url, o
     assert driver.find_elements(By.CSS_SELECTOR, "a[href='?nghe=1']")
     check(driver, live_url + survey["path"] + "?nghe=1", seen)
     assert len(driver.find_elements(By.TAG_NAME, "audio")) == len(survey["items"]) + 1
+    # With the keyboard alone: Tab reaches the introduction's player (and moves through
+    # its own buttons), then the first question's, before that question's answers.
+    reached = []
+    driver.find_element(By.TAG_NAME, "body").click()
+    for _ in range(60):
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        active = driver.switch_to.active_element
+        here = (active.tag_name.lower(),
+                active.get_attribute("aria-label") or active.get_attribute("name") or "")
+        if not reached or reached[-1] != here:
+            reached.append(here)
+        if len([r for r in reached if r[0] == "audio"]) == 2:
+            break
+    players = [r for r in reached if r[0] == "audio"]
+    assert players == [("audio", "Nghe phần giới thiệu"), ("audio", "Nghe câu hỏi TC1")], reached
+    assert ("input", "TC1") not in reached  # the question is heard before it is answered
     bad = {page: v for page, v in seen.items() if v}
     assert not bad, json.dumps(bad, ensure_ascii=False, indent=1)
 
