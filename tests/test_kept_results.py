@@ -176,3 +176,32 @@ def test_checkpoint_removes_old_results_it_did_not_use(demo, db, runner):
     assert "0" * 64 not in keys
     assert keys  # what the run used is kept, however old
     assert "xoá 1 kết quả cũ" in result.output
+
+
+def test_a_kept_interval_changed_in_the_database_is_named_by_verify(demo, db, runner,
+                                                                    tmp_path):
+    """The store is no source of truth: the auditor's verify recomputes the intervals
+    from the bundle and names the cells a tampered store put into a report."""
+    from audit_helpers import export_bundle, run_analysis
+
+    _collect(demo, db)
+    honest, tampered = tmp_path / "bao-cao.docx", tmp_path / "sua.docx"
+    result = runner.invoke(args=["report", "--campaign", "demo", "--out", str(honest)])
+    assert result.exit_code == 0, result.output
+    bundle = export_bundle(runner, tmp_path)
+    code, text = run_analysis("verify", bundle, "--report", honest)
+    assert code == 0 and "REPORT OK" in text, text
+    narrowed = 0
+    for row in db.session.scalars(select(DerivedResult).filter_by(kind="interval")):
+        rows = derived._unpack(row.payload)
+        row.payload = derived._pack([
+            [level, code, index, index - 0.5, index + 0.5] if index is not None else
+            [level, code, index, low, high] for level, code, index, low, high in rows])
+        narrowed += 1
+    db.session.commit()
+    assert narrowed
+    _fresh(demo)
+    result = runner.invoke(args=["report", "--campaign", "demo", "--out", str(tampered)])
+    assert result.exit_code == 0, result.output
+    code, text = run_analysis("verify", bundle, "--report", tampered)
+    assert code == 1 and "DIFFERS" in text, text
