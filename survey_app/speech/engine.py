@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 
@@ -45,21 +46,22 @@ def run(args: list[str], data: bytes | None = None, *, tool: str) -> bytes:
     return done.stdout
 
 
-class Engine:
-    """What the application asks of a speech engine."""
+class Engine(ABC):
+    """What the application asks of a speech engine: an engine defines `languages` and
+    `synthesise` (an abstract base class: one that does not cannot be made)."""
 
     #: The engine's name in `SPEECH_ENGINE` and in the audio's records.
     name: ClassVar[str] = ""
     #: Debian package to install when its program is missing.
     package: ClassVar[str] = ""
 
+    @abstractmethod
     def languages(self) -> frozenset[str]:
         """The ISO 639 codes (as `languages.normalise` gives them) it can voice."""
-        raise NotImplementedError
 
+    @abstractmethod
     def synthesise(self, text: str, lang: str) -> bytes:
         """`text` spoken in `lang`, as a WAV file's bytes."""
-        raise NotImplementedError
 
     def voice(self, lang: str) -> str:
         """What identifies the voice used for `lang`: a clip made with another voice (or
