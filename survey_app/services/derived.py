@@ -100,18 +100,21 @@ def kept(kind: str, identity, compute):
     return value
 
 
+def response_set(campaign_id: int) -> list:
+    """What names a campaign's set of responses: its id, their count, the largest id and
+    the last receipt (responses are append-only, so count and largest id identify the
+    set; the receipt, random, tells apart two databases with the same ids)."""
+    count, last = db.session.execute(
+        select(func.count(Response.id), func.max(Response.id))
+        .where(Response.campaign_id == campaign_id)).one()
+    receipt = db.session.scalar(select(Response.receipt_code).where(Response.id == last))
+    return [campaign_id, count, last, receipt]
+
+
 def responses_identity(campaign_ids: Sequence[int]) -> list:
-    """What names the responses of ``campaign_ids`` as they stand: each campaign's count,
-    largest id and last receipt (responses are append-only; the receipt, random, tells
-    two databases apart), with the latest review and correction anywhere."""
-    out = []
-    for campaign_id in campaign_ids:
-        count, last = db.session.execute(
-            select(func.count(Response.id), func.max(Response.id))
-            .where(Response.campaign_id == campaign_id)).one()
-        receipt = db.session.scalar(select(Response.receipt_code).where(Response.id == last))
-        out.append([campaign_id, count, last, receipt])
-    return [out, db.session.scalar(select(func.max(ResponseReview.id))),
+    """What names the responses of ``campaign_ids`` as they stand: each campaign's
+    `response_set`, with the latest review and correction anywhere."""
+    return [[response_set(c) for c in campaign_ids], db.session.scalar(select(func.max(ResponseReview.id))),
             db.session.scalar(select(func.max(ResponseCorrection.id)))]
 
 

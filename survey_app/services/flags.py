@@ -11,12 +11,11 @@ import pandas as pd
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 
 from analysis import load_audit, quality
 
 from ..extensions import db
-from ..models import Campaign, Response
+from ..models import Campaign
 from . import derived
 from .formatting import number
 
@@ -58,14 +57,9 @@ def thresholds() -> quality.Thresholds:
 
 
 def _identity(campaign: Campaign, limits: quality.Thresholds) -> tuple:
-    """What the flags of a campaign are a function of: its set of responses (append-only,
-    so their count and largest id identify it; the last receipt, random, tells apart two
-    databases with the same ids) and the thresholds."""
-    count, last = db.session.execute(
-        select(func.count(Response.id), func.max(Response.id))
-        .where(Response.campaign_id == campaign.id)).one()
-    receipt = db.session.scalar(select(Response.receipt_code).where(Response.id == last))
-    return (campaign.id, count, last, receipt, limits)
+    """What the flags of a campaign are a function of: its set of responses
+    (`derived.response_set`) and the thresholds."""
+    return (*derived.response_set(campaign.id), limits)
 
 
 def campaign_flags(campaign: Campaign, *, cached: bool = True
