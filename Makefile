@@ -51,7 +51,7 @@ lint: install
 TRANSLATIONS := survey_app/translations
 
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -c TRANSLATORS: \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -c TRANSLATORS: \
 	  --project survey-app -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update --ignore-obsolete -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics

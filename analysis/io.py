@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from . import kinds
 from .kinds import PRIORITY, SCALES, SCORED
 from .messages import say
 
@@ -50,7 +51,7 @@ CODEBOOK_COLUMNS = [
     "choices",
 ]
 TALLY_COLUMNS = ["agency_code", "item_code", "score", "n"]
-CHANNELS = frozenset({"open", "single_use", "paper", "api"})
+CHANNELS = frozenset(kinds.CHANNELS)
 REVIEW_STATES = frozenset({"received", "approved", "has_issues", "rejected"})
 # The SIPAS answer scale; the index definition ("4 or 5 is satisfied") depends on it,
 # so a codebook announcing another scale is refused rather than silently misread.

@@ -69,3 +69,25 @@ def is_priority(kind) -> bool:
 def is_free_text(kind) -> bool:
     """Whether items of type ``kind`` are answered in the respondent's own words."""
     return kind == TEXT
+
+
+def N_(text: str) -> str:
+    """Marks a Vietnamese name for message extraction (the app translates it on display)."""
+    return text
+
+
+#: How a response came, in the order every table of counts by channel shows them: an
+#: open link (poster), a numbered paper form's own link, an invitation's link (after a
+#: one-stop case), a counter kiosk, a paper form entered by hand, and the API.
+CHANNEL_NAMES = {
+    "open": N_("Đường dẫn mở (mã QR)"),
+    "single_use": N_("Đường dẫn dùng một lần"),
+    "invitation": N_("Lời mời sau hồ sơ một cửa"),
+    "kiosk": N_("Máy tại quầy (kiosk)"),
+    "paper": N_("Phiếu giấy"),
+    "api": N_("Hệ thống một cửa (API)"),
+}
+CHANNELS = tuple(CHANNEL_NAMES)
+#: The channels a citizen answers through alone, on a page the app serves: where speed and
+#: bursts from one address or device say something about the respondent.
+CITIZEN_CHANNELS = ("open", "single_use", "invitation", "kiosk")

@@ -58,6 +58,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from .kinds import CITIZEN_CHANNELS
+
 __all__ = [
     "DEFAULTS",
     "DETAIL_TEXT",
@@ -80,7 +82,6 @@ __all__ = [
 FLAGS = ("speeder", "straight_lining", "near_duplicate", "burst", "outside_window",
          "paper_disagreement")
 FLAG_COLUMNS = ["response_id", "flag", "detail", "kind", "args"]
-CITIZEN_CHANNELS = ("open", "single_use")
 
 #: The English wording of each kind of detail, over its ``args``.
 DETAIL_TEXT = {

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .kinds import CHANNELS
 from .messages import say
 from .report_files import FIGURES, KEYS, LEVEL_NAMES, XLSX_SHEET, Published
 from .report_recompute import Recomputed
@@ -322,9 +323,6 @@ def check_workbook(published: Published, rec: Recomputed, check: ReportCheck) ->
                          f"{say('name.responses', which=labels[row[0]])}",
                          say("where.row", number=number), row[1], counts[labels[row[0]]])
     _check_channels(check, _body(sheets.get("Theo kênh") or [()]), rec)
-
-
-CHANNELS = ("open", "single_use", "paper", "api")
 
 
 def _check_channels(check: ReportCheck, rows, rec: Recomputed, sheet: str = "Theo kênh",

@@ -402,3 +402,49 @@ def test_cross_tally_migration_fills_what_the_steps_kept(migration_app):
             assert [tuple(r[:4]) + (bytes(r[4]),) for r in table(conn)] == \
                 [tuple(r[:4]) + (bytes(r[4]),) for r in kept]
             assert load.check_tally(conn, campaign_id).ok
+
+
+def _channel_refused(channel: str) -> bool:
+    """Whether the response table's channel check refuses a row of this channel. The row
+    names no campaign, so foreign keys are left out for it (SQLite: switched off on the
+    connection; PostgreSQL: replica mode skips their triggers)."""
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # pysqlite has begun no transaction yet: the pragma takes effect
+            conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.execute(text("SET LOCAL session_replication_role = replica"))
+                conn.execute(text(
+                    "INSERT INTO response (campaign_id, agency_id, channel, receipt_code,"
+                    " submitted_at, answers) VALUES (999, 999, :c, :r, CURRENT_TIMESTAMP, '{}')"),
+                    {"c": channel, "r": f"R-{channel}"})
+        except Exception as refused:  # noqa: BLE001 - which constraint is read from the message
+            return "ck_response_channel" in str(getattr(refused, "orig", refused))
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+                conn.commit()
+    return False
+
+
+def test_channel_migration_up_and_down(migration_app):
+    """0021 lets a response come by invitation or from a kiosk, on SQLite by editing the
+    table's definition in place: the check still refuses an unknown channel."""
+    with migration_app.app_context():
+        upgrade(revision="0020")
+        assert _channel_refused("kiosk")
+        upgrade()
+        assert _channel_refused("bogus")
+        assert not _channel_refused("kiosk")
+        assert not _channel_refused("invitation")
+        # Going back is refused (Flask-Migrate logs the reason and exits 1) while a row
+        # came through a new channel, and leaves the schema as it was.
+        with pytest.raises(SystemExit):
+            downgrade(revision="0020")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() \
+                == "0021"
+        assert not _channel_refused("kiosk")

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import intake
 from ..extensions import csrf, db, limiter
-from ..models import Agency, Campaign, CampaignAgency, IssuedForm, Response, utcnow
+from ..models import CHANNELS, Agency, Campaign, CampaignAgency, IssuedForm, Response, utcnow
 from ..printing import qr_png, qr_svg
 from ..services import ServiceError, agencies, api_keys, issuance
 from .openapi import spec as openapi_spec
@@ -189,7 +189,7 @@ def campaign_status(code: str):
         if allowed is not None and scope.agency_id not in allowed:
             continue
         by_channel = {c: counts.get(scope.agency_id, {}).get(c, 0)
-                      for c in ("open", "single_use", "paper", "api")}
+                      for c in CHANNELS}
         rows.append({"code": scope.agency.code, "name": scope.agency.name,
                      "responses": sum(by_channel.values()), "by_channel": by_channel,
                      "forms_issued": issued.get(scope.agency_id, 0), "planned": scope.planned})

@@ -60,7 +60,9 @@ class Target:
     @property
     def channel(self) -> str:
         """How a response through this link is marked."""
-        return "open" if self.open_code else "single_use"
+        if self.open_code:
+            return "open"
+        return "invitation" if self.form.kind == "invitation" else "single_use"
 
 
 _TARGET_COLUMNS = """
@@ -72,7 +74,7 @@ _BY_OPEN_CODE = Statement(f"""
     WHERE s.open_code = :code""")
 _BY_TOKEN = Statement(f"""
     SELECT {_TARGET_COLUMNS}, f.id AS f_id, f.serial, f.voided_at, f.expires_at,
-           r.id AS answered
+           r.id AS answered, f.kind
     FROM issued_form f JOIN campaign c ON c.id = f.campaign_id JOIN agency a ON a.id = f.agency_id
     LEFT JOIN response r ON r.form_id = f.id
     WHERE f.token_hash = :h""")
@@ -95,7 +97,8 @@ def find_form(token: str) -> Target | None:
         return None
     row = rows[0]
     form = SimpleNamespace(id=row[10], serial=row[11], answered=row[14] is not None,
-                           voided_at=as_datetime(row[12]), expires_at=as_datetime(row[13]))
+                           voided_at=as_datetime(row[12]), expires_at=as_datetime(row[13]),
+                           kind=row[15])
     return _target(row, form=form)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from analysis import kinds
+
 
 def utcnow() -> datetime:
     """Current time as naive UTC (the storage convention on SQLite and PostgreSQL alike)."""
@@ -13,5 +15,5 @@ def utcnow() -> datetime:
 
 AGENCY_KINDS = ("province", "department", "commune", "ward", "one_stop", "other")
 ROLES = ("admin", "officer", "clerk", "auditor")
-CHANNELS = ("open", "single_use", "paper", "api")
+CHANNELS = kinds.CHANNELS
 REVIEW_STATES = ("received", "approved", "has_issues", "rejected")

@@ -91,7 +91,7 @@ class IssuedForm(db.Model):
     def state(self) -> str:
         """issued → online | paper | void | not_returned (issued and past the batch deadline)."""
         if self.response is not None:
-            return "online" if self.response.channel in ("single_use", "api") else "paper"
+            return "paper" if self.response.channel == "paper" else "online"
         if self.voided_at is not None:
             return "void"
         deadline = self.batch.deadline if self.batch else None

@@ -290,7 +290,7 @@ def void_form(serial: str, reason: str) -> IssuedForm:
 def register(campaign: Campaign) -> list[dict]:
     """One row per batch with its forms counted by state (the same rules as
     IssuedForm.state), counted by the database."""
-    online = Response.channel.in_(("single_use", "api"))
+    online = Response.channel != "paper"
     answered = Response.id.is_not(None)
     unanswered_live = (~answered) & IssuedForm.voided_at.is_(None)
     today = utcnow().date()  # IssuedForm.state compares with the UTC date too

@@ -3,6 +3,8 @@ for the audit pages and for the official report alike."""
 
 from flask_babel import lazy_gettext as _l
 
+from analysis.kinds import CHANNEL_NAMES
+
 DECISION_LABELS = {
     "approved": _l("Đạt (duyệt)"), "has_issues": _l("Có vấn đề"), "rejected": _l("Loại bỏ"),
 }
@@ -20,7 +22,4 @@ FLAG_LABELS = {
 
 #: How a response came (`models.CHANNELS`); also the collector of one that came through
 #: no issued batch (`analysis.load_audit.COLLECTOR_SQL`).
-CHANNEL_LABELS = {
-    "open": _l("Đường dẫn mở (mã QR)"), "single_use": _l("Đường dẫn dùng một lần"),
-    "paper": _l("Phiếu giấy"), "api": _l("Kiosk / hệ thống một cửa (API)"),
-}
+CHANNEL_LABELS = {code: _l(name) for code, name in CHANNEL_NAMES.items()}

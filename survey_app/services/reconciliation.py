@@ -91,7 +91,8 @@ def reconcile(campaign: Campaign) -> Reconciliation:
         by_agency.append({
             "agency_code": code, "agency_name": names.get(code, ""),
             **{k: sum(r[k] for r in rows) for k in FORM_COUNTS},
-            "open": counts.get("open", 0), "api": counts.get("api", 0),
+            "open": counts.get("open", 0), "kiosk": counts.get("kiosk", 0),
+            "api": counts.get("api", 0),
             "single_use": counts.get("single_use", 0), "paper_responses": counts.get("paper", 0),
             "achieved": achieved, "planned": plan,
             "achieved_pct": round(100 * achieved / plan, 1) if plan else None,
@@ -100,7 +101,7 @@ def reconcile(campaign: Campaign) -> Reconciliation:
         row["agency_name"] = names.get(row["agency_code"], "")
     by_collector = sorted(collectors.values(), key=lambda r: (r["agency_code"], r["collector"]))
     totals = {k: sum(r[k] for r in by_agency) for k in
-              (*FORM_COUNTS, "open", "api", "single_use", "paper_responses", "achieved")}
+              (*FORM_COUNTS, "open", "kiosk", "api", "single_use", "paper_responses", "achieved")}
     totals["planned"] = sum(r["planned"] or 0 for r in by_agency)
     return Reconciliation(campaign=campaign, by_collector=by_collector, by_agency=by_agency,
                           overdue=overdue, totals=totals, on=utcnow().date())
@@ -113,7 +114,8 @@ AGENCY_SHEET = [
     ("issued", _l("Phiếu đã phát")), ("online", _l("Trả lời trực tuyến (QR)")),
     ("paper", _l("Đã nộp và nhập phiếu giấy")), ("void", _l("Đã hủy")),
     ("outstanding", _l("Chưa thu về")), ("not_returned", _l("Trong đó: quá hạn")),
-    ("open", _l("Đường dẫn chung (áp phích)")), ("api", _l("Qua API")),
+    ("open", _l("Đường dẫn chung (áp phích)")), ("kiosk", _l("Máy tại quầy (kiosk)")),
+    ("api", _l("Qua API")),
     ("achieved", _l("Tổng phiếu trả lời")), ("planned", _l("Cỡ mẫu kế hoạch")),
     ("achieved_pct", _l("Đạt (%)")),
 ]

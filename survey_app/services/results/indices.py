@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 import analysis
 from analysis import report as rep
+from analysis.kinds import CHANNEL_NAMES
 from analysis.statement import Statement
 
 from ...questions import names_where
@@ -20,12 +21,8 @@ from .compute import _Full
 ALL_CODE = rep.ALL_CODE
 ALL_NAME = "Toàn bộ đợt khảo sát"
 
-CHANNEL_LABELS = {
-    "open": "Đường dẫn mở (mã QR)",
-    "single_use": "Đường dẫn dùng một lần",
-    "paper": "Phiếu giấy",
-    "api": "Kiosk / hệ thống một cửa (API)",
-}
+#: The report's channel columns (Vietnamese, like the whole report).
+CHANNEL_LABELS = CHANNEL_NAMES
 
 
 # --- the results as a page or a report shows them -------------------------------------------
