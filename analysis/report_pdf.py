@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from .kinds import CHANNELS
 from .messages import say
 from .report_compare import (
     ReportCheck,
@@ -91,9 +92,11 @@ def check_pdf(published: Published, rec: Recomputed, check: ReportCheck) -> None
         check.unchecked.append(say("report.pdf_names"))
         check.unchecked += [say("report.pdf_no_tree", table=t) for t in ("I", "III", "IV")]
         return
+    # A count per channel, the total and the rejected.
+    n = len(CHANNELS) + 2
     channels = [line.split() for line in sections.get("V", [])]
-    channels = [(" ".join(t[:-6]), *t[-6:]) for t in channels
-                if len(t) > 6 and all(_COUNT.match(x) for x in t[-6:])]
+    channels = [(" ".join(t[:-n]), *t[-n:]) for t in channels
+                if len(t) > n and all(_COUNT.match(x) for x in t[-n:])]
     _check_channels(check, channels, rec, "PDF table V", first=1)
     rolled = _summary_rows(rec, rec.subtrees, ranked=False)
     found = [("", *r) for r in _pdf_rows(sections.get("III", []), 1, 3 + elements)]

@@ -421,7 +421,8 @@ def _pdf_tables(kit: _PdfKit, results: res.Results) -> list:
                        [10, 74, 11, 14, 15, 14, 14, 13], 4, {7: 2}))
     story.append(p("V. Số phiếu theo kênh", kit.heading))
     story.append(table(["Cơ quan", *res.CHANNEL_LABELS.values(), "Tổng", "Bị loại"],
-                       channel_rows(results), [56, 20, 22, 16, 26, 14, 14], 1))
+                       channel_rows(results),
+                       [54, *[14] * len(res.CHANNEL_LABELS), 14, 14], 1))
     story.append(p(suppression_legend(), kit.body))
     return story
 
