@@ -53,14 +53,17 @@ def _same_browser(app, device: str):
     return client
 
 
-def _post_at_once(app, path: str, device: str, body: dict, n: int = 5) -> list:
+def _post_at_once(app, path: str, device: str, body: dict | list[dict], n: int = 5) -> list:
+    """`n` copies of `body` posted at the same moment, or each of a list of bodies."""
+    bodies = body if isinstance(body, list) else [body] * n
+    n = len(bodies)
     clients = [_same_browser(app, device) for _ in range(n)]
     barrier = threading.Barrier(n)
     answers = [None] * n
 
     def post(i):
         barrier.wait()
-        answers[i] = clients[i].post(path, data=body)
+        answers[i] = clients[i].post(path, data=bodies[i])
 
     threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
     for t in threads:
@@ -163,3 +166,67 @@ def test_a_repeat_on_a_single_use_link_gets_its_receipt(demo, app, db):
     assert _stored(db) == (1, 1)
     # The form itself keys its answer: no idempotency key is stored (nor indexed) for it.
     assert db.session.scalar(select(Response.submit_key)) is None
+
+
+def _other_answers(body: dict) -> dict:
+    """The same form token with one answer changed."""
+    assert body["TC1"] == "3"
+    return {**body, "TC1": "5"}
+
+
+@BOTH_PATHS
+def test_the_same_key_with_other_answers_is_refused(app, scope_path, db):
+    """A form token is the key of one body: sent again with other answers (a citizen who
+    changed an answer after a send that seemed to fail), nothing is stored and the page
+    names the receipt of the answers that stand."""
+    device, body = _rendered(app, scope_path)
+    first = _same_browser(app, device).post(scope_path, data=body)
+    assert first.status_code == 303
+    stored = db.session.scalars(select(Response)).one()
+    # Other answers, or answers that are not valid at all.
+    for other in (_other_answers(body), {**body, "TC1": "9"}):
+        refused = _same_browser(app, device).post(scope_path, data=other)
+        assert refused.status_code == 409, refused.text
+        assert "câu trả lời khác" in refused.text and stored.receipt_code in refused.text
+    assert _stored(db) == (1, 1)
+    assert db.session.scalars(select(Response)).one().answers == stored.answers
+    # The first body still gets its receipt.
+    again = _same_browser(app, device).post(scope_path, data=body)
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+
+
+@BOTH_PATHS
+def test_concurrent_repeats_with_two_bodies_store_one(app, scope_path, db):
+    """Copies of two bodies under one key at the same moment: one response, whichever
+    came first; its copies get its receipt, the other body's copies are refused (409)."""
+    device, body = _rendered(app, scope_path)
+    other = _other_answers(body)
+    answers = _post_at_once(app, scope_path, device, [body, other] * 3)
+    assert _stored(db) == (1, 1)
+    stored = db.session.scalars(select(Response)).one()
+    won = other if stored.answer_dict["TC1"] == 5 else body
+    for sent, answer in zip([body, other] * 3, answers, strict=True):
+        if sent is won:
+            assert answer.status_code == 303, answer.text
+            assert answer.headers["Location"] == f"/cam-on/{stored.receipt_code}"
+        else:
+            assert answer.status_code == 409, answer.text
+            assert stored.receipt_code in answer.text
+
+
+def test_a_single_use_form_resent_with_other_answers_is_refused(demo, app, db):
+    campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
+    agency = next(a for a in campaign.agencies if a.code == "X-SONDUONG")
+    token = secrets.token_urlsafe(16)
+    db.session.add(IssuedForm(campaign=campaign, agency=agency, kind="invitation", number=1,
+                              serial="DEMO-000001",
+                              token_hash=hashlib.sha256(token.encode()).hexdigest()))
+    db.session.commit()
+    path = f"/f/{token}"
+    device, body = _rendered(app, path)
+    assert _same_browser(app, device).post(path, data=body).status_code == 303
+    refused = _same_browser(app, device).post(path, data=_other_answers(body))
+    assert refused.status_code == 409 and "câu trả lời khác" in refused.text
+    stored = db.session.scalars(select(Response)).one()
+    assert stored.channel == "invitation"
+    assert _stored(db) == (1, 1)

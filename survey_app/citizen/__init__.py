@@ -112,6 +112,8 @@ def _refused(exc: ServiceError):
     if isinstance(exc, intake.FormAlreadyUsed):
         return _message(_("Phiếu đã được sử dụng"),
                         _("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần."), 409)
+    if isinstance(exc, intake.SubmissionConflict):
+        return _message(_("Phiếu đã được gửi trước đó"), _(exc.message), 409)
     if isinstance(exc, intake.FormVoid):
         return _message(_("Phiếu đã bị hủy"), _("Phiếu này đã bị hủy và không dùng được."), 410)
     if isinstance(exc, intake.FormExpired):
@@ -211,7 +213,7 @@ def _submit(target):
         db.session.rollback()
         return _with_errors(target, exc.errors, None, token)
     except (intake.FormAlreadyUsed, intake.CampaignClosed, intake.FormVoid,
-            intake.FormExpired, intake.TooMany) as exc:
+            intake.FormExpired, intake.TooMany, intake.SubmissionConflict) as exc:
         db.session.rollback()
         return _refused(exc)
     return _receipt(target, response)
@@ -244,14 +246,17 @@ def _stored_before(target):
     opened_at = pages.shown_at(current_app, token, device)
     if opened_at is None:
         return None
-    return intake.repeated_submission(target, token, device, opened_at)
+    return intake.repeat_of(target, request.form.items(multi=True), token, device, opened_at)
 
 
 def _serve(target):
     """A link that was found: refused, answers taken (POST) or the form shown (GET)."""
     # A repeat of a stored submission gets its receipt, before the refusals that the
     # first one brought about (link used, "already answered" cookie, the address's limit).
-    earlier = _stored_before(target) if request.method == "POST" else None
+    try:
+        earlier = _stored_before(target) if request.method == "POST" else None
+    except intake.SubmissionConflict as exc:
+        return _refused(exc)
     if earlier is not None:
         return _receipt(target, earlier)
     refused = intake.refusal(target)

@@ -37,6 +37,7 @@ from .links import (
 )
 from .store import (
     Recorded,
+    SubmissionConflict,
     by_receipt,
     keyed_hash,
     normalise_receipt,
@@ -49,9 +50,9 @@ from .store import (
 
 __all__ = [
     "CampaignClosed", "FormAlreadyUsed", "FormExpired", "FormVoid", "InvalidAnswers", "TooMany",
-    "Recorded", "Target", "accept", "by_receipt", "check_open", "find_form", "find_scope",
+    "Recorded", "SubmissionConflict", "Target", "accept", "by_receipt", "check_open", "find_form", "find_scope",
     "hash_token", "keyed_hash", "normalise_receipt", "raw_answers", "record", "refusal",
-    "repeated_submission", "submit_key", "tally_mark", "tally_step", "validate",
+    "repeat_of", "repeated_submission", "submit_key", "tally_mark", "tally_step", "validate",
 ]
 
 DUPLICATE_MESSAGE = "Chỉ được chọn một câu trả lời."
@@ -122,6 +123,18 @@ def validate(version, answers: dict, *, require: bool = True
         if code not in clean and code not in errors:
             errors[code] = _("câu hỏi bắt buộc chưa được trả lời")
     return clean, errors
+
+
+def repeat_of(target, fields, token: str | None, device: str | None,
+              opened_at: datetime | None) -> Recorded | None:
+    """The stored response that a posted form (its (name, value) pairs) repeats — the same
+    form token from the same browser — or None. The same token with other answers raises
+    SubmissionConflict: what a body is, for this comparison, is its clean answers."""
+    version = spec(target.campaign.version_id)
+    raw, duplicates = raw_answers(version, fields)
+    clean, errors = validate(version, raw)
+    return repeated_submission(target, token, device, opened_at,
+                               None if duplicates or errors else clean)
 
 
 def accept(target, answers: dict, *, channel: str | None = None, require: bool = True,

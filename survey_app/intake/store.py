@@ -27,6 +27,7 @@ from ..extensions import db
 from ..models import Response, canonical_json, utcnow
 from ..rawsql import Cursor, Statement, as_datetime
 from ..survey_form import spec
+from ..services import ServiceError
 from .links import FormAlreadyUsed, Target, check_open
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -113,9 +114,9 @@ class Inserted:
 
 
 _BY_SUBMIT_KEY = Statement(
-    "SELECT id, receipt_code, submitted_at FROM response WHERE submit_key = :k")
+    "SELECT id, receipt_code, submitted_at, answers FROM response WHERE submit_key = :k")
 _BY_FORM_REPEAT = Statement(
-    "SELECT id, receipt_code, submitted_at FROM response "
+    "SELECT id, receipt_code, submitted_at, answers FROM response "
     "WHERE form_id = :f AND device_hash = :d AND opened_at = :o", times=("o",))
 
 
@@ -130,12 +131,27 @@ def submit_key(campaign_id: int, agency_id: int, token: str | None,
     return keyed_hash(f"{campaign_id}.{agency_id}.{token}", config)[:32]
 
 
+class SubmissionConflict(ServiceError):
+    """A submission's idempotency key (its form token) came again with other answers than
+    the response stored under it: nothing of the second is stored. `receipt_code`: the
+    stored response's, which stands."""
+
+    def __init__(self, receipt_code: str):
+        super().__init__(_("Phiếu này đã được gửi trước đó với câu trả lời khác (mã biên "
+                           "nhận %(code)s). Lần gửi đầu được giữ; câu trả lời mới không "
+                           "được lưu.", code=receipt_code))
+        self.receipt_code = receipt_code
+
+
 def earlier_submission(*, form_id: int | None, key: str | None, device_hash: str | None,
-                       opened_at: datetime | None, on: Cursor | None = None
-                       ) -> Recorded | None:
+                       opened_at: datetime | None, answers: str | None,
+                       on: Cursor | None = None) -> Recorded | None:
     """The stored response that a submission repeats, if any. An open-link submission is
     known by its key; a single-use form's answer, which its form already makes unique, by
-    the form, the browser and the moment the form was shown (its signed token's)."""
+    the form, the browser and the moment the form was shown (its signed token's).
+
+    `answers`: the submission's clean answers as stored (canonical JSON). A repeat is the
+    same body sent again; the same key with other answers raises SubmissionConflict."""
     if form_id is not None:
         if device_hash is None or opened_at is None:
             return None
@@ -147,14 +163,20 @@ def earlier_submission(*, form_id: int | None, key: str | None, device_hash: str
         return None
     if not rows:
         return None
+    if rows[0][3] != answers:
+        raise SubmissionConflict(rows[0][1])
     return Recorded(rows[0][0], rows[0][1], as_datetime(rows[0][2]), repeated=True)
 
 
 def repeated_submission(target: Target, token: str | None, device: str | None,
-                        opened_at: datetime | None, config=None) -> Recorded | None:
-    """The response stored before from the same signed form token, if this is a repeat."""
+                        opened_at: datetime | None, answers: dict | None,
+                        config=None) -> Recorded | None:
+    """The response stored before from the same signed form token, if this is a repeat
+    (SubmissionConflict if that one's answers differ from `answers`, the clean answers
+    of this submission, or None for answers that are not valid)."""
     form = target.form
     return earlier_submission(
+        answers=None if answers is None else canonical_json(answers),
         form_id=form.id if form is not None else None,
         key=None if form is not None else submit_key(target.campaign.id, target.agency.id,
                                                      token, config),
@@ -333,7 +355,7 @@ def _insert(sql: Cursor, row: dict, form, campaign_id: int, in_ledger: bool, ope
         # to a single-use form.
         earlier = earlier_submission(
             form_id=row["form_id"], key=row["submit_key"], device_hash=row["device_hash"],
-            opened_at=opened_at) if submission else None
+            opened_at=opened_at, answers=row["answers"]) if submission else None
         if earlier is not None:
             return earlier
         raise FormAlreadyUsed(_("Phiếu này đã được trả lời; mỗi phiếu chỉ dùng một lần.")) from exc
