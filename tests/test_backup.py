@@ -229,3 +229,39 @@ def test_backup_bad_arguments(demo, runner, db, args, message):
     assert result.exit_code == 1 and message in result.output
     # Refused before anything was done: no checkpoint recorded.
     assert db.session.scalar(text("SELECT count(*) FROM ledger_checkpoint")) == 0
+
+
+def test_unreachable_target_refused(backed_up, tmp_path):
+    if PG_URL:
+        url = make_url(PG_URL).set(drivername="postgresql+psycopg")
+        url = url.set(database=f"{url.database}_no_such").render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.sqlite'}"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    result = _restore(app, backed_up[0])
+    assert result.exit_code == 1 and "Không kết nối được cơ sở dữ liệu đích" in result.output
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def test_pg_password_in_environment_not_on_command_line(monkeypatch, tmp_path):
+    """pg_dump is handed the database without its password, which goes in PGPASSWORD:
+    a command line shows in every process listing."""
+    from survey_app.services import dumps
+
+    calls = []
+
+    def fake_run(args, **kwargs):
+        calls.append((args, kwargs["env"]))
+        return type("Done", (), {"returncode": 0, "stderr": ""})()
+
+    monkeypatch.setattr(dumps.shutil, "which", lambda program: f"/usr/bin/{program}")
+    monkeypatch.setattr(dumps.subprocess, "run", fake_run)
+    engine = create_engine("postgresql+psycopg://survey:s3cr%27et@db.example:5433/khaosat"
+                           "?sslmode=require")
+    dumps.dump(engine, tmp_path / "x.pgdump")
+    (args, env), = calls
+    assert args[0] == "pg_dump" and not any("s3cr" in a for a in args)
+    assert env["PGPASSWORD"] == "s3cr'et"
+    assert args[1] == ("--dbname=dbname='khaosat' host='db.example' port='5433' "
+                       "user='survey' sslmode='require'")

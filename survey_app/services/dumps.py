@@ -13,6 +13,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from . import ServiceError
 
@@ -33,7 +34,12 @@ def kind(engine: Engine) -> str:
 
 def tables(engine: Engine) -> list[str]:
     """The tables the database holds now (an empty database: none)."""
-    return inspect(engine).get_table_names()
+    try:
+        return inspect(engine).get_table_names()
+    except OperationalError as exc:
+        raise ServiceError(_("Không kết nối được cơ sở dữ liệu đích %(u)s: %(e)s",
+                             u=engine.url.render_as_string(hide_password=True),
+                             e=str(exc.orig).strip().splitlines()[0])) from exc
 
 
 def dump(engine: Engine, path: Path) -> None:
