@@ -429,6 +429,7 @@ def _may_write() -> bool:
 # import `bp`.
 from . import (  # noqa: E402,F401
     audio,
+    backup_commands,
     commands,
     issuance,
     issuance_commands,
