@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
 from . import kinds
+from .errors import InputError
 from .kinds import PRIORITY, SCALES, SCORED
 from .messages import say
 

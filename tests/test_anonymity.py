@@ -253,16 +253,18 @@ def test_small_cells_hidden_for_officer_not_for_admin_on_screen(answered, client
     assert groups["1"] == "x" and groups["2"] == "x"
     assert "x: số bị ẩn" in html
     channels = re.search(r'<tr data-channels="X-SONDUONG">(.*?)</tr>', html, re.S).group(1)
-    cells = dict(zip(["name", *CHANNELS, "total"], re.findall(r"<td>([^<]*)</td>", channels)))
+    cells = dict(zip(["name", *CHANNELS, "total", "rejected"],
+                     re.findall(r"<td>([^<]*)</td>", channels), strict=True))
     # open 7 and api 2, total 9: api < 5 is hidden, and the open link with it (else 9 - 7).
     assert cells["open"] == "x" and cells["api"] == "x" and cells["total"] == "9"
     # A larger MIN_CELL hides more; MIN_CELL 1 hides nothing.
     app.config["MIN_CELL"] = 1
     channels = re.search(r'<tr data-channels="X-SONDUONG">(.*?)</tr>',
                          client.get("/results/demo").text, re.S).group(1)
-    shown = dict(zip(["name", *CHANNELS, "total"], re.findall(r"<td>([^<]*)</td>", channels)))
+    shown = dict(zip(["name", *CHANNELS, "total", "rejected"],
+                     re.findall(r"<td>([^<]*)</td>", channels), strict=True))
     assert shown == {"name": shown["name"], **dict.fromkeys(CHANNELS, "0"), "open": "7",
-                     "api": "2", "total": "9"}
+                     "api": "2", "total": "9", "rejected": "0"}
     app.config["MIN_CELL"] = 5
     _logout(client)
 

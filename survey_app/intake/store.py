@@ -26,8 +26,8 @@ from .. import ledger, rawsql
 from ..extensions import db
 from ..models import Response, canonical_json, utcnow
 from ..rawsql import Cursor, Statement, as_datetime
-from ..survey_form import spec
 from ..services import ServiceError
+from ..survey_form import spec
 from .links import FormAlreadyUsed, Target, check_open
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
