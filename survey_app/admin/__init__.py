@@ -431,6 +431,8 @@ from . import (  # noqa: E402,F401
     audio,
     backup_commands,
     commands,
+    invitation_commands,
+    invitations,
     issuance,
     issuance_commands,
     translation_commands,

@@ -41,6 +41,7 @@ from .campaigns import LOCAL_TZ, ensure_writable, get_campaign
 
 MAX_BATCH = 5000
 COLLECTOR_MAX = 120
+PROCEDURE_MAX = 60
 STATES = ("issued", "online", "paper", "void", "not_returned")
 
 
@@ -146,7 +147,7 @@ def _scope_of(campaign: Campaign, agency: Agency) -> CampaignAgency:
     return scope
 
 
-def _check_issuable(campaign: Campaign) -> None:
+def check_issuable(campaign: Campaign) -> None:
     if campaign.archived_at is not None:
         raise ServiceError(_("Đợt khảo sát '%(campaign)s' đã lưu trữ; không phát hành thêm "
                              "phiếu.", campaign=campaign.code))
@@ -201,7 +202,7 @@ def issue_batch(campaign: Campaign, agency: Agency, count: int, collector: str,
     if deadline is not None and deadline < datetime.now(LOCAL_TZ).date():
         errors.append(_("hạn nộp lại %(date)s đã qua", date=deadline.isoformat()))
     try:
-        _check_issuable(campaign)
+        check_issuable(campaign)
     except ServiceError as exc:
         errors.append(exc.message)
     try:
@@ -241,20 +242,37 @@ def create_invitation(campaign: Campaign, agency: Agency, procedure_code: str | 
                       expires_at: datetime | None = None) -> tuple[IssuedForm, str]:
     """One single-use link for one case (e.g. sent by the case system when a file is
     returned). Numbered with the paper forms; not part of a batch."""
-    _check_issuable(campaign)
-    _scope_of(campaign, agency)
-    procedure_code = (procedure_code or "").strip() or None
-    if procedure_code is not None and len(procedure_code) > 60:
-        raise ServiceError(_("Mã thủ tục quá dài (tối đa 60 ký tự)."))
-    number = _take_numbers(campaign, 1)
-    token, token_hash = new_token()
-    form = IssuedForm(campaign_id=campaign.id, agency_id=agency.id, kind="invitation",
-                      number=number, serial=serial_for(campaign, number),
-                      token_hash=token_hash, procedure_code=procedure_code,
-                      expires_at=expires_at)
-    db.session.add(form)
-    db.session.flush()
+    [(form, token)] = issue_invitations(campaign, [(agency, procedure_code)], expires_at)
     return form, form_url(token)
+
+
+def issue_invitations(campaign: Campaign, cases: list[tuple[Agency, str | None]],
+                      expires_at: datetime | None = None) -> list[tuple[IssuedForm, str]]:
+    """An invitation form for each (agency, procedure code): [(form, token)] in order.
+    Their numbers are taken in one step, with the paper forms'."""
+    check_issuable(campaign)
+    codes = []
+    for agency, procedure_code in cases:
+        _scope_of(campaign, agency)
+        procedure_code = (procedure_code or "").strip() or None
+        if procedure_code is not None and len(procedure_code) > PROCEDURE_MAX:
+            raise ServiceError(_("Mã thủ tục quá dài (tối đa 60 ký tự)."))
+        codes.append(procedure_code)
+    if not cases:
+        return []
+    first = _take_numbers(campaign, len(cases))
+    out = []
+    for number, (agency, _code), procedure_code in zip(
+            range(first, first + len(cases)), cases, codes, strict=True):
+        token, token_hash = new_token()
+        form = IssuedForm(campaign_id=campaign.id, agency_id=agency.id, kind="invitation",
+                          number=number, serial=serial_for(campaign, number),
+                          token_hash=token_hash, procedure_code=procedure_code,
+                          expires_at=expires_at)
+        out.append((form, token))
+    db.session.add_all([form for form, _token in out])
+    db.session.flush()
+    return out
 
 
 def void_form(serial: str, reason: str) -> IssuedForm:
