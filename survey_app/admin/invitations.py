@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..security import roles_required
 from ..services import ServiceError, case_import, delivery
-from . import READ, WRITE, _campaign_or_404, bp
+from . import READ, WRITE, _campaign_or_404, _flash_refusal, bp
 from .forms import CaseImportForm, ColumnMapForm, SendForm
 
 #: Attempts one click makes (at INVITE_RATE_PER_SECOND); more wait for the next click or
@@ -56,18 +56,11 @@ def invitations_column_map(code: str):
             {f: getattr(form, f).data for f in case_import.FIELDS},
             form.consent_values.data or "", form.prefer.data)
     except ServiceError as exc:
-        _flash(exc)
+        _flash_refusal(exc)
         return _page(campaign, 400, map_form=form)
     db.session.commit()
     flash(_("Đã lưu bảng ánh xạ cột."), "success")
     return redirect(url_for(".invitations", code=code))
-
-
-def _flash(exc: ServiceError) -> None:
-    db.session.rollback()
-    flash(exc.message, "error")
-    for detail in exc.details:
-        flash(detail, "error")
 
 
 @bp.post("/campaigns/<code>/invitations/import")
@@ -85,7 +78,7 @@ def invitations_import(code: str):
         flash(exc.message, "error")  # the rows are listed in a table, not one flash each
         return _page(campaign, 400, rejected=exc.rows, import_form=form)
     except ServiceError as exc:
-        _flash(exc)
+        _flash_refusal(exc)
         return _page(campaign, 400, import_form=form)
     db.session.commit()
     record = result.record
@@ -106,7 +99,7 @@ def invitations_send(code: str):
         report = delivery.send_pending(campaign, limit=WEB_SEND_LIMIT,
                                        checkpoint=db.session.commit)
     except ServiceError as exc:
-        _flash(exc)
+        _flash_refusal(exc)
         return _page(campaign, 400)
     db.session.commit()
     flash(_("Đã gửi %(sent)d thư mời; sẽ thử lại: %(retry)d; không gửi được: %(failed)d.",

@@ -305,6 +305,11 @@ def void_form(serial: str, reason: str) -> IssuedForm:
 
 # --- the register -----------------------------------------------------------------------
 
+def count_where(condition):
+    """SQL: how many rows of the group meet `condition`."""
+    return func.count(case((condition, 1)))
+
+
 def register(campaign: Campaign) -> list[dict]:
     """One row per batch with its forms counted by state (the same rules as
     IssuedForm.state), counted by the database."""
@@ -314,18 +319,15 @@ def register(campaign: Campaign) -> list[dict]:
     today = utcnow().date()  # IssuedForm.state compares with the UTC date too
     late = FormBatch.deadline.is_not(None) & (FormBatch.deadline < today)
 
-    def n(condition):
-        return func.count(case((condition, 1)))
-
     stmt = (
         select(FormBatch, Agency.code.label("agency_code"), Agency.name.label("agency_name"),
                User.username.label("issued_by"),
                func.count(IssuedForm.id).label("forms"),
-               n(answered & online).label("online"),
-               n(answered & ~online).label("paper"),
-               n(~answered & IssuedForm.voided_at.is_not(None)).label("void"),
-               n(unanswered_live & late).label("not_returned"),
-               n(unanswered_live & ~late).label("issued"))
+               count_where(answered & online).label("online"),
+               count_where(answered & ~online).label("paper"),
+               count_where(~answered & IssuedForm.voided_at.is_not(None)).label("void"),
+               count_where(unanswered_live & late).label("not_returned"),
+               count_where(unanswered_live & ~late).label("issued"))
         .join(Agency, Agency.id == FormBatch.agency_id)
         .outerjoin(User, User.id == FormBatch.issued_by_id)
         .outerjoin(IssuedForm, IssuedForm.batch_id == FormBatch.id)

@@ -124,9 +124,7 @@ def reconcile(campaign: Campaign) -> Reconciliation:
 
 def _invited(campaign: Campaign) -> dict[str, dict[str, int]]:
     """INVITED_COUNTS per agency code, counted by the database."""
-    def n(condition):
-        return func.count(case((condition, 1)))
-
+    n = issuance.count_where
     rows = db.session.execute(
         select(Agency.code, func.count(Invitation.id),
                n(Invitation.status == "sent"), n(Invitation.status == "failed"),
