@@ -7,9 +7,8 @@ Create Date: 2026-12-07 19:40:00.000000
 New tables only. An invitation keeps a phone number or e-mail address and its link's
 token only while it waits to be sent: a CHECK makes a settled invitation hold neither.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0022'
