@@ -72,3 +72,36 @@ class Defaults:
     # Quality flags for the auditor: overrides of analysis.quality.Thresholds, e.g.
     # {"speeder_ratio": 0.4, "burst_count": 8}. Unknown names are refused at use.
     QUALITY_THRESHOLDS: dict = {}
+    # Invitations after a one-stop case (docs/operator.md, "Thư mời sau hồ sơ một cửa").
+    # An import file's largest size and number of rows.
+    INVITE_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    INVITE_IMPORT_MAX_ROWS = 20_000
+    # Attempts per invitation before it is given up (its form voided, its contact erased),
+    # the wait before the second attempt (doubled before each further one), and the most
+    # messages per second the sender hands to the SMTP server or the SMS gateway.
+    INVITE_MAX_ATTEMPTS = 3
+    INVITE_RETRY_SECONDS = 300
+    INVITE_RATE_PER_SECOND = 5.0
+    # E-mail over SMTP: MAIL_USE_TLS is STARTTLS (port 587), MAIL_USE_SSL implicit TLS
+    # (port 465). No MAIL_SERVER: no e-mail is sent.
+    MAIL_SERVER = ""
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_FROM = ""
+    MAIL_TIMEOUT = 20
+    # SMS through the provider's HTTP gateway. INVITE_SMS_URL is a template with {phone}
+    # (0xxxxxxxxx), {phone84} (84xxxxxxxxx) and {message}, each URL-encoded, e.g.
+    # "https://sms.example.vn/api/send?to={phone84}&text={message}"; with POST,
+    # INVITE_SMS_BODY is a form-encoded template with the same placeholders. Credentials:
+    # HTTP basic (INVITE_SMS_USERNAME/PASSWORD) and/or extra headers, e.g.
+    # {"Authorization": "Bearer …"}. Any 2xx answer counts as sent. No URL: no SMS is sent.
+    INVITE_SMS_URL = ""
+    INVITE_SMS_METHOD = "GET"
+    INVITE_SMS_BODY = ""
+    INVITE_SMS_USERNAME = ""
+    INVITE_SMS_PASSWORD = ""
+    INVITE_SMS_HEADERS: dict = {}
+    INVITE_SMS_TIMEOUT = 20

@@ -436,7 +436,7 @@ def test_channel_migration_up_and_down(migration_app):
     with migration_app.app_context():
         upgrade(revision="0020")
         assert _channel_refused("kiosk")
-        upgrade()
+        upgrade(revision="0021")
         assert _channel_refused("bogus")
         assert not _channel_refused("kiosk")
         assert not _channel_refused("invitation")
@@ -448,3 +448,18 @@ def test_channel_migration_up_and_down(migration_app):
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() \
                 == "0021"
         assert not _channel_refused("kiosk")
+
+
+def test_invitations_migration_up_and_down(migration_app):
+    """0022 adds the invitation tables; going back drops them and nothing else."""
+    tables = {"case_column_map", "case_import", "imported_case", "invitation",
+              "invitation_delivery"}
+    with migration_app.app_context():
+        upgrade()
+        assert tables <= set(inspect(db.engine).get_table_names())
+        downgrade(revision="0021")
+        db.engine.dispose()
+        left = set(inspect(db.engine).get_table_names())
+        assert not tables & left and "issued_form" in left
+        upgrade()
+        assert tables <= set(inspect(db.engine).get_table_names())

@@ -54,12 +54,17 @@ def _labels():
     return {"KIND_LABELS": KIND_LABELS, "ROLE_LABELS": ROLE_LABELS}
 
 
-def _refused(exc: ServiceError, template: str, status: int = 400, **ctx):
-    """Roll back, show the service's reasons on the same page, answer 4xx."""
+def _flash_refusal(exc: ServiceError) -> None:
+    """Roll back and flash the service's reasons."""
     db.session.rollback()
     flash(exc.message, "error")
     for detail in exc.details:
         flash(detail, "error")
+
+
+def _refused(exc: ServiceError, template: str, status: int = 400, **ctx):
+    """Roll back, show the service's reasons on the same page, answer 4xx."""
+    _flash_refusal(exc)
     return render_template(template, **ctx), status
 
 
@@ -431,6 +436,8 @@ from . import (  # noqa: E402,F401
     audio,
     backup_commands,
     commands,
+    invitation_commands,
+    invitations,
     issuance,
     issuance_commands,
     translation_commands,

@@ -145,3 +145,28 @@ class AudioUploadForm(AudioForm):
     file = FileField(_l("Tệp ghi âm"), validators=[FileRequired(_l("Chưa chọn tệp âm thanh."))])
 
     ACCEPT = ".opus,.ogg,.oga,.mp3,.wav,.flac,audio/*"
+
+
+class ColumnMapForm(FlaskForm):
+    """Which header of the one-stop system's export holds each field."""
+
+    case_id = StringField(_l("Cột mã hồ sơ"), validators=[Length(max=100)])
+    procedure = StringField(_l("Cột mã thủ tục"), validators=[Length(max=100)])
+    agency = StringField(_l("Cột mã cơ quan"), validators=[Length(max=100)])
+    completed_on = StringField(_l("Cột ngày hoàn thành"), validators=[Length(max=100)])
+    phone = StringField(_l("Cột số điện thoại"), validators=[Length(max=100)])
+    email = StringField(_l("Cột e-mail"), validators=[Length(max=100)])
+    consent = StringField(_l("Cột đồng ý được liên hệ"), validators=[Length(max=100)])
+    consent_values = StringField(_l("Giá trị nghĩa là đồng ý (cách nhau bởi dấu phẩy)"),
+                                 validators=[Length(max=300)])
+    prefer = SelectField(_l("Có cả số điện thoại và e-mail thì gửi qua"),
+                         choices=[SelectChoice("sms", "SMS"), SelectChoice("email", "E-mail")])
+
+
+class CaseImportForm(FlaskForm):
+    file = FileField(_l("Tệp hồ sơ đã giải quyết (.csv hoặc .xlsx)"),
+                     validators=[FileRequired()])
+
+
+class SendForm(FlaskForm):
+    pass

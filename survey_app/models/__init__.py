@@ -13,6 +13,15 @@ from .append_only import APPEND_ONLY_TABLES, append_only_ddl
 from .base import AGENCY_KINDS, CHANNELS, REVIEW_STATES, ROLES, utcnow
 from .campaigns import Campaign, CampaignAgency
 from .derived import DerivedResult
+from .invitations import (
+    DELIVERY_CHANNELS,
+    INVITATION_STATES,
+    CaseColumnMap,
+    CaseImport,
+    ImportedCase,
+    Invitation,
+    InvitationDelivery,
+)
 from .ledger import PLACE_CHECK, LedgerCheckpoint, LedgerEntry, LedgerHead
 from .questionnaires import Item, QuestionGroup, Questionnaire, QuestionnaireVersion
 from .responses import (
@@ -35,6 +44,8 @@ __all__ = [
     "AGENCY_KINDS",
     "APPEND_ONLY_TABLES",
     "CHANNELS",
+    "DELIVERY_CHANNELS",
+    "INVITATION_STATES",
     "PLACE_CHECK",
     "REVERIFY_OUTCOMES",
     "REVIEW_STATES",
@@ -45,11 +56,16 @@ __all__ = [
     "ApiKey",
     "AuditLog",
     "Campaign",
+    "CaseColumnMap",
+    "CaseImport",
     "CampaignAgency",
     "CommentRelease",
     "CrossTally",
     "DerivedResult",
     "FormBatch",
+    "ImportedCase",
+    "Invitation",
+    "InvitationDelivery",
     "IssuedForm",
     "Item",
     "LedgerCheckpoint",

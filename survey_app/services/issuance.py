@@ -41,6 +41,7 @@ from .campaigns import LOCAL_TZ, ensure_writable, get_campaign
 
 MAX_BATCH = 5000
 COLLECTOR_MAX = 120
+PROCEDURE_MAX = 60
 STATES = ("issued", "online", "paper", "void", "not_returned")
 
 
@@ -146,7 +147,7 @@ def _scope_of(campaign: Campaign, agency: Agency) -> CampaignAgency:
     return scope
 
 
-def _check_issuable(campaign: Campaign) -> None:
+def check_issuable(campaign: Campaign) -> None:
     if campaign.archived_at is not None:
         raise ServiceError(_("Đợt khảo sát '%(campaign)s' đã lưu trữ; không phát hành thêm "
                              "phiếu.", campaign=campaign.code))
@@ -201,7 +202,7 @@ def issue_batch(campaign: Campaign, agency: Agency, count: int, collector: str,
     if deadline is not None and deadline < datetime.now(LOCAL_TZ).date():
         errors.append(_("hạn nộp lại %(date)s đã qua", date=deadline.isoformat()))
     try:
-        _check_issuable(campaign)
+        check_issuable(campaign)
     except ServiceError as exc:
         errors.append(exc.message)
     try:
@@ -241,20 +242,37 @@ def create_invitation(campaign: Campaign, agency: Agency, procedure_code: str | 
                       expires_at: datetime | None = None) -> tuple[IssuedForm, str]:
     """One single-use link for one case (e.g. sent by the case system when a file is
     returned). Numbered with the paper forms; not part of a batch."""
-    _check_issuable(campaign)
-    _scope_of(campaign, agency)
-    procedure_code = (procedure_code or "").strip() or None
-    if procedure_code is not None and len(procedure_code) > 60:
-        raise ServiceError(_("Mã thủ tục quá dài (tối đa 60 ký tự)."))
-    number = _take_numbers(campaign, 1)
-    token, token_hash = new_token()
-    form = IssuedForm(campaign_id=campaign.id, agency_id=agency.id, kind="invitation",
-                      number=number, serial=serial_for(campaign, number),
-                      token_hash=token_hash, procedure_code=procedure_code,
-                      expires_at=expires_at)
-    db.session.add(form)
-    db.session.flush()
+    [(form, token)] = issue_invitations(campaign, [(agency, procedure_code)], expires_at)
     return form, form_url(token)
+
+
+def issue_invitations(campaign: Campaign, cases: list[tuple[Agency, str | None]],
+                      expires_at: datetime | None = None) -> list[tuple[IssuedForm, str]]:
+    """An invitation form for each (agency, procedure code): [(form, token)] in order.
+    Their numbers are taken in one step, with the paper forms'."""
+    check_issuable(campaign)
+    codes = []
+    for agency, procedure_code in cases:
+        _scope_of(campaign, agency)
+        procedure_code = (procedure_code or "").strip() or None
+        if procedure_code is not None and len(procedure_code) > PROCEDURE_MAX:
+            raise ServiceError(_("Mã thủ tục quá dài (tối đa 60 ký tự)."))
+        codes.append(procedure_code)
+    if not cases:
+        return []
+    first = _take_numbers(campaign, len(cases))
+    out = []
+    for number, (agency, _code), procedure_code in zip(
+            range(first, first + len(cases)), cases, codes, strict=True):
+        token, token_hash = new_token()
+        form = IssuedForm(campaign_id=campaign.id, agency_id=agency.id, kind="invitation",
+                          number=number, serial=serial_for(campaign, number),
+                          token_hash=token_hash, procedure_code=procedure_code,
+                          expires_at=expires_at)
+        out.append((form, token))
+    db.session.add_all([form for form, _token in out])
+    db.session.flush()
+    return out
 
 
 def void_form(serial: str, reason: str) -> IssuedForm:
@@ -287,6 +305,11 @@ def void_form(serial: str, reason: str) -> IssuedForm:
 
 # --- the register -----------------------------------------------------------------------
 
+def count_where(condition):
+    """SQL: how many rows of the group meet `condition`."""
+    return func.count(case((condition, 1)))
+
+
 def register(campaign: Campaign) -> list[dict]:
     """One row per batch with its forms counted by state (the same rules as
     IssuedForm.state), counted by the database."""
@@ -296,18 +319,15 @@ def register(campaign: Campaign) -> list[dict]:
     today = utcnow().date()  # IssuedForm.state compares with the UTC date too
     late = FormBatch.deadline.is_not(None) & (FormBatch.deadline < today)
 
-    def n(condition):
-        return func.count(case((condition, 1)))
-
     stmt = (
         select(FormBatch, Agency.code.label("agency_code"), Agency.name.label("agency_name"),
                User.username.label("issued_by"),
                func.count(IssuedForm.id).label("forms"),
-               n(answered & online).label("online"),
-               n(answered & ~online).label("paper"),
-               n(~answered & IssuedForm.voided_at.is_not(None)).label("void"),
-               n(unanswered_live & late).label("not_returned"),
-               n(unanswered_live & ~late).label("issued"))
+               count_where(answered & online).label("online"),
+               count_where(answered & ~online).label("paper"),
+               count_where(~answered & IssuedForm.voided_at.is_not(None)).label("void"),
+               count_where(unanswered_live & late).label("not_returned"),
+               count_where(unanswered_live & ~late).label("issued"))
         .join(Agency, Agency.id == FormBatch.agency_id)
         .outerjoin(User, User.id == FormBatch.issued_by_id)
         .outerjoin(IssuedForm, IssuedForm.batch_id == FormBatch.id)

@@ -16,10 +16,22 @@ from openpyxl.styles import Font
 from sqlalchemy import case, func, select
 
 from ..extensions import db
-from ..models import Agency, Campaign, CampaignAgency, IssuedForm, Response, utcnow
+from ..models import (
+    Agency,
+    Campaign,
+    CampaignAgency,
+    Invitation,
+    IssuedForm,
+    Response,
+    utcnow,
+)
 from . import issuance
 
 FORM_COUNTS = ("issued", "online", "paper", "void", "outstanding", "not_returned")
+#: Invitations imported from the one-stop system's cases: sent to a person, delivered
+#: (the SMTP server or SMS gateway accepted it), failed (given up after the last retry,
+#: its form void) and answered (a response came through its link, channel invitation).
+INVITED_COUNTS = ("invited", "delivered", "failed", "answered")
 
 
 @dataclass
@@ -78,6 +90,7 @@ def reconcile(campaign: Campaign) -> Reconciliation:
             .where(Response.campaign_id == campaign.id)
             .group_by(Agency.code, Response.channel)):
         channels.setdefault(code, {})[channel] = n
+    invited = _invited(campaign)
     planned = dict(db.session.execute(
         select(Agency.code, CampaignAgency.planned).join(Agency, Agency.id == CampaignAgency.agency_id)
         .where(CampaignAgency.campaign_id == campaign.id)).all())
@@ -94,6 +107,7 @@ def reconcile(campaign: Campaign) -> Reconciliation:
             "open": counts.get("open", 0), "kiosk": counts.get("kiosk", 0),
             "api": counts.get("api", 0),
             "single_use": counts.get("single_use", 0), "paper_responses": counts.get("paper", 0),
+            **invited.get(code, dict.fromkeys(INVITED_COUNTS, 0)),
             "achieved": achieved, "planned": plan,
             "achieved_pct": round(100 * achieved / plan, 1) if plan else None,
         })
@@ -101,10 +115,27 @@ def reconcile(campaign: Campaign) -> Reconciliation:
         row["agency_name"] = names.get(row["agency_code"], "")
     by_collector = sorted(collectors.values(), key=lambda r: (r["agency_code"], r["collector"]))
     totals = {k: sum(r[k] for r in by_agency) for k in
-              (*FORM_COUNTS, "open", "kiosk", "api", "single_use", "paper_responses", "achieved")}
+              (*FORM_COUNTS, "open", "kiosk", "api", "single_use", "paper_responses",
+               *INVITED_COUNTS, "achieved")}
     totals["planned"] = sum(r["planned"] or 0 for r in by_agency)
     return Reconciliation(campaign=campaign, by_collector=by_collector, by_agency=by_agency,
                           overdue=overdue, totals=totals, on=utcnow().date())
+
+
+def _invited(campaign: Campaign) -> dict[str, dict[str, int]]:
+    """INVITED_COUNTS per agency code, counted by the database."""
+    n = issuance.count_where
+    rows = db.session.execute(
+        select(Agency.code, func.count(Invitation.id),
+               n(Invitation.status == "sent"), n(Invitation.status == "failed"),
+               n(Response.id.is_not(None)))
+        .join(IssuedForm, IssuedForm.id == Invitation.form_id)
+        .join(Agency, Agency.id == IssuedForm.agency_id)
+        .outerjoin(Response, Response.form_id == IssuedForm.id)
+        .where(Invitation.campaign_id == campaign.id)
+        .group_by(Agency.code))
+    return {code: dict(zip(INVITED_COUNTS, counts, strict=True))
+            for code, *counts in rows}
 
 
 # --- XLSX -------------------------------------------------------------------------------
@@ -116,6 +147,8 @@ AGENCY_SHEET = [
     ("outstanding", _l("Chưa thu về")), ("not_returned", _l("Trong đó: quá hạn")),
     ("open", _l("Đường dẫn chung (áp phích)")), ("kiosk", _l("Máy tại quầy (kiosk)")),
     ("api", _l("Qua API")),
+    ("invited", _l("Thư mời sau hồ sơ: đã mời")), ("delivered", _l("Thư mời: đã gửi được")),
+    ("failed", _l("Thư mời: gửi không được")), ("answered", _l("Thư mời: đã trả lời")),
     ("achieved", _l("Tổng phiếu trả lời")), ("planned", _l("Cỡ mẫu kế hoạch")),
     ("achieved_pct", _l("Đạt (%)")),
 ]
