@@ -74,9 +74,9 @@ def test_staff_post_without_csrf_token_changes_nothing(demo, client, login, db):
     assert _password_hash(db, "sonduong") == before
 
 
-def test_unexpected_errors_show_a_generic_message_only(demo, client, monkeypatch):
-    """V16.5.1, V16.5.3: an exception deep in a page or an API call gives the Vietnamese
-    500 message, never the exception's text or a traceback."""
+def test_unexpected_errors_show_a_generic_message_only(demo, client, monkeypatch, caplog):
+    """V16.5.1, V16.3.4: an exception deep in a page or an API call gives the Vietnamese
+    500 message, never the exception's text or a traceback; the server's log keeps it."""
     from survey_app import intake
     from survey_app.services import api_keys
 
@@ -92,6 +92,9 @@ def test_unexpected_errors_show_a_generic_message_only(demo, client, monkeypatch
     for body in (page.text, api.text):
         assert "password_hash" not in body and "Traceback" not in body
         assert "RuntimeError" not in body
+    logged = [r for r in caplog.records if r.exc_info and "internal detail" in str(r.exc_info[1])]
+    assert [r.getMessage() for r in logged] == [
+        "Unhandled error on /bien-nhan", "Unhandled error on /api/v1/campaigns/demo"]
 
 
 def test_passwords_are_kept_exactly_as_typed_and_may_be_long(demo, client, login, db, app):
