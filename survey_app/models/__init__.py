@@ -1,6 +1,6 @@
 """The data model: agencies, versioned questionnaires, campaigns, issued forms, responses,
-users, the ledger and re-verification, one module a domain; every model and shared name
-is importable from here (`from ..models import Response`).
+users, kiosks, the ledger and re-verification, one module a domain; every model and shared
+name is importable from here (`from ..models import Response`).
 
 A response is written once and never updated or deleted: reviews and corrections are
 rows that refer to it. Times are stored as naive UTC.
@@ -13,6 +13,7 @@ from .append_only import APPEND_ONLY_TABLES, append_only_ddl
 from .base import AGENCY_KINDS, CHANNELS, REVIEW_STATES, ROLES, utcnow
 from .campaigns import Campaign, CampaignAgency
 from .derived import DerivedResult
+from .kiosks import Kiosk
 from .ledger import PLACE_CHECK, LedgerCheckpoint, LedgerEntry, LedgerHead
 from .questionnaires import Item, QuestionGroup, Questionnaire, QuestionnaireVersion
 from .responses import (
@@ -52,6 +53,7 @@ __all__ = [
     "FormBatch",
     "IssuedForm",
     "Item",
+    "Kiosk",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
