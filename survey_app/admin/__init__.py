@@ -432,6 +432,8 @@ from . import (  # noqa: E402,F401
     commands,
     issuance,
     issuance_commands,
+    kiosk_commands,
+    kiosks,
     translation_commands,
     translation_pages,
 )

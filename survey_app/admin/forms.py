@@ -145,3 +145,10 @@ class AudioUploadForm(AudioForm):
     file = FileField(_l("Tệp ghi âm"), validators=[FileRequired(_l("Chưa chọn tệp âm thanh."))])
 
     ACCEPT = ".opus,.ogg,.oga,.mp3,.wav,.flac,audio/*"
+
+
+class KioskForm(FlaskForm):
+    # The name's length and the agency are checked by the kiosk service, so the page and
+    # the command line refuse the same things with the same words.
+    agency = SelectField(_l("Cơ quan"), validate_choice=False)
+    name = StringField(_l("Tên máy (ví dụ: Quầy 1 – Bộ phận một cửa)"))
