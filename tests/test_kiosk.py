@@ -167,7 +167,7 @@ def test_unknown_credential_is_refused(app, demo, db):
     browser = app.test_client()
     browser.set_cookie("sv_kiosk", "not-a-kiosk", path="/kiosk")
     for resp in (browser.get("/kiosk"), browser.post("/kiosk", data=full_answers())):
-        assert resp.status_code == 403 and "chưa được đăng ký làm kiosk" in resp.text
+        assert resp.status_code == 403 and "chưa được đăng ký làm máy tại quầy" in resp.text
     assert _responses(db) == 0
 
 
@@ -210,7 +210,7 @@ def test_cli_refuses_an_unknown_agency_and_a_blank_name(runner, demo, db):
 def test_auditor_sees_kiosks_but_cannot_register(client, login, demo, db):
     login("mttq")
     page = client.get("/admin/kiosks")
-    assert page.status_code == 200 and "Đăng ký máy kiosk" not in page.text
+    assert page.status_code == 200 and "Đăng ký máy tại quầy" not in page.text
     resp = client.post("/admin/kiosks", data={"csrf_token": csrf_token(page.text),
                                               "agency": AGENCY, "name": "x"})
     assert resp.status_code == 403

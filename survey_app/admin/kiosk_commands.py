@@ -12,7 +12,7 @@ from . import bp
 
 
 def _echo_link(kiosk, token: str) -> None:
-    click.echo(f"Đường dẫn đăng ký máy kiosk {kiosk.id} ({kiosk.name}, {kiosk.agency.code}); "
+    click.echo(f"Đường dẫn đăng ký máy tại quầy {kiosk.id} ({kiosk.name}, {kiosk.agency.code}); "
                f"chỉ hiện một lần, hết hạn {kiosk.enrol_expires_at:%Y-%m-%d %H:%M} (UTC):")
     click.echo(kiosks.enrol_url(token))
 
@@ -42,7 +42,7 @@ def kiosk_link(kiosk_id):
 def kiosk_revoke(kiosk_id):
     """Revoke a kiosk: its tablet is refused from now on."""
     kiosk = kiosks.revoke(kiosk_id)
-    click.echo(f"Đã thu hồi máy kiosk {kiosk.id} ({kiosk.name}).")
+    click.echo(f"Đã thu hồi máy tại quầy {kiosk.id} ({kiosk.name}).")
 
 
 @bp.cli.command("kiosk-list")

@@ -90,6 +90,6 @@ def kiosk_revoke(kiosk_id: int):
     except ServiceError as exc:
         return _refused(exc, "admin/kiosks.html", **_list_page())
     db.session.commit()
-    flash(_("Đã thu hồi máy kiosk %(id)s (%(name)s): máy không còn nhận phiếu.",
+    flash(_("Đã thu hồi máy tại quầy %(id)s (%(name)s): máy không còn nhận phiếu.",
             id=kiosk.id, name=kiosk.name), "success")
     return redirect(url_for(".kiosk_list"))

@@ -44,11 +44,11 @@ def _this_kiosk():
     is not a kiosk or one revoked."""
     kiosk = kiosks.by_credential(request.cookies.get(KIOSK_COOKIE))
     if kiosk is None:
-        return None, _message(_("Máy này chưa được đăng ký làm kiosk"),
+        return None, _message(_("Máy này chưa được đăng ký làm máy tại quầy"),
                               _("Máy này không nhận phiếu khảo sát. Cán bộ quản trị cần mở "
-                                "đường dẫn đăng ký kiosk trên chính máy này."), 403, kiosk=True)
+                                "đường dẫn đăng ký máy tại quầy trên chính máy này."), 403, kiosk=True)
     if kiosk.revoked_at is not None:
-        return None, _message(_("Máy kiosk đã ngừng nhận phiếu"),
+        return None, _message(_("Máy tại quầy đã ngừng nhận phiếu"),
                               _("Máy này đã bị thu hồi và không còn nhận phiếu khảo sát; phiếu "
                                 "không được lưu. Ông/Bà có thể trả lời bằng mã QR trên áp phích "
                                 "tại quầy."), 403, kiosk=True)
@@ -114,7 +114,7 @@ def kiosk_enrol(token: str):
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        return _message(_("Không đăng ký được máy kiosk"), exc.message, 403, kiosk=True)
+        return _message(_("Không đăng ký được máy tại quầy"), exc.message, 403, kiosk=True)
     resp = redirect(url_for(".kiosk_page"), 303)
     resp.headers.add("Set-Cookie", _kiosk_cookie(credential))
     return resp

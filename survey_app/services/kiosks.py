@@ -42,7 +42,7 @@ def register(agency_code: str, name: str) -> tuple[Kiosk, str]:
     """A new kiosk for the agency; returns it and its enrolment link's token (shown once)."""
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise ServiceError(_("Tên máy kiosk phải có 1–120 ký tự."))
+        raise ServiceError(_("Tên máy tại quầy phải có 1–120 ký tự."))
     agency = get_by_code((agency_code or "").strip())
     kiosk = Kiosk(agency=agency, name=name, created_by=audit.actor_name())
     db.session.add(kiosk)
@@ -57,7 +57,7 @@ def new_link(kiosk_id) -> tuple[Kiosk, str]:
     previous link and the enrolled tablet's credential stop working."""
     kiosk = get_kiosk(kiosk_id)
     if kiosk.revoked_at is not None:
-        raise ServiceError(_("Máy kiosk %(id)s đã bị thu hồi; hãy đăng ký máy mới.",
+        raise ServiceError(_("Máy tại quầy %(id)s đã bị thu hồi; hãy đăng ký máy mới.",
                              id=kiosk.id))
     kiosk.credential_hash = None
     kiosk.enrolled_at = None
@@ -82,12 +82,12 @@ def enrolling(token: str) -> Kiosk:
     if token and len(token) <= 100:
         kiosk = db.session.scalar(select(Kiosk).filter_by(enrol_hash=intake.hash_token(token)))
     if kiosk is None:
-        raise ServiceError(_("Đường dẫn đăng ký máy kiosk không hợp lệ hoặc đã được dùng. "
+        raise ServiceError(_("Đường dẫn đăng ký máy tại quầy không hợp lệ hoặc đã được dùng. "
                              "Hãy xin quản trị cấp đường dẫn mới."))
     if kiosk.revoked_at is not None:
-        raise ServiceError(_("Máy kiosk này đã bị thu hồi."))
+        raise ServiceError(_("Máy tại quầy này đã bị thu hồi."))
     if kiosk.enrol_expires_at <= utcnow():
-        raise ServiceError(_("Đường dẫn đăng ký máy kiosk đã hết hạn. Hãy xin quản trị cấp "
+        raise ServiceError(_("Đường dẫn đăng ký máy tại quầy đã hết hạn. Hãy xin quản trị cấp "
                              "đường dẫn mới."))
     return kiosk
 
@@ -111,7 +111,7 @@ def revoke(kiosk_id) -> Kiosk:
     """End a kiosk for good: its tablet is refused and any link it had stops working."""
     kiosk = get_kiosk(kiosk_id)
     if kiosk.revoked_at is not None:
-        raise ServiceError(_("Máy kiosk %(id)s đã bị thu hồi trước đó.", id=kiosk.id))
+        raise ServiceError(_("Máy tại quầy %(id)s đã bị thu hồi trước đó.", id=kiosk.id))
     kiosk.revoked_at = utcnow()
     kiosk.enrol_hash = None
     db.session.flush()
@@ -122,7 +122,7 @@ def revoke(kiosk_id) -> Kiosk:
 def get_kiosk(kiosk_id) -> Kiosk:
     kiosk = db.session.get(Kiosk, int(kiosk_id)) if str(kiosk_id).isdigit() else None
     if kiosk is None:
-        raise ServiceError(_("Không có máy kiosk số %(id)s.", id=kiosk_id))
+        raise ServiceError(_("Không có máy tại quầy số %(id)s.", id=kiosk_id))
     return kiosk
 
 
