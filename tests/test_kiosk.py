@@ -5,6 +5,7 @@ revoked, unknown and too fast tablets store nothing; the kiosk_pace flag."""
 import csv
 import io
 import re
+import socket
 import zipfile
 from datetime import datetime, timedelta
 
@@ -130,9 +131,9 @@ def test_thank_you_page_returns_to_a_fresh_form_and_forgets_the_citizen(app, tab
     # Another kiosk never shows it; and once the page has moved on, neither does this one.
     other = tablet("Quầy 2")
     assert other.get(f"/kiosk/cam-on/{code}").headers["Location"] == "/kiosk"
-    from survey_app.citizen import kiosk
+    from survey_app.citizen import kiosk_mode
 
-    monkeypatch.setattr(kiosk, "RECEIPT_GRACE_S", -60)
+    monkeypatch.setattr(kiosk_mode, "RECEIPT_GRACE_S", -60)
     later = browser.get(f"/kiosk/cam-on/{code}")
     assert later.status_code == 303 and later.headers["Location"] == "/kiosk"
 
@@ -224,6 +225,31 @@ def test_kiosk_faster_than_its_limit_is_asked_to_wait(tablet, db):
     assert resp.status_code == 429 and "vui lòng chờ" in resp.text
     assert "Phiếu chưa được lưu" in resp.text and 'value="2" checked' in resp.text
     assert _responses(db) == 1
+
+
+REDIS_URL = "redis://127.0.0.1:6379/7"  # a database of its own, never the shared 0
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
+@pytest.mark.parametrize("app", [{"RATELIMIT_STORAGE_URI": REDIS_URL}], indirect=True)
+def test_kiosk_limit_is_kept_in_redis(tablet, db):
+    import redis
+
+    store = redis.Redis.from_url(REDIS_URL)
+    for key in store.scan_iter(match="*kiosk*"):
+        store.delete(key)
+    browser = tablet()
+    assert _submit(browser).status_code == 303
+    assert _submit(browser).status_code == 429 and _responses(db) == 1
+    assert any(b"kiosk" in key for key in store.scan_iter(match="LIMITS*"))
 
 
 def test_no_campaign_open_for_the_agency(tablet, db):

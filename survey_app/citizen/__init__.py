@@ -363,4 +363,4 @@ def receipt():
 
 
 # The kiosk's pages (registered on `bp`); imported last because they import from here.
-from . import kiosk  # noqa: E402,F401
+from . import kiosk_mode  # noqa: E402,F401

@@ -8,9 +8,8 @@ A kiosk holds only digests of its enrolment link and of the credential its table
 in a cookie. Responses from a kiosk need no column of their own: channel `kiosk` (0021)
 and `device_hash`, the keyed hash of the kiosk's id.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0023'
