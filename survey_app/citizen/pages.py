@@ -102,9 +102,12 @@ def _spend(app: Flask, setting: str, scope: str, key: str) -> bool:
     Flask-Limiter rate such as "30 per 10 minutes"), under `scope` and `key`; False once
     over it. Kept in Flask-Limiter's storage, shared by the workers when that is Redis."""
     wanted = app.config[setting]
-    parsed = app.extensions.setdefault("submission_limits", {}).get(setting)
+    limits = app.extensions.get("submission_limits")
+    if limits is None:
+        limits = app.extensions["submission_limits"] = {}
+    parsed = limits.get(setting)
     if parsed is None or parsed[0] != wanted:
-        parsed = app.extensions["submission_limits"][setting] = (wanted, parse(wanted))
+        parsed = limits[setting] = (wanted, parse(wanted))
     return limiter.limiter.hit(parsed[1], scope, key)
 
 
