@@ -5,7 +5,6 @@ revoked, unknown and too fast tablets store nothing; the kiosk_pace flag."""
 import csv
 import io
 import re
-import socket
 import zipfile
 from datetime import datetime, timedelta
 
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 from audit_helpers import export_bundle, run_analysis, varied
 from sqlalchemy import func, select
-from web_helpers import counted, csrf_token, full_answers, hidden_fields
+from web_helpers import counted, csrf_token, full_answers, hidden_fields, redis_up
 
 from analysis import quality
 from survey_app.models import AuditLog, Campaign, Kiosk, LedgerEntry, Response
@@ -230,15 +229,7 @@ def test_kiosk_faster_than_its_limit_is_asked_to_wait(tablet, db):
 REDIS_URL = "redis://127.0.0.1:6379/7"  # a database of its own, never the shared 0
 
 
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason="no Redis at 127.0.0.1:6379")
 @pytest.mark.parametrize("app", [{"RATELIMIT_STORAGE_URI": REDIS_URL}], indirect=True)
 def test_kiosk_limit_is_kept_in_redis(tablet, db):
     import redis

@@ -67,29 +67,32 @@ def kiosk_register():
     return _link_page(kiosk, token)
 
 
+def _change(kiosk_id: int, change):
+    """A kiosk's button: `change(kiosk_id)` (a `services.kiosks` function) committed, as
+    (its result, None), or (None, the list page refusing it)."""
+    if not ConfirmForm().validate_on_submit():
+        return None, (render_template("admin/kiosks.html", **_list_page()), 400)
+    try:
+        result = change(kiosk_id)
+    except ServiceError as exc:
+        return None, _refused(exc, "admin/kiosks.html", **_list_page())
+    db.session.commit()
+    return result, None
+
+
 @bp.post("/kiosks/<int:kiosk_id>/link")
 @roles_required(*WRITE)
 def kiosk_new_link(kiosk_id: int):
-    if not ConfirmForm().validate_on_submit():
-        return render_template("admin/kiosks.html", **_list_page()), 400
-    try:
-        kiosk, token = kiosks.new_link(kiosk_id)
-    except ServiceError as exc:
-        return _refused(exc, "admin/kiosks.html", **_list_page())
-    db.session.commit()
-    return _link_page(kiosk, token)
+    result, refused = _change(kiosk_id, kiosks.new_link)
+    return refused or _link_page(*result)
 
 
 @bp.post("/kiosks/<int:kiosk_id>/revoke")
 @roles_required(*WRITE)
 def kiosk_revoke(kiosk_id: int):
-    if not ConfirmForm().validate_on_submit():
-        return render_template("admin/kiosks.html", **_list_page()), 400
-    try:
-        kiosk = kiosks.revoke(kiosk_id)
-    except ServiceError as exc:
-        return _refused(exc, "admin/kiosks.html", **_list_page())
-    db.session.commit()
+    kiosk, refused = _change(kiosk_id, kiosks.revoke)
+    if refused:
+        return refused
     flash(_("Đã thu hồi máy tại quầy %(id)s (%(name)s): máy không còn nhận phiếu.",
             id=kiosk.id, name=kiosk.name), "success")
     return redirect(url_for(".kiosk_list"))
