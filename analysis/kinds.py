@@ -91,3 +91,5 @@ CHANNELS = tuple(CHANNEL_NAMES)
 #: The channels a citizen answers through alone, on a page the app serves: where speed and
 #: bursts from one address or device say something about the respondent.
 CITIZEN_CHANNELS = ("open", "single_use", "invitation", "kiosk")
+#: A counter tablet's channel: one device for citizen after citizen.
+KIOSK = "kiosk"

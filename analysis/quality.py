@@ -12,7 +12,7 @@ can word it in its own language and number format (``describe`` gives the Englis
 The input frame (``analysis.load_audit.quality_frame`` builds it from the database) has
 the columns
 
-- ``response_id`` (int), ``agency_code``, ``channel`` (open, single_use, paper, api),
+- ``response_id`` (int), ``agency_code``, ``channel`` (``kinds.CHANNELS``),
 - ``submitted_at`` (naive UTC timestamps), ``duration_s`` (seconds from opening the form
   to submitting it; missing for paper),
 - ``client_hash``, ``device_hash`` (keyed hashes of the network address and of the
@@ -42,8 +42,14 @@ arguments):
     copies, not for a single pair.
 ``burst``
     ``burst_count`` (5) or more submissions from one network address or one device within
-    ``burst_window_s`` (600 s). Only the citizen channels (open link, single-use link):
-    paper has no address and API calls all come from the case system or kiosk.
+    ``burst_window_s`` (600 s). Only the citizen channels where one device is one person
+    (open link, single-use link, invitation): paper has no address, API calls all come
+    from the case system, and a kiosk is one device for citizen after citizen by design —
+    a busy counter would be flagged all day (its own measure is ``kiosk_pace``).
+``kiosk_pace``
+    on the kiosk channel, a submission less than ``kiosk_min_gap_s`` (60 s) after the
+    previous one from the same kiosk (``device_hash``): faster than one citizen after
+    another can read and answer the form. The later of the two is flagged.
 ``outside_window``
     submitted before the campaign opened, or (except paper, which may be entered after
     the round closes) at or after it closed.
@@ -58,7 +64,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .kinds import CITIZEN_CHANNELS
+from .kinds import CITIZEN_CHANNELS, KIOSK
 
 __all__ = [
     "DEFAULTS",
@@ -71,6 +77,7 @@ __all__ = [
     "flag_counts",
     "flag_responses",
     "flags_per_response",
+    "kiosk_pace",
     "near_duplicates",
     "outside_window",
     "paper_disagreements",
@@ -79,8 +86,10 @@ __all__ = [
     "straight_liners",
 ]
 
-FLAGS = ("speeder", "straight_lining", "near_duplicate", "burst", "outside_window",
-         "paper_disagreement")
+FLAGS = ("speeder", "straight_lining", "near_duplicate", "burst", "kiosk_pace",
+         "outside_window", "paper_disagreement")
+#: The channels the burst flag looks at: a kiosk is one device shared by many citizens.
+BURST_CHANNELS = tuple(c for c in CITIZEN_CHANNELS if c != KIOSK)
 FLAG_COLUMNS = ["response_id", "flag", "detail", "kind", "args"]
 
 #: The English wording of each kind of detail, over its ``args``.
@@ -95,6 +104,8 @@ DETAIL_TEXT = {
     "burst_address": ("{count} submissions from one network address (#{key}) "
                       "within {minutes:.0f} min"),
     "burst_device": "{count} submissions from one device (#{key}) within {minutes:.0f} min",
+    "kiosk_pace": ("{gap:.0f} s after the previous submission on the same kiosk (#{key}), "
+                   "under {min_gap:g} s"),
     "before_opening": ("submitted {at:%Y-%m-%d %H:%M} UTC, before the campaign opened "
                        "({opens:%Y-%m-%d %H:%M})"),
     "after_closing": ("submitted {at:%Y-%m-%d %H:%M} UTC, after it closed "
@@ -122,6 +133,7 @@ class Thresholds:
     duplicate_seed: int = 0
     burst_count: int = 5
     burst_window_s: int = 600
+    kiosk_min_gap_s: float = 60
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -305,7 +317,7 @@ def _seconds(values: pd.Series) -> np.ndarray:
 
 def bursts(responses: pd.DataFrame, *, count: int = DEFAULTS.burst_count,
            window_s: int = DEFAULTS.burst_window_s,
-           channels=CITIZEN_CHANNELS) -> pd.DataFrame:
+           channels=BURST_CHANNELS) -> pd.DataFrame:
     citizen = responses[responses["channel"].isin(channels)]
     found: dict[int, tuple] = {}
     for column, what in (("client_hash", "burst_address"), ("device_hash", "burst_device")):
@@ -334,6 +346,25 @@ def bursts(responses: pd.DataFrame, *, count: int = DEFAULTS.burst_count,
                     found.setdefault(int(rid), text)
     ids = sorted(found)
     return _table(ids, "burst", (found[i] for i in ids))
+
+
+# --- a kiosk's pace ----------------------------------------------------------------------
+
+def kiosk_pace(responses: pd.DataFrame, *,
+               min_gap_s: float = DEFAULTS.kiosk_min_gap_s) -> pd.DataFrame:
+    kiosk = responses[(responses["channel"] == KIOSK) & responses["device_hash"].notna()]
+    ids, details = [], []
+    for key, group in kiosk.groupby("device_hash", sort=True):
+        times = _seconds(group["submitted_at"])
+        order = np.lexsort((group["response_id"].to_numpy(), times))
+        times, rids = times[order], group["response_id"].to_numpy()[order]
+        gaps = np.diff(times)
+        for k in np.flatnonzero(gaps < min_gap_s):
+            ids.append(int(rids[k + 1]))
+            details.append(("kiosk_pace", {"gap": float(gaps[k]), "key": str(key)[:8],
+                                           "min_gap": float(min_gap_s)}))
+    order = np.argsort(ids, kind="stable")
+    return _table([ids[i] for i in order], "kiosk_pace", [details[i] for i in order])
 
 
 # --- the campaign window ----------------------------------------------------------------
@@ -385,6 +416,7 @@ def flag_responses(responses: pd.DataFrame, items, *, opens_at=None, closes_at=N
                         min_common=t.duplicate_min_common, max_group=t.duplicate_max_group,
                         seed=t.duplicate_seed, straight_min_items=t.straight_min_items),
         bursts(responses, count=t.burst_count, window_s=t.burst_window_s),
+        kiosk_pace(responses, min_gap_s=t.kiosk_min_gap_s),
         paper_disagreements(responses),
     ]
     if opens_at is not None and closes_at is not None:

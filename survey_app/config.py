@@ -25,8 +25,16 @@ class Defaults:
     # Submissions through a poster's open link per network address. A one-stop counter's
     # Wi-Fi puts many citizens behind one address, so this is generous.
     OPEN_LINK_RATE_LIMIT = "30 per 10 minutes"
-    # Calls per API key (a kiosk or the case system).
+    # Calls per API key (the case system or another integration).
     API_RATE_LIMIT = "600 per minute"
+    # Counter tablets (kiosk mode, /kiosk): submissions per kiosk (no one fills in the
+    # form in less; a faster tablet is refused with a "please wait" page, nothing stored,
+    # and the quality flag kiosk_pace marks one merely fast), the seconds the thank-you
+    # page with the receipt stays before a fresh form, and how long an enrolment link
+    # stays usable.
+    KIOSK_RATE_LIMIT = "1 per 20 seconds"
+    KIOSK_RETURN_SECONDS = 8
+    KIOSK_ENROL_HOURS = 24
     RATELIMIT_STORAGE_URI = "memory://"
     # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (nginx: 1).
     # 0 trusts no such header: the address is the connection's.

@@ -436,6 +436,8 @@ def test_channel_migration_up_and_down(migration_app):
     with migration_app.app_context():
         upgrade(revision="0020")
         assert _channel_refused("kiosk")
+        # To 0021 itself: on PostgreSQL a refused downgrade rolls back whole, so from a
+        # later head the version would stay that head's.
         upgrade(revision="0021")
         assert _channel_refused("bogus")
         assert not _channel_refused("kiosk")

@@ -1,22 +1,11 @@
 """Rate limits with the shared Redis storage that a multi-worker deployment uses."""
 
-import socket
-
 import pytest
-from web_helpers import PASSWORD, csrf_token
+from web_helpers import PASSWORD, csrf_token, redis_up
 
 REDIS_URL = "redis://127.0.0.1:6379"
 
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
+pytestmark = pytest.mark.skipif(not redis_up(), reason="no Redis at 127.0.0.1:6379")
 
 
 @pytest.mark.parametrize("app", [{"RATELIMIT_STORAGE_URI": REDIS_URL,

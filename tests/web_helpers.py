@@ -1,9 +1,19 @@
 """Helpers shared by the web tests (importable by name; conftest.py is not)."""
 
 import re
+import socket
 from urllib.parse import urlsplit
 
 PASSWORD = "correct horse battery"
+
+
+def redis_up() -> bool:
+    """Whether the shared Redis answers at 127.0.0.1:6379 (its tests skip otherwise)."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def counted(db, campaign_id: int | None = None) -> dict[tuple[str, str, int], int]:

@@ -440,6 +440,8 @@ from . import (  # noqa: E402,F401
     invitations,
     issuance,
     issuance_commands,
+    kiosk_commands,
+    kiosks,
     translation_commands,
     translation_pages,
 )

@@ -170,3 +170,10 @@ class CaseImportForm(FlaskForm):
 
 class SendForm(FlaskForm):
     pass
+
+
+class KioskForm(FlaskForm):
+    # The name's length and the agency are checked by the kiosk service, so the page and
+    # the command line refuse the same things with the same words.
+    agency = SelectField(_l("Cơ quan"), validate_choice=False)
+    name = StringField(_l("Tên máy (ví dụ: Quầy 1 – Bộ phận một cửa)"))

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from .. import intake, wording
 from ..extensions import csrf, db
 from ..security import ERROR_TEXT
-from ..services import ServiceError, contacts, translations
+from ..services import ServiceError, contacts, kiosks, translations
 from ..speech.store import store_of
 from ..speech.texts import INTRO
 from ..survey_form import (
@@ -101,8 +101,12 @@ def _clips(version_id: int, lang: str):
     return (clips if clips and request.args.get(LISTEN_PARAM) == "1" else None), clips
 
 
-def _message(title: str, text: str, status: int):
-    return render_template("survey/message.html", title=title, text=text), status
+def _message(title: str, text: str, status: int, *, kiosk: bool = False,
+             refresh: int | None = None):
+    """A citizen's page with one message; on a kiosk without links away, and reloaded
+    after `refresh` seconds when set (a kiosk waiting for its campaign)."""
+    return render_template("survey/message.html", title=title, text=text, kiosk=kiosk,
+                           refresh=refresh), status
 
 
 def _refused(exc: ServiceError):
@@ -122,12 +126,13 @@ def _refused(exc: ServiceError):
     return _message(_("Không nhận phiếu"), _(exc.message), 410)
 
 
-def _untouched_page(target, lang: str, available) -> tuple[bytes, bytes]:
+def _untouched_page(target, lang: str, available, kiosk: bool = False
+                    ) -> tuple[bytes, bytes]:
     """The survey page before any answer, as bytes around the form token (cached)."""
     app = current_app._get_current_object()
     cache = pages.page_cache(app)
     audio, clips = _clips(target.campaign.version_id, lang)
-    key = pages.page_key(app, target, lang, available, listen=audio is not None)
+    key = pages.page_key(app, target, lang, available, listen=audio is not None, kiosk=kiosk)
     parts = cache.get(key)
     if parts is None:
         version = spec(target.campaign.version_id)
@@ -137,21 +142,30 @@ def _untouched_page(target, lang: str, available) -> tuple[bytes, bytes]:
             intro_audio=audio.url(INTRO) if audio else None, listen=bool(clips),
             agency_name=target.agency.name,
             campaign_name=target.campaign.name, csrf_value=pages.TOKEN_MARK, page_lang=lang,
-            languages=language_choices(version, lang, available)))
+            languages=language_choices(version, lang, available), kiosk=kiosk))
     return parts
 
 
+def _device(kiosk) -> str | None:
+    """What the form token is bound to and the response's device: the kiosk's id on a
+    kiosk (`services.kiosks`), else the browser's device cookie."""
+    if kiosk is not None:
+        return kiosks.device_of(kiosk.id)
+    return request.cookies.get(pages.DEVICE_COOKIE)
+
+
 def _render_form(target, form=None, status: int = 200, notice: str | None = None,
-                 contact_error: str | None = None, token: str | None = None):
+                 contact_error: str | None = None, token: str | None = None, kiosk=None):
     """The survey page: untouched (from the cache, only the token fresh) or, after a
-    refused submission, with the answers kept and each error beside its question."""
+    refused submission, with the answers kept and each error beside its question.
+    `kiosk`: the kiosk it is shown on (its page: large targets, nothing kept)."""
     app = current_app._get_current_object()
     lang, available = page_language(target.campaign.version_id)
-    device = request.cookies.get(pages.DEVICE_COOKIE)
+    device = _device(kiosk)
     new_device = None if device else pages.new_device_id()
     token = token or pages.issue_token(app, device or new_device)
     if form is None:
-        head, tail = _untouched_page(target, lang, available)
+        head, tail = _untouched_page(target, lang, available, kiosk is not None)
         resp = make_response(head + token.encode() + tail, status)
     else:
         version = spec(target.campaign.version_id)
@@ -163,7 +177,7 @@ def _render_form(target, form=None, status: int = 200, notice: str | None = None
             agency_name=target.agency.name, page_lang=lang,
             languages=language_choices(version, lang, available),
             campaign_name=target.campaign.name, notice=notice, csrf_value=token,
-            contact_error=contact_error,
+            contact_error=contact_error, kiosk=kiosk is not None,
             recheck_consent=request.form.get(contacts.CONSENT_FIELD) == "y",
             recheck_phone=request.form.get(contacts.PHONE_FIELD, "")), status)
     resp.headers["Cache-Control"] = "no-store"
@@ -172,19 +186,21 @@ def _render_form(target, form=None, status: int = 200, notice: str | None = None
     return resp
 
 
-def _submit(target):
+def _submit(target, kiosk=None):
     """Accept the answers (`intake.accept`); returns the page to send: errors, refusal or
-    the receipt's redirect."""
+    the receipt's redirect. `kiosk`: the kiosk they come from (channel `kiosk`, its own
+    limit)."""
     app = current_app._get_current_object()
     version = spec(target.campaign.version_id)
     lang, _available = page_language(version.id)
     token = request.form.get(pages.TOKEN_FIELD)
-    device = request.cookies.get(pages.DEVICE_COOKIE)
+    device = _device(kiosk)
     opened_at = pages.shown_at(app, token, device)
     if opened_at is None:
         # No token, a forged one, another browser's, or too old: the answers are kept.
         form = bound_form_with_errors(version, lang, {})
-        return _render_form(target, form, 400, notice=wording.word("expired", lang))
+        return _render_form(target, form, 400, notice=wording.word("expired", lang),
+                            kiosk=kiosk)
     raw, duplicates = intake.raw_answers(version, request.form.items(multi=True))
     contact_error = None
     try:
@@ -195,41 +211,61 @@ def _submit(target):
     if duplicates or contact_error:
         # Every fault at once: the answers' too, though the number alone stops it.
         _clean, invalid = intake.validate(version, raw)
-        return _with_errors(target, {**invalid, **duplicates}, contact_error, token)
+        return _with_errors(target, {**invalid, **duplicates}, contact_error, token, kiosk)
     if request.form.get("website"):
         # A honeypot field was filled: a bot. Say thanks, store nothing.
-        return redirect(url_for(".thanks", code="-"), 303)
+        return redirect(url_for(".kiosk_thanks" if kiosk else ".thanks", code="-"), 303)
     address = request.remote_addr
+    if kiosk is not None:
+        admit = lambda: pages.allow_kiosk_submission(app, kiosk.id)  # noqa: E731
+    elif target.open_code:
+        admit = lambda: pages.allow_open_submission(app, address)  # noqa: E731
+    else:
+        admit = None
     try:
         response = intake.accept(
-            target, raw, opened_at=opened_at, client=address, device=device,
-            submission=token, admit=(lambda: pages.allow_open_submission(app, address))
-            if target.open_code else None)
+            target, raw, channel="kiosk" if kiosk is not None else None, opened_at=opened_at,
+            client=address, device=device, submission=token, admit=admit)
         if phone and not response.repeated:
             # Consented, kept apart from the answers, erased once the check is recorded.
             contacts.store_contact(response.id, phone, True)
+        if kiosk is not None and not response.repeated:
+            kiosks.note_use(kiosk)
         db.session.commit()
     except intake.InvalidAnswers as exc:
         db.session.rollback()
-        return _with_errors(target, exc.errors, None, token)
+        return _with_errors(target, exc.errors, None, token, kiosk)
+    except intake.TooMany as exc:
+        db.session.rollback()
+        if kiosk is None:
+            return _refused(exc)
+        # The citizen's answers stay on the page: the same button sends them once the
+        # kiosk's pause is over.
+        form = bound_form_with_errors(version, lang, {})
+        return _render_form(target, form, 429, token=token, kiosk=kiosk, notice=_(
+            "Xin vui lòng chờ một chút rồi bấm Gửi lại: máy chưa nhận phiếu tiếp theo "
+            "ngay được. Phiếu chưa được lưu."))
     except (intake.FormAlreadyUsed, intake.CampaignClosed, intake.FormVoid,
-            intake.FormExpired, intake.TooMany, intake.SubmissionConflict) as exc:
+            intake.FormExpired, intake.SubmissionConflict) as exc:
         db.session.rollback()
         return _refused(exc)
-    return _receipt(target, response)
+    return _receipt(target, response, kiosk)
 
 
-def _with_errors(target, errors: dict, contact_error: str | None, token: str):
+def _with_errors(target, errors: dict, contact_error: str | None, token: str, kiosk=None):
     """The posted form again, answers kept, each error beside its question."""
     version = spec(target.campaign.version_id)
     lang, _available = page_language(version.id)
     form = bound_form_with_errors(version, lang, errors)
-    return _render_form(target, form, 400, contact_error=contact_error, token=token)
+    return _render_form(target, form, 400, contact_error=contact_error, token=token,
+                        kiosk=kiosk)
 
 
-def _receipt(target, response):
+def _receipt(target, response, kiosk=None):
     """The answer to a stored submission (or a repeat of one): its thank-you page (in
-    the page's translation, if it was in one)."""
+    the page's translation, if it was in one; a kiosk's own, which clears the language)."""
+    if kiosk is not None:
+        return redirect(url_for(".kiosk_thanks", code=response.receipt_code), 303)
     lang = g.get("survey_lang")
     resp = redirect(url_for(".thanks", code=response.receipt_code,
                             lang=lang.code if isinstance(lang, wording.Wording) else None), 303)
@@ -239,10 +275,20 @@ def _receipt(target, response):
     return resp
 
 
-def _stored_before(target):
+def _answer_to_repeat(target, kiosk=None):
+    """The answer to a POST that repeats a stored submission: that one's receipt, or the
+    refusal of its key sent with other answers; None for a new submission."""
+    try:
+        earlier = _stored_before(target, kiosk)
+    except intake.SubmissionConflict as exc:
+        return _refused(exc)
+    return None if earlier is None else _receipt(target, earlier, kiosk)
+
+
+def _stored_before(target, kiosk=None):
     """The response a POST repeats (same signed form token, sent again), or None."""
     token = request.form.get(pages.TOKEN_FIELD)
-    device = request.cookies.get(pages.DEVICE_COOKIE)
+    device = _device(kiosk)
     opened_at = pages.shown_at(current_app, token, device)
     if opened_at is None:
         return None
@@ -253,12 +299,9 @@ def _serve(target):
     """A link that was found: refused, answers taken (POST) or the form shown (GET)."""
     # A repeat of a stored submission gets its receipt, before the refusals that the
     # first one brought about (link used, "already answered" cookie, the address's limit).
-    try:
-        earlier = _stored_before(target) if request.method == "POST" else None
-    except intake.SubmissionConflict as exc:
-        return _refused(exc)
-    if earlier is not None:
-        return _receipt(target, earlier)
+    repeat = _answer_to_repeat(target) if request.method == "POST" else None
+    if repeat is not None:
+        return repeat
     refused = intake.refusal(target)
     if refused is not None:
         return _refused(refused)
@@ -329,3 +372,7 @@ def receipt():
     response = intake.by_receipt(code) if code else None
     status = 404 if code and response is None else 200
     return render_template("survey/receipt.html", code=code, response=response), status
+
+
+# The kiosk's pages (registered on `bp`); imported last because they import from here.
+from . import kiosk_mode  # noqa: E402,F401

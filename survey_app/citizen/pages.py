@@ -1,5 +1,5 @@
 """What the citizen's Flask views and the fast path (`fast.py`) share, so that both give
-the same answers: the form token, the device cookie, the per-address limit of open links,
+the same answers: the form token, the device cookie, the submission limits (open links, kiosks),
 the cached survey page and the response headers.
 
 The form token is the page's only hidden value: the time the form was shown and a random
@@ -97,16 +97,30 @@ def answered_cookie(app: Flask, open_code: str, receipt: str, closes_at: datetim
                        secure=app.config["SESSION_COOKIE_SECURE"])
 
 
+def _spend(app: Flask, setting: str, scope: str, key: str) -> bool:
+    """Count one submission against the limit named by the setting `setting` (a
+    Flask-Limiter rate such as "30 per 10 minutes"), under `scope` and `key`; False once
+    over it. Kept in Flask-Limiter's storage, shared by the workers when that is Redis."""
+    wanted = app.config[setting]
+    limits = app.extensions.get("submission_limits")
+    if limits is None:
+        limits = app.extensions["submission_limits"] = {}
+    parsed = limits.get(setting)
+    if parsed is None or parsed[0] != wanted:
+        parsed = limits[setting] = (wanted, parse(wanted))
+    return limiter.limiter.hit(parsed[1], scope, key)
+
+
 def allow_open_submission(app: Flask, address: str | None) -> bool:
     """Count one submission through an open link from `address`; False once over the
-    OPEN_LINK_RATE_LIMIT (kept in Flask-Limiter's storage, shared by the workers when
-    that storage is Redis)."""
-    wanted = app.config["OPEN_LINK_RATE_LIMIT"]
-    parsed = app.extensions.get("open_link_limit")
-    if parsed is None or parsed[0] != wanted:
-        parsed = (wanted, parse(wanted))
-        app.extensions["open_link_limit"] = parsed
-    return limiter.limiter.hit(parsed[1], "open-link", address or "-")
+    OPEN_LINK_RATE_LIMIT."""
+    return _spend(app, "OPEN_LINK_RATE_LIMIT", "open-link", address or "-")
+
+
+def allow_kiosk_submission(app: Flask, kiosk_id: int) -> bool:
+    """Count one submission from a kiosk; False once over the KIOSK_RATE_LIMIT (a tablet
+    cannot take citizens' answers faster than people can give them)."""
+    return _spend(app, "KIOSK_RATE_LIMIT", "kiosk", str(kiosk_id))
 
 
 class PageCache:
@@ -146,11 +160,14 @@ def page_cache(app: Flask) -> PageCache:
     return cache
 
 
-def page_key(app: Flask, target, lang: str, available: tuple, listen: bool = False) -> tuple:
+def page_key(app: Flask, target, lang: str, available: tuple, listen: bool = False,
+             kiosk: bool = False) -> tuple:
     """Everything the untouched page shows: the version, the language, the version's
     loaded translations with their revisions (the page offers them, and shows one of them
     in its revision), the campaign and agency names, which read-aloud clips there are
-    (known in memory; see `speech.store`) and whether it plays them (`?nghe=1`)."""
+    (known in memory; see `speech.store`), whether it plays them (`?nghe=1`) and whether
+    it is a kiosk's page."""
     campaign = target.campaign
     return (campaign.version_id, str(lang), available, campaign.id, campaign.name,
-            target.agency.name, store_of(app).clips(campaign.version_id, lang).stamp, listen)
+            target.agency.name, store_of(app).clips(campaign.version_id, lang).stamp, listen,
+            kiosk)

@@ -1,6 +1,6 @@
 """The data model: agencies, versioned questionnaires, campaigns, issued forms, responses,
-users, the ledger and re-verification, one module a domain; every model and shared name
-is importable from here (`from ..models import Response`).
+users, kiosks, the ledger and re-verification, one module a domain; every model and shared
+name is importable from here (`from ..models import Response`).
 
 A response is written once and never updated or deleted: reviews and corrections are
 rows that refer to it. Times are stored as naive UTC.
@@ -22,6 +22,7 @@ from .invitations import (
     Invitation,
     InvitationDelivery,
 )
+from .kiosks import Kiosk
 from .ledger import PLACE_CHECK, LedgerCheckpoint, LedgerEntry, LedgerHead
 from .questionnaires import Item, QuestionGroup, Questionnaire, QuestionnaireVersion
 from .responses import (
@@ -68,6 +69,7 @@ __all__ = [
     "InvitationDelivery",
     "IssuedForm",
     "Item",
+    "Kiosk",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",

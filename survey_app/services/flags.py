@@ -33,6 +33,8 @@ DETAIL_TEXT = {
                         "%(minutes)s phút"),
     "burst_device": _l("%(count)s phiếu từ cùng một thiết bị (#%(key)s) trong %(minutes)s "
                        "phút"),
+    "kiosk_pace": _l("%(gap)s giây sau phiếu trước trên cùng máy tại quầy (#%(key)s), dưới "
+                     "%(min_gap)s giây"),
     "before_opening": _l("nộp lúc %(at)s (UTC), trước khi đợt khảo sát mở (%(opens)s)"),
     "after_closing": _l("nộp lúc %(at)s (UTC), sau khi đợt khảo sát đóng (%(closes)s)"),
     "paper_disagreement": _l("%(entries)s lần nhập lệch nhau ở %(n)s câu: %(items)s; người "

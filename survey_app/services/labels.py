@@ -16,6 +16,7 @@ OUTCOME_LABELS = {
 FLAG_LABELS = {
     "speeder": _l("Trả lời quá nhanh"), "straight_lining": _l("Chọn một mức cho mọi câu"),
     "near_duplicate": _l("Gần trùng phiếu khác"), "burst": _l("Dồn dập từ một địa chỉ/thiết bị"),
+    "kiosk_pace": _l("Máy tại quầy nhận phiếu nhanh hơn người trả lời được"),
     "outside_window": _l("Ngoài thời gian khảo sát"),
     "paper_disagreement": _l("Hai lần nhập phiếu giấy lệch nhau"),
 }
