@@ -1,15 +1,5 @@
-/* Answering on a bad connection: docs/operator.md. On a kiosk (docs/operator.md, a
-   counter tablet) nothing of one citizen is kept for the next: no draft, a pending
-   send only until the server has it, no page restored from the back/forward cache, and
-   the thank-you page leaves the history when it returns to a fresh form. */
+/* Answering on a bad connection: docs/operator.md */
 (function () {
-  var kiosk = document.body.classList.contains("kiosk");
-  if (kiosk) {
-    addEventListener("pageshow", function (e) { if (e.persisted) location.reload(); });
-    var back = document.querySelector("meta[http-equiv=refresh]"),
-        m = back && /^(\d+);url=(.+)$/.exec(back.content);
-    if (m) setTimeout(function () { location.replace(m[2]); }, m[1] * 1000 - 300);
-  }
   var form = document.querySelector("form[method=post]");
   if (!form || !form.querySelector("[name=csrf_token]") || !window.fetch || !window.FormData ||
       !window.localStorage) return;
@@ -57,10 +47,6 @@
     if (k && k.pending) send(k.pairs);
   }
   var kept = read();
-  if (kiosk && kept && !kept.pending) {
-    localStorage.removeItem(key);
-    kept = null;
-  }
   if (kept && kept.pending) retry();
   else if (kept && !form.querySelector(".bad")) kept.pairs.forEach(function (p) {
     var f = form.querySelectorAll("[name='" + p[0].replace(/'/g, "") + "']");
@@ -70,7 +56,7 @@
     }
   });
   function draft() { keep(false, answers()); }
-  if (!kiosk) {
+  if (!form.hasAttribute("data-kiosk")) {
     form.addEventListener("change", draft);
     form.addEventListener("input", draft);
   }
