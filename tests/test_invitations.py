@@ -13,6 +13,7 @@ import re
 import socketserver
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,12 +25,14 @@ from web_helpers import answer_form, csrf_token, full_answers
 
 from survey_app.models import (
     AuditLog,
+    Campaign,
     CaseImport,
     ImportedCase,
     Invitation,
     InvitationDelivery,
     IssuedForm,
     Response,
+    utcnow,
 )
 
 HEADER = ["Mã hồ sơ", "Mã thủ tục", "Mã cơ quan", "Ngày hoàn thành", "Số điện thoại", "Email",
@@ -418,3 +421,29 @@ def test_column_map_saved_by_the_admin(servers, client, login, runner, db, tmp_p
     assert result.exit_code == 0, result.output
     assert "1 thư mời chờ gửi" in result.output and "không đồng ý: 1" in result.output
     assert db.session.scalar(select(AuditLog.action).filter_by(action="cases.column_map"))
+
+
+def test_contacts_of_invitations_never_sent_are_erased_when_the_campaign_closes(
+        servers, runner, db, tmp_path, app):
+    """An invitation still waiting when its campaign closes is never sent: the daily
+    purge erases its contact and token, logs why and voids its form."""
+    _import(runner, _csv(tmp_path, [_row("HS-301", phone="0912000301"),
+                                    _row("HS-302", mail="dan@example.vn")]))
+    kept = runner.invoke(args=["purge-contacts"])
+    assert kept.exit_code == 0, kept.output
+    db.session.expire_all()
+    assert {i.status for i in db.session.scalars(select(Invitation))} == {"pending"}
+
+    campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
+    campaign.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    done = runner.invoke(args=["purge-contacts"])
+    assert done.exit_code == 0, done.output
+    assert "2 thư mời" in done.output
+    db.session.expire_all()
+    for invitation in db.session.scalars(select(Invitation)):
+        assert (invitation.status, invitation.phone, invitation.email, invitation.token) == \
+            ("failed", None, None, None)
+        assert invitation.form.voided_at is not None
+    assert set(db.session.scalars(select(InvitationDelivery.detail))) == {"campaign closed"}
+    assert servers.mails == [] and servers.sms == []

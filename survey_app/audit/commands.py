@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..cli import transactional
 from ..extensions import db
 from ..models import Campaign
-from ..services import ServiceError, auditing, campaigns, contacts, results, tally, warmup
+from ..services import ServiceError, auditing, campaigns, contacts, delivery, results, tally, warmup
 from ..services.bundle import export_bundle
 from ..services.formatting import number
 from . import bp
@@ -122,7 +122,10 @@ def export_audit(campaign_code, out_path):
 @transactional
 def purge_contacts(campaign_code):
     """Erase re-check phone numbers no longer needed: those of archived campaigns and of
-    responses whose re-check is recorded (run daily, e.g. from cron)."""
+    responses whose re-check is recorded; and the phone numbers and e-mail addresses of
+    invitations never sent before their campaign closed (run daily, e.g. from a timer)."""
     campaign = campaigns.get_campaign(campaign_code) if campaign_code else None
     erased = contacts.purge_contacts(campaign)
+    given_up = delivery.give_up_closed(campaign)
     click.echo(f"Đã xóa {erased} số điện thoại liên hệ phúc tra.")
+    click.echo(f"Đã xóa liên hệ của {given_up} thư mời chưa gửi của đợt đã kết thúc.")

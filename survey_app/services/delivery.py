@@ -207,6 +207,36 @@ def _erase(invitation: Invitation, status: str) -> None:
     invitation.erased_at = utcnow()
 
 
+def _give_up(invitation: Invitation, form: IssuedForm) -> None:
+    """Never to be sent: contact and token erased, the form voided (an archived campaign's
+    register is closed: its form stays unanswered)."""
+    _erase(invitation, "failed")
+    if invitation.campaign.archived_at is None:
+        issuance.void_form(form.serial, "Không gửi được thư mời")
+
+
+def give_up_closed(campaign: Campaign | None = None) -> int:
+    """Give up the invitations still waiting in a campaign that has closed or is archived
+    (of `campaign`, or all): they can no longer be answered, so their phone numbers and
+    e-mail addresses must not wait for a send run that may never come. Each gets a line
+    "campaign closed" in the delivery log. Returns how many; run by `purge-contacts`."""
+    now = utcnow()
+    stmt = select(Invitation).join(Campaign, Campaign.id == Invitation.campaign_id).where(
+        Invitation.status == "pending",
+        (Campaign.closes_at <= now) | Campaign.archived_at.is_not(None))
+    if campaign is not None:
+        stmt = stmt.where(Invitation.campaign_id == campaign.id)
+    given_up = 0
+    for invitation in db.session.scalars(stmt.order_by(Invitation.id)).all():
+        db.session.add(InvitationDelivery(
+            invitation_id=invitation.id, attempt=invitation.attempts, at=now,
+            channel=invitation.channel, outcome="error", detail="campaign closed"))
+        _give_up(invitation, invitation.form)
+        given_up += 1
+    db.session.flush()
+    return given_up
+
+
 def _attempt(invitation: Invitation, config, report: SendReport) -> None:
     form = db.session.get(IssuedForm, invitation.form_id)
     agency_name = db.session.scalar(select(Agency.name).where(Agency.id == form.agency_id))
@@ -231,8 +261,7 @@ def _attempt(invitation: Invitation, config, report: SendReport) -> None:
         _erase(invitation, "sent")
         report.sent += 1
     elif invitation.attempts >= config["INVITE_MAX_ATTEMPTS"] or detail == "campaign closed":
-        _erase(invitation, "failed")
-        issuance.void_form(form.serial, "Không gửi được thư mời")
+        _give_up(invitation, form)
         report.failed += 1
     else:
         wait = config["INVITE_RETRY_SECONDS"] * 2 ** (invitation.attempts - 1)
