@@ -50,7 +50,7 @@ stack-check: install
 	$(BIN)/python deploy/stack_check.py
 
 lint: install
-	$(BIN)/ruff check survey_app analysis tests benchmarks
+	$(BIN)/ruff check survey_app analysis tests benchmarks deploy
 
 # Re-extract the texts wrapped in _()/_l() (babel.cfg), merge them into every catalogue
 # (new ones arrive with an empty msgstr, near matches marked fuzzy) and compile the .mo

@@ -46,7 +46,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from glob import glob
 from pathlib import Path
 
@@ -524,9 +523,10 @@ def table(rows: list[dict], after: dict, args) -> str:
             note = "CPU a visit: " + ", ".join(f"{k} {v:.1f} ms"
                                                for k, v in r["cpu_ms"].items())
         elif r.get("back_after") is not None:
-            note = f"{r['event']}; every answer ok again from {r['back_after']:.1f} s"
+            note = r["event"]
             if r.get("outage"):
                 note += f"; PostgreSQL down {r['outage']:.1f} s"
+            note += f"; every visit begun from {r['back_after']:.1f} s on acknowledged"
         out.append(f"| {r['drill']} | {r['visits']} | {r['ok']} | {o.get('try_again_get', 0)}"
                    f"/{o.get('try_again', 0)} | {o.get('cut_get', 0)}/{o.get('cut', 0)} "
                    f"| {o.get('s500', 0)} | {other or '—'} | {ms(r['p50'])} | {ms(r['p99'])} "
