@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app survey_app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean translations
+.PHONY: install run test test-sqlite test-postgres lint bench clean translations stack-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,16 @@ test: install
 	  $(BIN)/python -m pytest -m db; \
 	fi
 
+# The production stack on this one machine — nginx (Debian's package) in front of two
+# gunicorn instances sharing a PostgreSQL and a Redis of their own, all started and stopped
+# by the script — under 200 citizens, and its failure drills (an instance killed,
+# PostgreSQL restarted, the database read-only). Takes about 4 minutes: not part of `make
+# test`. Needs nginx-light, redis-server, openssl and the PostgreSQL server binaries.
+stack-check: install
+	$(BIN)/python deploy/stack_check.py
+
 lint: install
-	$(BIN)/ruff check survey_app analysis tests benchmarks
+	$(BIN)/ruff check survey_app analysis tests benchmarks deploy
 
 # Re-extract the texts wrapped in _()/_l() (babel.cfg), merge them into every catalogue
 # (new ones arrive with an empty msgstr, near matches marked fuzzy) and compile the .mo

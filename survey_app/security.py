@@ -7,6 +7,8 @@ from functools import wraps
 from flask import Flask, abort, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
@@ -63,7 +65,34 @@ ERROR_TEXT = {
     413: _l("Dữ liệu gửi lên quá lớn."),
     429: _l("Quá nhiều yêu cầu, vui lòng thử lại sau."),
     500: _l("Lỗi hệ thống. Vui lòng thử lại sau."),
+    503: _l("Hệ thống đang tạm thời gián đoạn, câu trả lời của bạn chưa được lưu. "
+            "Vui lòng thử lại sau ít phút."),
 }
+
+#: Seconds a client is asked to wait (Retry-After) when the database cannot take a request:
+#: a restarted PostgreSQL answers again within seconds.
+RETRY_AFTER_SECONDS = 10
+
+#: SQLSTATEs besides SQLAlchemy's OperationalError that mean "not now" rather than "wrong":
+#: a read-only transaction (25006: the database set read-only, a standby) and the classes of
+#: lost connections (08), exhausted resources such as a full disk (53) and an operator's
+#: intervention such as a shutdown (57).
+UNAVAILABLE_STATES = ("25006",)
+UNAVAILABLE_CLASSES = ("08", "53", "57")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot take requests now (unreachable, restarting,
+    read-only, disk full, SQLite's file read-only or locked), so the request may be sent
+    again as it is; a constraint or programming error is not such a case."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, OperationalError):
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    return state in UNAVAILABLE_STATES or state[:2] in UNAVAILABLE_CLASSES
 
 
 def security_headers(app: Flask, document: bool = True) -> list[tuple[str, str]]:
@@ -110,11 +139,31 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
+        if database_unavailable(exc):
+            return _unavailable(exc)
         app.logger.exception("Unhandled error on %s", request.path)
         db.session.rollback()
         if request.path.startswith("/api/"):
             return jsonify(error={"code": "internal", "message": str(ERROR_TEXT[500])}), 500
         return render_template("error.html", code=500, message=str(ERROR_TEXT[500])), 500
+
+    def _unavailable(exc: Exception):
+        # Nothing was committed (the request's one commit is what failed, or never came):
+        # the citizen is asked to send the same answers again, and an operator reads one
+        # line per request rather than a traceback for each during an outage.
+        reason = str(getattr(exc, "orig", None) or exc).strip().split("\n", 1)[0]
+        app.logger.warning("Database unavailable on %s: %s", request.path, reason)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone: the pool replaces it
+            pass
+        message = str(ERROR_TEXT[503])
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+        if request.path.startswith("/api/"):
+            return jsonify(error={"code": "unavailable", "message": message}), 503, headers
+        # Its own page, not error.html: the site's header asks the database about a
+        # signed-in user, which is what just failed.
+        return render_template("unavailable.html", message=message), 503, headers
 
     @app.context_processor
     def _inject():
