@@ -37,6 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    # A database error's text would otherwise carry the statement's values (a citizen's
+    # answers) into the log.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "hide_parameters": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
@@ -87,6 +91,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         hops = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    # Outermost, so that the request id and the latency cover the fast path too.
+    from . import observability
+
+    observability.init_app(app)
 
     from .cli import register_commands
 

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
 from .models import User
+from .observability import loggable_path
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -110,7 +111,8 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
-        app.logger.exception("Unhandled error on %s", request.path)
+        # Never a single-use link's token in the log (the request's id is in the record).
+        app.logger.exception("Unhandled error on %s", loggable_path(request.path))
         db.session.rollback()
         if request.path.startswith("/api/"):
             return jsonify(error={"code": "internal", "message": str(ERROR_TEXT[500])}), 500

@@ -302,7 +302,8 @@ def _serve(target):
     repeat = _answer_to_repeat(target) if request.method == "POST" else None
     if repeat is not None:
         return repeat
-    refused = intake.refusal(target)
+    refused = (intake.submission_refusal if request.method == "POST" else intake.refusal)(
+        target)
     if refused is not None:
         return _refused(refused)
     previous = target.open_code and request.cookies.get(
