@@ -14,14 +14,7 @@ from web_helpers import answer_form, full_answers, hidden_fields
 
 from survey_app.citizen import pages
 from survey_app.citizen.fast import CitizenFastPath
-from survey_app.models import CampaignAgency, Response
-
-
-@pytest.fixture
-def scope_path(demo, db):
-    s = db.session.scalar(select(CampaignAgency).where(
-        CampaignAgency.agency.has(code="X-SONDUONG")))
-    return f"/k/{s.open_code}"
+from survey_app.models import Response
 
 
 @pytest.fixture

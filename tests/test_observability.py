@@ -11,23 +11,14 @@ import sys
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select
 from test_idempotent_submit import BOTH_PATHS
+from test_ratelimit_redis import _redis_up
 from web_helpers import answer_form, full_answers, hidden_fields, signed_in
 
 from survey_app import create_app
-from survey_app.models import CampaignAgency
 from survey_app.observability import JsonHandler
 
 REDIS_URL = "redis://127.0.0.1:6379/5"  # a PING only: nothing is written
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _closed_port() -> int:
@@ -47,13 +38,6 @@ def _scrape(client) -> dict:
 def _delta(before: dict, after: dict, name: str, **labels) -> float:
     key = (name, tuple(sorted(labels.items())))
     return after.get(key, 0.0) - before.get(key, 0.0)
-
-
-@pytest.fixture
-def scope_path(demo, db):
-    s = db.session.scalar(select(CampaignAgency).where(
-        CampaignAgency.agency.has(code="X-SONDUONG")))
-    return f"/k/{s.open_code}"
 
 
 @pytest.fixture
