@@ -27,10 +27,11 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 REQUEST_ID_HEADER = "X-Request-ID"
 
 #: Paths whose last part is a secret or ties a log line to a citizen: a single-use link's
-#: token, a one-time sign-in link's token, a receipt code. Logged as the prefix and "…".
-SECRET_PATHS = ("/f/", "/auth/link/", "/cam-on/")
+#: token, a one-time sign-in link's token, a kiosk's enrolment token, a receipt code.
+#: Logged as the prefix and "…".
+SECRET_PATHS = ("/f/", "/auth/link/", "/kiosk/dang-ky/", "/cam-on/", "/kiosk/cam-on/")
 STAFF_PREFIXES = ("/admin", "/entry", "/results", "/audit", "/auth", "/staff")
-CITIZEN_PAGES = ("/cam-on/", "/bien-nhan", "/nghe/")
+CITIZEN_PAGES = ("/cam-on/", "/bien-nhan", "/nghe/", "/kiosk")
 
 log = logging.getLogger("survey_app.request")
 
@@ -50,7 +51,7 @@ def loggable_path(path: str) -> str:
 
 def route_kind(method: str, path: str) -> str:
     """The latency histogram's route label: few values, whatever the path."""
-    if path[:3] in ("/k/", "/f/"):
+    if path[:3] in ("/k/", "/f/") or path == "/kiosk":
         return "citizen_submit" if method == "POST" else "citizen_page"
     if path.startswith(CITIZEN_PAGES):
         return "citizen_page"

@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,8 +13,7 @@ import sys
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from test_idempotent_submit import BOTH_PATHS
-from test_ratelimit_redis import _redis_up
-from web_helpers import answer_form, full_answers, hidden_fields, signed_in
+from web_helpers import answer_form, full_answers, hidden_fields, redis_up, signed_in
 
 from survey_app import create_app
 from survey_app.observability import JsonHandler
@@ -85,7 +85,7 @@ def test_health_ok_without_redis(client):
     assert "Set-Cookie" not in resp.headers
 
 
-@pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason="no Redis at 127.0.0.1:6379")
 @pytest.mark.parametrize("app", [{"RATELIMIT_STORAGE_URI": REDIS_URL}], indirect=True)
 def test_health_ok_with_redis(client):
     resp = client.get("/healthz")
@@ -302,3 +302,32 @@ def test_no_token_in_the_log(app, single_use, json_log):
     assert paths.count("/f/…") == 3 and "/cam-on/…" in paths
     text = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
     assert token not in text and receipt not in text
+
+
+@pytest.mark.parametrize("app", [{"LOG_FORMAT": "json", "ACCESS_LOG": True}], indirect=True)
+def test_kiosk_counted_as_kiosk_and_its_enrolment_token_never_logged(app, demo, runner,
+                                                                     client, json_log):
+    json_log()
+    added = runner.invoke(args=["kiosk-add", "--agency", "X-SONDUONG", "Quầy 1"])
+    enrol = re.search(r"http://localhost(/kiosk/dang-ky/[A-Za-z0-9_-]+)", added.output).group(1)
+    tablet = app.test_client()
+    assert tablet.post(enrol).status_code == 303
+    before = _scrape(client)
+    page = tablet.get("/kiosk")
+    body = {**hidden_fields(page.text), **full_answers()}
+    first, again = tablet.post("/kiosk", data=body), tablet.post("/kiosk", data=body)
+    assert first.status_code == again.status_code == 303
+    assert tablet.get(first.headers["Location"]).status_code == 200
+    after = _scrape(client)
+    assert _delta(before, after, "survey_submissions_total", channel="kiosk") == 1
+    assert _delta(before, after, "survey_submission_repeats_total", channel="kiosk") == 1
+    assert _delta(before, after, "survey_submissions_total", channel="open") == 0
+    assert _delta(before, after, "survey_http_request_duration_seconds_count",
+                  route="citizen_submit", status="3xx") == 2
+
+    lines = json_log()
+    paths = [line["path"] for line in lines if "path" in line]
+    assert "/kiosk/dang-ky/…" in paths and "/kiosk/cam-on/…" in paths
+    text = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
+    assert enrol.rsplit("/", 1)[1] not in text
+    assert first.headers["Location"].rsplit("/", 1)[1] not in text

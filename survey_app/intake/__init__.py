@@ -131,10 +131,12 @@ def validate(version, answers: dict, *, require: bool = True
 
 
 def repeat_of(target, fields, token: str | None, device: str | None,
-              opened_at: datetime | None) -> Recorded | None:
+              opened_at: datetime | None, channel: str | None = None) -> Recorded | None:
     """The stored response that a posted form (its (name, value) pairs) repeats — the same
     form token from the same browser — or None. The same token with other answers raises
-    SubmissionConflict: what a body is, for this comparison, is its clean answers."""
+    SubmissionConflict: what a body is, for this comparison, is its clean answers.
+    `channel`: as for `accept`, the submission's when it is not the link's (a kiosk)."""
+    channel = channel or target.channel
     version = spec(target.campaign.version_id)
     raw, duplicates = raw_answers(version, fields)
     clean, errors = validate(version, raw)
@@ -142,10 +144,10 @@ def repeat_of(target, fields, token: str | None, device: str | None,
         earlier = repeated_submission(target, token, device, opened_at,
                                       None if duplicates or errors else clean)
     except SubmissionConflict as exc:
-        metrics.refused(target.channel, exc)
+        metrics.refused(channel, exc)
         raise
     if earlier is not None:
-        metrics.submitted(target.channel, repeated=True)
+        metrics.submitted(channel, repeated=True)
     return earlier
 
 
