@@ -34,13 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("SURVEY")
     if test_config:
         app.config.update(test_config)
-    if app.config.get("DATABASE_URL"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
-    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    # A database error's text would otherwise carry the statement's values (a citizen's
-    # answers) into the log.
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        "hide_parameters": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    _database_config(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
@@ -116,6 +110,18 @@ def _number_filters(app: Flask) -> None:
     @app.template_filter("cell")
     def _cell(value, missing: str = "—") -> str:
         return reports.cell(value, str(get_locale()), missing)
+
+
+def _database_config(config) -> None:
+    """The database's URL (DATABASE_URL wins) in the dialect of the driver we ship, and
+    its engine's options."""
+    if config.get("DATABASE_URL"):
+        config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["DATABASE_URL"])
+    config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["SQLALCHEMY_DATABASE_URI"])
+    # A database error's text would otherwise carry the statement's values (a citizen's
+    # answers) into the log.
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "hide_parameters": True, **config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
 
 def _normalise_db_url(url: str) -> str:
