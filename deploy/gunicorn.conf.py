@@ -35,7 +35,6 @@ errorlog = "-"  # to the journal under systemd
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "survey"
 
-try:  # the metrics hook of the observability work, once it is installed
-    from survey_app.observability import child_exit  # noqa: F401
-except ImportError:
-    pass
+# Prometheus counts across workers (PROMETHEUS_MULTIPROC_DIR in the environment file):
+# the master empties the folder at start and marks each dead worker's files.
+from survey_app.metrics import child_exit, on_starting  # noqa: E402, F401

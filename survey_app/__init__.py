@@ -34,9 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("SURVEY")
     if test_config:
         app.config.update(test_config)
-    if app.config.get("DATABASE_URL"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
-    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    _database_config(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
@@ -87,6 +85,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         hops = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    # Outermost, so that the request id and the latency cover the fast path too.
+    from . import observability
+
+    observability.init_app(app)
 
     from .cli import register_commands
 
@@ -108,6 +110,18 @@ def _number_filters(app: Flask) -> None:
     @app.template_filter("cell")
     def _cell(value, missing: str = "—") -> str:
         return reports.cell(value, str(get_locale()), missing)
+
+
+def _database_config(config) -> None:
+    """The database's URL (DATABASE_URL wins) in the dialect of the driver we ship, and
+    its engine's options."""
+    if config.get("DATABASE_URL"):
+        config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["DATABASE_URL"])
+    config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["SQLALCHEMY_DATABASE_URI"])
+    # A database error's text would otherwise carry the statement's values (a citizen's
+    # answers) into the log.
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "hide_parameters": True, **config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
 
 def _normalise_db_url(url: str) -> str:

@@ -113,3 +113,13 @@ class Defaults:
     INVITE_SMS_PASSWORD = ""
     INVITE_SMS_HEADERS: dict = {}
     INVITE_SMS_TIMEOUT = 20
+    # Observability (docs/deployment.md, "Giám sát / Monitoring"). Logs: "text" (as
+    # `make run` shows them) or "json", one object a line with the request's id.
+    LOG_FORMAT = "text"
+    # A log line for every request (method, path without a link's token, status, time).
+    # nginx keeps the access log already; a 5xx is logged whatever this says.
+    ACCESS_LOG = False
+    # Networks (CIDR) whose addresses may read /metrics (after PROXY_COUNT's headers are
+    # applied); anyone else gets 404. With nginx in front, the scraper should reach
+    # gunicorn directly or through a location nginx keeps to itself.
+    METRICS_ALLOWED = ("127.0.0.1/32", "::1/128")

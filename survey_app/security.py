@@ -13,6 +13,8 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
 from .models import User
+from .observability import loggable_path
+from .observability import loggable_path
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -141,7 +143,8 @@ def init_app(app: Flask) -> None:
             return _http_error(exc)
         if database_unavailable(exc):
             return _unavailable(exc)
-        app.logger.exception("Unhandled error on %s", request.path)
+        # Never a single-use link's token in the log (the request's id is in the record).
+        app.logger.exception("Unhandled error on %s", loggable_path(request.path))
         db.session.rollback()
         if request.path.startswith("/api/"):
             return jsonify(error={"code": "internal", "message": str(ERROR_TEXT[500])}), 500
@@ -152,7 +155,7 @@ def init_app(app: Flask) -> None:
         # the citizen is asked to send the same answers again, and an operator reads one
         # line per request rather than a traceback for each during an outage.
         reason = str(getattr(exc, "orig", None) or exc).strip().split("\n", 1)[0]
-        app.logger.warning("Database unavailable on %s: %s", request.path, reason)
+        app.logger.warning("Database unavailable on %s: %s", loggable_path(request.path), reason)
         try:
             db.session.rollback()
         except Exception:  # the connection is gone: the pool replaces it

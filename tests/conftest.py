@@ -9,7 +9,7 @@ import time
 import pytest
 from browser_helpers import live_url, open_browser, survey  # noqa: F401  (browser tests' fixtures)
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 from web_helpers import PASSWORD, sign_in
 
 from survey_app import create_app
@@ -117,6 +117,16 @@ def demo(app):
         demo_module.seed(PASSWORD)
         _db.session.commit()
     return app
+
+
+@pytest.fixture
+def scope_path(demo, db):
+    """The open link (poster) of the demo campaign at X-SONDUONG: `/k/<code>`."""
+    from survey_app.models import CampaignAgency
+
+    s = db.session.scalar(select(CampaignAgency).where(
+        CampaignAgency.agency.has(code="X-SONDUONG")))
+    return f"/k/{s.open_code}"
 
 
 class Clock:

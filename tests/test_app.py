@@ -69,4 +69,4 @@ def test_oversized_body_is_refused(client):
 
 
 def test_health(client):
-    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/healthz").json == {"status": "ok", "database": "ok", "redis": "not used"}

@@ -100,6 +100,7 @@ def test_gunicorn_settings_load():
 
 def test_environment_template_names_settings_the_app_reads():
     from survey_app.config import Defaults
+    from survey_app.metrics import MULTIPROC_ENV
 
     names = [line.split("=", 1)[0] for line in
              (DEPLOY / "survey.env.example").read_text().splitlines()
@@ -108,4 +109,5 @@ def test_environment_template_names_settings_the_app_reads():
     known = set(vars(Defaults)) | {"INSTANCE_PATH", "DATABASE_URL", "SECRET_KEY"}
     assert settings and not set(settings) - known, set(settings) - known
     assert {n for n in names if not n.startswith("SURVEY_")} <= {
-        "GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_TIMEOUT", "FORWARDED_ALLOW_IPS"}
+        "GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_TIMEOUT", "FORWARDED_ALLOW_IPS",
+        MULTIPROC_ENV}

@@ -13,27 +13,24 @@ from sqlalchemy import func, select
 from web_helpers import answer_form, full_answers, hidden_fields
 
 from survey_app.citizen import pages
-from survey_app.models import CampaignAgency, Response
-
-
-@pytest.fixture
-def scope_path(demo, db):
-    s = db.session.scalar(select(CampaignAgency).where(
-        CampaignAgency.agency.has(code="X-SONDUONG")))
-    return f"/k/{s.open_code}"
+from survey_app.citizen.fast import CitizenFastPath
+from survey_app.models import Response
 
 
 @pytest.fixture
 def views(app):
     """The paths that reached the Flask views (behind the fast path)."""
     seen = []
-    inner = app.wsgi_app.wsgi_app
+    fast = app.wsgi_app
+    while not isinstance(fast, CitizenFastPath):  # under the request layer (observability)
+        fast = fast.wsgi_app
+    inner = fast.wsgi_app
 
     def spy(environ, start_response):
         seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
         return inner(environ, start_response)
 
-    app.wsgi_app.wsgi_app = spy
+    fast.wsgi_app = spy
     return seen
 
 

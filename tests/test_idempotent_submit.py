@@ -13,18 +13,11 @@ from sqlalchemy import func, select
 from web_helpers import full_answers, hidden_fields
 
 from survey_app.citizen import pages
-from survey_app.models import Campaign, CampaignAgency, IssuedForm, LedgerEntry, Response
+from survey_app.models import Campaign, IssuedForm, LedgerEntry, Response
 
 BOTH_PATHS = pytest.mark.parametrize(
     "app", [{"CITIZEN_FAST_PATH": True}, {"CITIZEN_FAST_PATH": False}],
     ids=["fast-path", "flask-views"], indirect=True)
-
-
-@pytest.fixture
-def scope_path(demo, db):
-    s = db.session.scalar(select(CampaignAgency).where(
-        CampaignAgency.agency.has(code="X-SONDUONG")))
-    return f"/k/{s.open_code}"
 
 
 def _stored(db) -> tuple[int, int]:

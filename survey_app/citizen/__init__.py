@@ -146,6 +146,11 @@ def _untouched_page(target, lang: str, available, kiosk: bool = False
     return parts
 
 
+def _channel(kiosk) -> str | None:
+    """The response's channel when it is not the link's own: `kiosk` on a kiosk."""
+    return "kiosk" if kiosk is not None else None
+
+
 def _device(kiosk) -> str | None:
     """What the form token is bound to and the response's device: the kiosk's id on a
     kiosk (`services.kiosks`), else the browser's device cookie."""
@@ -224,7 +229,7 @@ def _submit(target, kiosk=None):
         admit = None
     try:
         response = intake.accept(
-            target, raw, channel="kiosk" if kiosk is not None else None, opened_at=opened_at,
+            target, raw, channel=_channel(kiosk), opened_at=opened_at,
             client=address, device=device, submission=token, admit=admit)
         if phone and not response.repeated:
             # Consented, kept apart from the answers, erased once the check is recorded.
@@ -292,7 +297,8 @@ def _stored_before(target, kiosk=None):
     opened_at = pages.shown_at(current_app, token, device)
     if opened_at is None:
         return None
-    return intake.repeat_of(target, request.form.items(multi=True), token, device, opened_at)
+    return intake.repeat_of(target, request.form.items(multi=True), token, device, opened_at,
+                            channel=_channel(kiosk))
 
 
 def _serve(target):
@@ -302,7 +308,8 @@ def _serve(target):
     repeat = _answer_to_repeat(target) if request.method == "POST" else None
     if repeat is not None:
         return repeat
-    refused = intake.refusal(target)
+    refused = (intake.submission_refusal if request.method == "POST" else intake.refusal)(
+        target)
     if refused is not None:
         return _refused(refused)
     previous = target.open_code and request.cookies.get(

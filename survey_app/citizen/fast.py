@@ -136,11 +136,11 @@ class CitizenFastPath:
                 return None
             # Committed when the block ends; anything refused (answers, the link used or
             # closed a moment ago, the address's limit) or unexpected raises, rolls back
-            # and goes to the Flask view. A repeat of a stored submission gets that one's
-            # receipt.
+            # and goes to the Flask view (which counts the refusal). A repeat of a stored
+            # submission gets that one's receipt.
             recorded = intake.accept(
                 target, answers, opened_at=opened_at, client=address, device=device,
-                submission=token, config=app.config,
+                submission=token, config=app.config, count_refusal=False,
                 admit=(lambda: pages.allow_open_submission(app, address))
                 if target.open_code else None)
         return self._receipt(environ, target, recorded)

@@ -12,6 +12,10 @@ A citizen's submission can be followed from the route to the commit in four modu
 common case without Flask's request machinery) → `intake/__init__.py` (`accept`) →
 `intake/store.py` (every statement, with `ledger.append` for the ledger's entry) → the
 commit, by the view's session or the adapter's `rawsql.own_connection`.
+
+The submissions' metrics (`survey_app.metrics`: stored, repeats and refusals by channel)
+are counted here and nowhere else: by `accept`, and for a citizen's page by `repeat_of` and
+`submission_refusal`, the two checks its view makes before `accept`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
+from .. import metrics
 from ..questions import InvalidAnswer
 from ..services import ServiceError
 from ..survey_form import answer_rules, spec
@@ -52,7 +57,7 @@ __all__ = [
     "CampaignClosed", "FormAlreadyUsed", "FormExpired", "FormVoid", "InvalidAnswers", "TooMany",
     "Recorded", "SubmissionConflict", "Target", "accept", "by_receipt", "check_open", "find_form", "find_scope",
     "hash_token", "keyed_hash", "normalise_receipt", "raw_answers", "record", "refusal",
-    "repeat_of", "repeated_submission", "submit_key", "tally_mark", "tally_step", "validate",
+    "repeat_of", "repeated_submission", "submission_refusal", "submit_key", "tally_mark", "tally_step", "validate",
 ]
 
 DUPLICATE_MESSAGE = "Chỉ được chọn một câu trả lời."
@@ -126,22 +131,41 @@ def validate(version, answers: dict, *, require: bool = True
 
 
 def repeat_of(target, fields, token: str | None, device: str | None,
-              opened_at: datetime | None) -> Recorded | None:
+              opened_at: datetime | None, channel: str | None = None) -> Recorded | None:
     """The stored response that a posted form (its (name, value) pairs) repeats — the same
     form token from the same browser — or None. The same token with other answers raises
-    SubmissionConflict: what a body is, for this comparison, is its clean answers."""
+    SubmissionConflict: what a body is, for this comparison, is its clean answers.
+    `channel`: as for `accept`, the submission's when it is not the link's (a kiosk)."""
+    channel = channel or target.channel
     version = spec(target.campaign.version_id)
     raw, duplicates = raw_answers(version, fields)
     clean, errors = validate(version, raw)
-    return repeated_submission(target, token, device, opened_at,
-                               None if duplicates or errors else clean)
+    try:
+        earlier = repeated_submission(target, token, device, opened_at,
+                                      None if duplicates or errors else clean)
+    except SubmissionConflict as exc:
+        metrics.refused(channel, exc)
+        raise
+    if earlier is not None:
+        metrics.submitted(channel, repeated=True)
+    return earlier
+
+
+def submission_refusal(target):
+    """`refusal` for a link that was just sent answers: the refusal, if any, is counted
+    as the submission's."""
+    refused = refusal(target)
+    if refused is not None:
+        metrics.refused(target.channel, refused)
+    return refused
 
 
 def accept(target, answers: dict, *, channel: str | None = None, require: bool = True,
            opened_at: datetime | None = None, client: str | None = None,
            device: str | None = None, submission: str | None = None,
            entered_by_id: int | None = None, api_key_id: int | None = None,
-           refuse: bool = True, admit=None, config=None) -> Recorded:
+           refuse: bool = True, admit=None, config=None,
+           count_refusal: bool = True) -> Recorded:
     """Accept one submission to `target` (a link's `Target`, or anything with `campaign`,
     `agency` and `form`): refuse a link that cannot take it, validate the raw answers and
     store them. Raises the link's refusal (FormAlreadyUsed, FormVoid, FormExpired,
@@ -152,19 +176,30 @@ def accept(target, answers: dict, *, channel: str | None = None, require: bool =
     `admit`: called once the answers are valid, before anything is written; False refuses
     the submission with TooMany (an open link's limit per network address, which only a
     valid submission should spend). `config`: for a caller outside Flask's application
-    context (the fast path)."""
-    version = spec(target.campaign.version_id)
-    clean, errors = validate(version, answers, require=require)
-    if errors:
-        raise InvalidAnswers(errors)
-    if refuse:
-        refused = refusal(target)
-        if refused is not None:
-            raise refused
-    if admit is not None and not admit():
-        raise TooMany(_("Quá nhiều phiếu"))
-    return record(campaign=target.campaign, agency=target.agency,
-                  channel=channel or target.channel, answers=clean, form=target.form,
-                  opened_at=opened_at, client=client, device=device,
-                  entered_by_id=entered_by_id, api_key_id=api_key_id,
-                  submission=submission, check_window=False, config=config)
+    context (the fast path). `count_refusal`: False for a caller that hands a refused
+    submission on to one that tries it again (the fast path to the Flask view), so that
+    the refusal is counted once. A stored submission and a repeat are counted here
+    (`survey_app.metrics`), before the caller's commit."""
+    channel = channel or target.channel
+    try:
+        version = spec(target.campaign.version_id)
+        clean, errors = validate(version, answers, require=require)
+        if errors:
+            raise InvalidAnswers(errors)
+        if refuse:
+            refused = refusal(target)
+            if refused is not None:
+                raise refused
+        if admit is not None and not admit():
+            raise TooMany(_("Quá nhiều phiếu"))
+        recorded = record(campaign=target.campaign, agency=target.agency, channel=channel,
+                          answers=clean, form=target.form, opened_at=opened_at,
+                          client=client, device=device, entered_by_id=entered_by_id,
+                          api_key_id=api_key_id, submission=submission, check_window=False,
+                          config=config)
+    except ServiceError as exc:
+        if count_refusal:
+            metrics.refused(channel, exc)
+        raise
+    metrics.submitted(channel, recorded.repeated)
+    return recorded
