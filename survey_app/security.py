@@ -14,7 +14,6 @@ from werkzeug.exceptions import HTTPException
 from .extensions import db, login_manager
 from .models import User
 from .observability import loggable_path
-from .observability import loggable_path
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
