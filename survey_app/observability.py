@@ -25,6 +25,8 @@ from . import metrics
 _CURRENT: ContextVar[tuple[str, dict] | None] = ContextVar("survey_request", default=None)
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 REQUEST_ID_HEADER = "X-Request-ID"
+#: What LOG_FORMAT may be: plain lines (as `flask run` prints them) or one JSON object a line.
+LOG_FORMATS = ("text", "json")
 
 #: Paths whose last part is a secret or ties a log line to a citizen: a single-use link's
 #: token, a one-time sign-in link's token, a kiosk's enrolment token, a receipt code.
@@ -158,6 +160,9 @@ class JsonHandler(logging.StreamHandler):
 def init_app(app) -> None:
     """Logging as the configuration asks (no I/O: handlers only), and the request layer
     around the whole application."""
+    if app.config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ValueError(f"LOG_FORMAT must be one of {LOG_FORMATS}, not "
+                         f"{app.config['LOG_FORMAT']!r}")
     if app.config["LOG_FORMAT"] == "json":
         root = logging.getLogger()
         for handler in [h for h in root.handlers if isinstance(h, JsonHandler)]:
@@ -165,8 +170,6 @@ def init_app(app) -> None:
         root.addHandler(JsonHandler())
         if root.level > logging.INFO:
             root.setLevel(logging.INFO)
-    elif app.config["LOG_FORMAT"] != "text":
-        raise ValueError(f"LOG_FORMAT must be 'text' or 'json', not {app.config['LOG_FORMAT']!r}")
     if app.config["ACCESS_LOG"]:
         log.setLevel(logging.INFO)
     app.wsgi_app = RequestObserver(app, app.wsgi_app)
