@@ -8,14 +8,16 @@ FLASK  := $(BIN)/flask --app survey_app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean translations stack-check
+.PHONY: install run test test-sqlite test-postgres lint bench clean translations lock audit stack-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test,postgres]'
+# The versions in requirements.lock are the tested ones (`make lock` after changing
+# setup.cfg's dependencies).
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml requirements.lock
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[test,postgres]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -48,6 +50,21 @@ test: install
 # test`. Needs nginx-light, redis-server, openssl and the PostgreSQL server binaries.
 stack-check: install
 	$(BIN)/python deploy/stack_check.py
+
+# requirements.lock from a fresh environment: what `make install` gets from setup.cfg now.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q --upgrade pip
+	.venv-lock/bin/python -m pip install -q -e '.[test,postgres]'
+	{ sed -n '1,3p' requirements.lock; .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^#'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .venv-lock
+
+# Known vulnerabilities of the locked dependencies (pip-audit in an environment of its own,
+# so that its dependencies do not mix with the application's). AUDIT_FLAGS=--strict also
+# fails when the vulnerability service cannot be reached.
+audit:
+	[ -x .venv-audit/bin/pip-audit ] || { $(PYTHON) -m venv .venv-audit && .venv-audit/bin/python -m pip install -q pip-audit; }
+	.venv-audit/bin/python .ci/audit_deps.py --pip-audit .venv-audit/bin/pip-audit $(AUDIT_FLAGS)
 
 lint: install
 	$(BIN)/ruff check survey_app analysis tests benchmarks deploy

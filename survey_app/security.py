@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from flask import Flask, abort, g, jsonify, render_template, request
@@ -96,17 +97,24 @@ def database_unavailable(exc: BaseException) -> bool:
     return state in UNAVAILABLE_STATES or state[:2] in UNAVAILABLE_CLASSES
 
 
+#: Sign-ins, refusals and rate-limit hits, for whoever watches the logs (ASVS V16.3): one
+#: line each, with the path's token hidden and never a password or an answer.
+events = logging.getLogger("survey_app.security")
+#: The staff's blueprints: their pages are never kept by a browser or a proxy (results,
+#: exports and the audit log are not for the next user of a shared computer).
+STAFF_BLUEPRINTS = frozenset({"admin", "entry", "results", "audit", "auth"})
+
+
 def security_headers(app: Flask, document: bool = True) -> list[tuple[str, str]]:
     """The headers every page gets (the citizen's fast path sets the same).
 
     `document=False`: for an answer with no body to show, such as the redirect after a
     submission, only those that still mean something there — the referrer policy (a
-    browser applies it to the redirected request) and HSTS."""
+    browser applies it to the redirected request), nosniff and HSTS."""
     # Single-use links carry their token in the path: never leak it elsewhere.
-    headers = [("Referrer-Policy", "no-referrer")]
+    headers = [("Referrer-Policy", "no-referrer"), ("X-Content-Type-Options", "nosniff")]
     if document:
-        headers += [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
-                    ("X-Frame-Options", "DENY"),
+        headers += [("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"),
                     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]
     if app.config.get("SESSION_COOKIE_SECURE"):
         headers.append(("Strict-Transport-Security", "max-age=31536000"))
@@ -119,6 +127,8 @@ def init_app(app: Flask) -> None:
         h = response.headers
         for name, value in security_headers(app):
             h.setdefault(name, value)
+        if request.blueprint in STAFF_BLUEPRINTS:
+            h.setdefault("Cache-Control", "no-store")
         wanted = request.args.get("lang")
         if wanted in app.config["LANGUAGES"] and request.cookies.get("lang") != wanted:
             response.set_cookie(
@@ -130,6 +140,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = exc.code or 500
+        if code in (400, 401, 403, 429):  # refused: a CSRF or form failure, access, a limit
+            events.warning("refused %d %s %s user=%s", code, request.method,
+                           loggable_path(request.path),
+                           current_user.get_id() if current_user else None)
         message = str(ERROR_TEXT.get(code, exc.description))
         if request.path.startswith("/api/"):
             return jsonify(error={"code": getattr(exc, "api_code", f"http_{code}"),

@@ -119,6 +119,7 @@ def test_a_used_form_reached_twice_is_refused_by_the_views(app, demo, views, db)
     done = first.post(path, data=bodies[0])
     assert done.status_code == 303 and views == []
     assert done.headers["Referrer-Policy"] == "no-referrer"
+    assert done.headers["X-Content-Type-Options"] == "nosniff"
     assert "Content-Security-Policy" not in done.headers
     again = second.post(path, data=bodies[1])
     assert again.status_code == 409 and "đã được trả lời" in again.text

@@ -181,3 +181,39 @@ def test_a_session_cookie_copied_before_logout_is_refused_after(demo, client, lo
     client.post("/auth/logout", data={"csrf_token": csrf_token(client.get("/staff").text)})
     client.set_cookie("session", copied)
     assert client.get("/results/").status_code == 302
+
+
+def test_staff_pages_are_never_cached_and_logout_clears_the_browser(demo, client, login):
+    """V14.3.1, V14.3.2: results, exports and the audit log are not kept by a browser or a
+    proxy for the next user of the computer; signing out clears what was kept."""
+    login("admin")
+    for path in ("/admin/", "/results/demo", "/results/demo/indices.csv", "/audit/demo",
+                 "/admin/audit-log"):
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        assert resp.headers["Cache-Control"] == "no-store", path
+    # Static files keep their own caching rules.
+    with client.get("/static/survey.css") as style:
+        assert "no-store" not in style.headers.get("Cache-Control", "")
+    token = csrf_token(client.get("/admin/").text)
+    out = client.post("/auth/logout", data={"csrf_token": token})
+    assert out.status_code == 302
+    assert out.headers["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_sign_ins_and_refusals_are_logged_without_secrets(demo, client, login, caplog):
+    """V16.3.1–V16.3.3: a refused and a successful sign-in, a refused page and a CSRF
+    failure each leave a line in the security log; never the password."""
+    caplog.set_level("INFO", logger="survey_app.security")
+    page = client.get("/auth/login")
+    client.post("/auth/login", data={"csrf_token": csrf_token(page.text),
+                                     "username": "admin", "password": "not-the-password"})
+    login("sonduong")
+    assert client.get("/admin/users").status_code == 403
+    assert client.post("/admin/agencies/new", data={}).status_code == 400
+    lines = [r.getMessage() for r in caplog.records if r.name == "survey_app.security"]
+    assert "sign-in refused user='admin'" in lines
+    assert "signed in user='sonduong'" in lines
+    assert any(line.startswith("refused 403 GET /admin/users") for line in lines), lines
+    assert any(line.startswith("refused 400 POST /admin/agencies/new") for line in lines)
+    assert not any("not-the-password" in line for line in lines)

@@ -25,6 +25,7 @@ from wtforms.validators import InputRequired, Length
 
 from ..extensions import db, limiter
 from ..models import User
+from ..security import events
 from ..services import ServiceError, twofactor, users
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -82,6 +83,7 @@ def _sign_in(user: User, target: str | None, notice: str | None = None):
     # A fresh session at sign-in: nothing from before authentication carries over.
     session.clear()
     login_user(user)
+    events.info("signed in user=%r", user.username)
     if notice:
         flash(notice, "warning")
     return redirect(_target(target))
@@ -94,6 +96,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = users.authenticate(form.username.data, form.password.data)
+        events.info("sign-in %s user=%r", "password ok" if user else "refused",
+                    form.username.data[:64])
         if user is not None:
             target = request.args.get("next")
             if not twofactor.required(user):
@@ -129,6 +133,8 @@ def _restart():
 
 def _count_failure(state: dict, message: str):
     state["failures"] = state.get("failures", 0) + 1
+    events.info("sign-in code refused user_id=%s failures=%d", state.get("user"),
+                state["failures"])
     if state["failures"] >= MAX_CODE_FAILURES:
         session.pop(PENDING, None)
         flash(_("Nhập sai mã quá nhiều lần. Vui lòng đăng nhập lại từ đầu."), "error")
@@ -209,10 +215,14 @@ def _enrolment(user: User, secret: str) -> dict:
 @bp.post("/logout")
 @login_required
 def logout():
+    events.info("signed out user=%r", current_user.username)
     logout_user()
     session.clear()
     flash(_("Đã đăng xuất."), "info")
-    return redirect(url_for("auth.login"))
+    resp = redirect(url_for("auth.login"))
+    # What this browser kept of the staff's pages goes too (a shared computer).
+    resp.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return resp
 
 
 @bp.route("/password", methods=["GET", "POST"])
