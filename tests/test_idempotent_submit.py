@@ -139,15 +139,21 @@ def test_a_tampered_key_is_a_forged_token(app, scope_path, db):
     assert _stored(db) == (1, 1)
 
 
-def test_a_repeat_on_a_single_use_link_gets_its_receipt(demo, app, db):
+def _single_use_link(db, kind: str) -> str:
+    """The path of a new single-use link of X-SONDUONG in campaign `demo`: a numbered
+    paper form's (kind "paper") or an invitation's."""
     campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
     agency = next(a for a in campaign.agencies if a.code == "X-SONDUONG")
     token = secrets.token_urlsafe(16)
-    db.session.add(IssuedForm(campaign=campaign, agency=agency, kind="paper", number=1,
+    db.session.add(IssuedForm(campaign=campaign, agency=agency, kind=kind, number=1,
                               serial="DEMO-000001",
                               token_hash=hashlib.sha256(token.encode()).hexdigest()))
     db.session.commit()
-    path = f"/f/{token}"
+    return f"/f/{token}"
+
+
+def test_a_repeat_on_a_single_use_link_gets_its_receipt(demo, app, db):
+    path = _single_use_link(db, "paper")
     device, body = _rendered(app, path)
     answers = _post_at_once(app, path, device, body, n=3)
     assert [a.status_code for a in answers] == [303] * 3
@@ -208,14 +214,7 @@ def test_concurrent_repeats_with_two_bodies_store_one(app, scope_path, db):
 
 
 def test_a_single_use_form_resent_with_other_answers_is_refused(demo, app, db):
-    campaign = db.session.scalar(select(Campaign).filter_by(code="demo"))
-    agency = next(a for a in campaign.agencies if a.code == "X-SONDUONG")
-    token = secrets.token_urlsafe(16)
-    db.session.add(IssuedForm(campaign=campaign, agency=agency, kind="invitation", number=1,
-                              serial="DEMO-000001",
-                              token_hash=hashlib.sha256(token.encode()).hexdigest()))
-    db.session.commit()
-    path = f"/f/{token}"
+    path = _single_use_link(db, "invitation")
     device, body = _rendered(app, path)
     assert _same_browser(app, device).post(path, data=body).status_code == 303
     refused = _same_browser(app, device).post(path, data=_other_answers(body))
