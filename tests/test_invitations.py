@@ -385,6 +385,15 @@ def test_file_bounds_and_missing_columns(servers, runner, db, tmp_path, app):
     (tmp_path / "cols.csv").write_text("Mã hồ sơ,Mã cơ quan\nHS-1,STP\n", encoding="utf-8")
     result = _import(runner, tmp_path / "cols.csv")
     assert result.exit_code == 1 and "Tệp thiếu cột" in result.output
+    # Files a spreadsheet saves wrongly, or that no CSV reader takes, are refused as such.
+    text = "\n".join([",".join(HEADER), ",".join(_row("HS-811", phone="0912000811"))])
+    unreadable = {"utf16.csv": text.encode("utf-16"), "cp1252.csv": text.encode("cp1252", "replace"),
+                  "long.csv": (",".join(HEADER) + '\n"' + "x" * 200_000 + '"\n').encode()}
+    for name, data in unreadable.items():
+        (tmp_path / name).write_bytes(data)
+        result = _import(runner, tmp_path / name)
+        assert result.exit_code == 1 and "Traceback" not in result.output, (name, result.output)
+        assert "không có gì thay đổi" in result.output, (name, result.output)
     assert _counts(db)["CaseImport"] == 0
 
 

@@ -10,7 +10,6 @@ as a keyed hash (a case is imported once); the contact until the invitation is s
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
@@ -36,6 +35,7 @@ from ..models import (
 )
 from . import ServiceError, audit, issuance
 from .contacts import InvalidContact, normalise_phone
+from .spreadsheet import csv_rows
 
 FIELDS = ("case_id", "procedure", "agency", "completed_on", "phone", "email", "consent")
 REQUIRED = ("case_id", "agency", "completed_on", "consent")
@@ -144,15 +144,7 @@ def read_table(data: bytes, filename: str) -> list[dict]:
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise ServiceError(_("Không đọc được tệp XLSX '%(name)s'.", name=filename)) from exc
     elif suffix == "csv":
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ServiceError(_("Tệp CSV '%(name)s' không phải văn bản UTF-8.",
-                                 name=filename)) from exc
-        first = text.split("\n", 1)[0]
-        delimiter = max(",;\t", key=first.count)
-        lines = ([c.strip() for c in row] for row in csv.reader(io.StringIO(text),
-                                                                 delimiter=delimiter))
+        lines = ([c.strip() for c in row] for row in csv_rows(data))
     else:
         raise ServiceError(_("Chỉ nhận tệp .csv hoặc .xlsx (đã gửi: '%(name)s').",
                              name=filename))

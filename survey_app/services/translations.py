@@ -34,6 +34,7 @@ from ..questions import get_type
 from ..survey_form import VersionSpec, forget_translations, spec
 from ..wording import FORM_WORDS, Wording
 from . import ServiceError, audit
+from .spreadsheet import csv_rows
 
 #: The template's columns: item code (empty for the version's own parts), part,
 #: Vietnamese text, translation.
@@ -211,25 +212,7 @@ def export_csv(version: QuestionnaireVersion, code: str) -> bytes:
 def read_csv(data: bytes) -> list[list[str]]:
     """The rows of a filled template after its header; refused (in Vietnamese) when it is
     not UTF-8 text (with or without BOM) or its header is not the template's."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
-        raise ServiceError(_("Tệp được lưu bằng mã UTF-16 (Excel: \"Unicode Text\"), không "
-                             "phải UTF-8. Hãy lưu lại dưới dạng \"CSV UTF-8\"; không có gì "
-                             "thay đổi."))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ServiceError(_("Tệp không phải văn bản UTF-8 (byte thứ %(n)d không đọc được; "
-                             "có thể tệp được lưu bằng Windows-1258 hay mã khác). Hãy lưu "
-                             "lại dưới dạng \"CSV UTF-8\"; không có gì thay đổi.",
-                             n=exc.start + 1)) from exc
-    first = text.split("\n", 1)[0]
-    # Excel set up for Vietnamese writes ";" between the columns.
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    except csv.Error as exc:
-        raise ServiceError(_("Tệp CSV không đọc được: %(e)s; không có gì thay đổi.",
-                             e=str(exc))) from exc
+    rows = csv_rows(data)
     if not rows or [c.strip().lower() for c in rows[0][:4]] != [h.lower() for h in HEADER]:
         raise ServiceError(_("Dòng 1 của tệp phải là tiêu đề: %(header)s (tải mẫu để dịch "
                              "từ trang phiếu hoặc lệnh export-translation); không có gì "
