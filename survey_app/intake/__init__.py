@@ -137,12 +137,15 @@ def repeat_of(target, fields, token: str | None, device: str | None,
     SubmissionConflict: what a body is, for this comparison, is its clean answers.
     `channel`: as for `accept`, the submission's when it is not the link's (a kiosk)."""
     channel = channel or target.channel
-    version = spec(target.campaign.version_id)
-    raw, duplicates = raw_answers(version, fields)
-    clean, errors = validate(version, raw)
+
+    def answers_of() -> dict | None:
+        version = spec(target.campaign.version_id)
+        raw, duplicates = raw_answers(version, fields)
+        clean, errors = validate(version, raw)
+        return None if duplicates or errors else clean
+
     try:
-        earlier = repeated_submission(target, token, device, opened_at,
-                                      None if duplicates or errors else clean)
+        earlier = repeated_submission(target, token, device, opened_at, answers_of)
     except SubmissionConflict as exc:
         metrics.refused(channel, exc)
         raise

@@ -144,14 +144,16 @@ class SubmissionConflict(ServiceError):
 
 
 def earlier_submission(*, form_id: int | None, key: str | None, device_hash: str | None,
-                       opened_at: datetime | None, answers: str | None,
+                       opened_at: datetime | None, answers,
                        on: Cursor | None = None) -> Recorded | None:
     """The stored response that a submission repeats, if any. An open-link submission is
     known by its key; a single-use form's answer, which its form already makes unique, by
     the form, the browser and the moment the form was shown (its signed token's).
 
-    `answers`: the submission's clean answers as stored (canonical JSON). A repeat is the
-    same body sent again; the same key with other answers raises SubmissionConflict."""
+    `answers`: the submission's clean answers as stored (canonical JSON), or a function
+    giving them (None for answers that are not valid), called only when a response is
+    stored under the key. A repeat is the same body sent again; the same key with other
+    answers raises SubmissionConflict."""
     if form_id is not None:
         if device_hash is None or opened_at is None:
             return None
@@ -163,20 +165,26 @@ def earlier_submission(*, form_id: int | None, key: str | None, device_hash: str
         return None
     if not rows:
         return None
-    if rows[0][3] != answers:
+    if rows[0][3] != (answers() if callable(answers) else answers):
         raise SubmissionConflict(rows[0][1])
     return Recorded(rows[0][0], rows[0][1], as_datetime(rows[0][2]), repeated=True)
 
 
 def repeated_submission(target: Target, token: str | None, device: str | None,
-                        opened_at: datetime | None, answers: dict | None,
+                        opened_at: datetime | None, answers_of,
                         config=None) -> Recorded | None:
     """The response stored before from the same signed form token, if this is a repeat
-    (SubmissionConflict if that one's answers differ from `answers`, the clean answers
-    of this submission, or None for answers that are not valid)."""
+    (SubmissionConflict if that one's answers differ from `answers_of()`: the clean
+    answers of this submission, or None for answers that are not valid; worked out only
+    when there is a stored response to compare with)."""
     form = target.form
+
+    def answers() -> str | None:
+        clean = answers_of()
+        return None if clean is None else canonical_json(clean)
+
     return earlier_submission(
-        answers=None if answers is None else canonical_json(answers),
+        answers=answers,
         form_id=form.id if form is not None else None,
         key=None if form is not None else submit_key(target.campaign.id, target.agency.id,
                                                      token, config),
