@@ -11,9 +11,25 @@ import itertools
 import queue
 import threading
 import zipfile
+from contextlib import contextmanager
 
 from .errors import InputError
 from .messages import os_reason, say
+
+#: A bundle's CSV field may be long (a comment, a ledger payload): the csv module's limit
+#: (128 KiB) is raised while a bundle is read.
+BUNDLE_FIELD_LIMIT = 1 << 26
+
+
+@contextmanager
+def wide_csv_fields():
+    """The csv module's field limit raised for a bundle's reading only: the limit is the
+    whole process's, and an application that imports `analysis` keeps its own."""
+    before = csv.field_size_limit(BUNDLE_FIELD_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
 
 
 class BundleError(InputError):

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .bundle import wide_csv_fields
 from .errors import InputError
 from .indices import wilson_interval
 from .ledger import parse_payload
@@ -162,7 +163,11 @@ def read_bundle_population(path) -> tuple[pd.DataFrame, dict[int, int], list[tup
     """From an audit bundle: the responses (``response_id, agency_code, channel,
     collector, flags``), each response's ledger entry number, and the recorded sample
     events ``[(ledger seq, payload)]``."""
-    csv.field_size_limit(1 << 26)
+    with wide_csv_fields():
+        return _read_bundle_population(path)
+
+
+def _read_bundle_population(path):
     with zipfile.ZipFile(path) as zf:
         rows = _csv(zf, "responses.csv")
         header = next(rows, [])

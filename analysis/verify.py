@@ -9,7 +9,6 @@ and the audit log's own chain (audit_log.csv), listing its account and setting e
 from __future__ import annotations
 
 import binascii
-import csv
 import gc
 import json
 import multiprocessing
@@ -24,6 +23,7 @@ from .bundle import (
     _split_lines,
     _text,
     open_bundle,
+    wide_csv_fields,
 )
 from .ledger import GENESIS, merkle_join, merkle_split, merkle_subtree, read_digest
 from .messages import say
@@ -34,7 +34,11 @@ from .verify_responses import _check_responses, _responses_as_recorded
 
 
 def verify_bundle(path, checkpoint: str | None = None) -> Report:
-    csv.field_size_limit(1 << 26)
+    with wide_csv_fields():
+        return _verify_bundle(path, checkpoint)
+
+
+def _verify_bundle(path, checkpoint: str | None) -> Report:
     with open_bundle(path) as zf:
         try:
             manifest = json.loads(zf.read("manifest.json"))
